@@ -1,0 +1,47 @@
+/**
+ * Typed errors for everything the protocol rejects. Codes are stable: peers log them, the CLI
+ * maps them to messages for people, and tests assert on them.
+ */
+export const ProtocolErrorCode = {
+  /** The encoded message, or one of its fields, is larger than its limit. */
+  TOO_LARGE: 'ERR_TOO_LARGE',
+  /** The bytes are not a valid encoding of the expected message. */
+  MALFORMED: 'ERR_MALFORMED',
+  /** A field is missing or has a value outside its allowed range. */
+  INVALID_FIELD: 'ERR_INVALID_FIELD',
+  UNSUPPORTED_VERSION: 'ERR_UNSUPPORTED_VERSION',
+  /** The envelope holds another kind of message than the one expected here. */
+  WRONG_KIND: 'ERR_WRONG_KIND',
+  BAD_SIGNATURE: 'ERR_BAD_SIGNATURE',
+  /** Validly signed, but by a key other than the one that may sign this message. */
+  WRONG_SIGNER: 'ERR_WRONG_SIGNER',
+  EXPIRED: 'ERR_EXPIRED',
+  /** Issued further in the future than the allowed clock skew. */
+  NOT_YET_VALID: 'ERR_NOT_YET_VALID',
+  /** Expiry further from issue time than this kind of message may live. */
+  LIFETIME_TOO_LONG: 'ERR_LIFETIME_TOO_LONG',
+  /** A record older than (or as old as, but different from) one already held. */
+  STALE: 'ERR_STALE',
+  /** The signer's key type does not embed in its peer id (RSA), so it cannot be checked offline. */
+  UNSUPPORTED_KEY: 'ERR_UNSUPPORTED_KEY',
+  /** A receipt whose body is not in canonical encoding, or whose fields disagree. */
+  NON_CANONICAL: 'ERR_NON_CANONICAL'
+} as const
+export type ProtocolErrorCode = typeof ProtocolErrorCode[keyof typeof ProtocolErrorCode]
+
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError'
+  readonly code: ProtocolErrorCode
+  /** Dotted path of the offending field, when there is one (e.g. "requirements.units"). */
+  readonly field?: string
+
+  constructor (code: ProtocolErrorCode, message: string, field?: string) {
+    super(message)
+    this.code = code
+    if (field !== undefined) this.field = field
+  }
+}
+
+export function isProtocolError (err: unknown): err is ProtocolError {
+  return err instanceof ProtocolError
+}

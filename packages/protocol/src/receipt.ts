@@ -1,0 +1,135 @@
+/**
+ * Receipts: one canonical body, signed by the provider and then the renter. A receipt verifies
+ * offline from its bytes alone: both peer ids embed their public keys.
+ */
+import { peerIdFromMultihash } from '@libp2p/peer-id'
+import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
+import * as Digest from 'multiformats/hashes/digest'
+import { equals } from 'uint8arrays/equals'
+import { fromString as utf8 } from 'uint8arrays/from-string'
+import { decodeBounded, toSafeNumber } from './codec.js'
+import { ProtocolError, ProtocolErrorCode } from './errors.js'
+import { Receipt, ReceiptBody } from './gen/messages.js'
+import type { JobStatus } from './gen/messages.js'
+import { concat, sha256 } from './hash.js'
+import { PROTOCOL_VERSION } from './ids.js'
+import { MAX_RECEIPT_BYTES } from './limits.js'
+import { signatureValid } from './signature.js'
+import { amountOwed, billedSeconds, unitSeconds } from './pricing.js'
+import { validateReceiptBody } from './validate.js'
+
+const RECEIPT_DOMAIN = utf8('ionet-p2p:receipt:v1\0')
+
+export interface ReceiptTerms {
+  jobId: Uint8Array
+  provider: PeerId
+  renter: PeerId
+  leaseHash: Uint8Array
+  gpuClass: string
+  units: number
+  pricePerUnitHour: bigint
+  inputsHash: Uint8Array
+  outputsHash: Uint8Array
+  startedAtMs: number
+  endedAtMs: number
+  status: JobStatus
+}
+
+/** Builds the body both sides must agree on; GPU-seconds and amount follow from the terms. */
+export function buildReceiptBody (t: ReceiptTerms): ReceiptBody {
+  const gpuSeconds = unitSeconds(t.units, billedSeconds(t.startedAtMs, t.endedAtMs))
+  return {
+    version: PROTOCOL_VERSION,
+    jobId: t.jobId as Uint8Array<ArrayBuffer>,
+    provider: t.provider.toMultihash().bytes as Uint8Array<ArrayBuffer>,
+    renter: t.renter.toMultihash().bytes as Uint8Array<ArrayBuffer>,
+    leaseHash: t.leaseHash as Uint8Array<ArrayBuffer>,
+    gpuClass: t.gpuClass,
+    units: t.units,
+    gpuSeconds,
+    pricePerUnitHour: t.pricePerUnitHour,
+    amount: amountOwed(gpuSeconds, t.pricePerUnitHour),
+    inputsHash: t.inputsHash as Uint8Array<ArrayBuffer>,
+    outputsHash: t.outputsHash as Uint8Array<ArrayBuffer>,
+    startedAtMs: BigInt(t.startedAtMs),
+    endedAtMs: BigInt(t.endedAtMs),
+    status: t.status
+  }
+}
+
+export function encodeReceiptBody (body: ReceiptBody): Uint8Array {
+  validateReceiptBody(body)
+  return ReceiptBody.encode(body)
+}
+
+export function receiptSigningBytes (body: Uint8Array): Uint8Array {
+  return concat([RECEIPT_DOMAIN, body])
+}
+
+export async function signReceiptBody (privateKey: PrivateKey, body: Uint8Array): Promise<Uint8Array> {
+  return privateKey.sign(receiptSigningBytes(body))
+}
+
+export function encodeReceipt (receipt: Receipt): Uint8Array {
+  return Receipt.encode(receipt)
+}
+
+export interface VerifiedReceipt {
+  receipt: Receipt
+  body: ReceiptBody
+  provider: PeerId
+  renter: PeerId
+  /** sha256 of the body: the receipt's identity (and, later, its Merkle leaf input). */
+  id: Uint8Array
+}
+
+export interface VerifyReceiptOptions {
+  /** Accept a receipt the renter has not signed yet (the provider's proposal). */
+  providerOnly?: boolean
+}
+
+/**
+ * Checks a receipt: canonical body, consistent numbers, and the signatures of both peers.
+ * Throws ProtocolError with the first problem found.
+ */
+export async function verifyReceipt (bytes: Uint8Array, options: VerifyReceiptOptions = {}): Promise<VerifiedReceipt> {
+  const receipt = decodeBounded(Receipt, bytes, MAX_RECEIPT_BYTES, 'receipt')
+  const body = decodeBounded(ReceiptBody, receipt.body, MAX_RECEIPT_BYTES, 'receipt body')
+  if (body.version !== PROTOCOL_VERSION) {
+    throw new ProtocolError(ProtocolErrorCode.UNSUPPORTED_VERSION, `receipt version ${body.version} is not supported`)
+  }
+  if (!equals(ReceiptBody.encode(body), receipt.body)) {
+    throw new ProtocolError(ProtocolErrorCode.NON_CANONICAL, 'receipt body is not in canonical encoding')
+  }
+  validateReceiptBody(body)
+  const expectedSeconds = unitSeconds(body.units, billedSeconds(toSafeNumber(body.startedAtMs, 'started_at_ms'), toSafeNumber(body.endedAtMs, 'ended_at_ms')))
+  if (body.gpuSeconds !== expectedSeconds) {
+    throw new ProtocolError(ProtocolErrorCode.INVALID_FIELD, `gpu_seconds is ${body.gpuSeconds}, but the run's times give ${expectedSeconds}`, 'gpu_seconds')
+  }
+  if (body.amount !== amountOwed(body.gpuSeconds, body.pricePerUnitHour)) {
+    throw new ProtocolError(ProtocolErrorCode.INVALID_FIELD, `amount is ${body.amount}, but ${body.gpuSeconds} GPU-seconds at ${body.pricePerUnitHour}/h make ${amountOwed(body.gpuSeconds, body.pricePerUnitHour)}`, 'amount')
+  }
+  const provider = peerIdFromBytes(body.provider)
+  const renter = peerIdFromBytes(body.renter)
+  const signed = receiptSigningBytes(receipt.body)
+  if (!await signatureValid(embeddedKey(provider, 'provider'), signed, receipt.providerSignature)) {
+    throw new ProtocolError(ProtocolErrorCode.BAD_SIGNATURE, 'provider signature on the receipt does not verify')
+  }
+  if (options.providerOnly !== true || receipt.renterSignature.byteLength > 0) {
+    if (!await signatureValid(embeddedKey(renter, 'renter'), signed, receipt.renterSignature)) {
+      throw new ProtocolError(ProtocolErrorCode.BAD_SIGNATURE, 'renter signature on the receipt does not verify')
+    }
+  }
+  return { receipt, body, provider, renter, id: sha256(receipt.body) }
+}
+
+export function peerIdFromBytes (bytes: Uint8Array): PeerId {
+  return peerIdFromMultihash(Digest.decode(bytes))
+}
+
+function embeddedKey (peerId: PeerId, role: string): PublicKey {
+  if (peerId.publicKey == null) {
+    throw new ProtocolError(ProtocolErrorCode.UNSUPPORTED_KEY, `${role} peer id does not embed its public key`)
+  }
+  return peerId.publicKey
+}

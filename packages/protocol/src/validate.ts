@@ -1,0 +1,202 @@
+/**
+ * Field rules for every message body (docs/protocol.md lists the same rules). A decoded message
+ * is only structurally valid; these checks make it meaningful: lengths, ranges, known values, and
+ * fields that must agree with each other.
+ */
+import { peerIdFromMultihash } from '@libp2p/peer-id'
+import * as Digest from 'multiformats/hashes/digest'
+import { ProtocolError, ProtocolErrorCode } from './errors.js'
+import { Executor, MessageKind } from './gen/messages.js'
+import type { Acceptance, Ask, Bid, Capability, FileRef, GpuDevice, Hardware, Lease, Quote, ReceiptBody, Requirements } from './gen/messages.js'
+import { gpuClassesOf, isClassSlug, isVersion, KNOWN_EXECUTOR_MASK } from './hardware.js'
+import { ANY_GPU_CLASS, CPU_CLASS } from './ids.js'
+import { JOB_ID_BYTES, MAX_DURATION_S, MAX_ENVELOPE_BYTES_BY_KIND, MAX_FILE_BYTES, MAX_MULTIADDR_BYTES, MAX_STRING_BYTES, MAX_UNITS, SHA256_BYTES } from './limits.js'
+
+const encoder = new TextEncoder()
+
+function invalid (field: string, problem: string): never {
+  throw new ProtocolError(ProtocolErrorCode.INVALID_FIELD, `${field} ${problem}`, field)
+}
+
+function checkString (value: string, max: number, field: string, required = false): void {
+  if (required && value.length === 0) invalid(field, 'is required')
+  if (encoder.encode(value).byteLength > max) invalid(field, `is longer than ${max} bytes`)
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) invalid(field, 'contains control characters')
+}
+
+function checkBytes (value: Uint8Array, length: number, field: string): void {
+  if (value.byteLength !== length) invalid(field, `must be ${length} bytes, not ${value.byteLength}`)
+}
+
+function checkRange (value: number | bigint, min: number | bigint, max: number | bigint, field: string): void {
+  if (value < min || value > max) invalid(field, `must be between ${min} and ${max}, not ${value}`)
+}
+
+function checkVersionField (value: string, field: string): void {
+  checkString(value, MAX_STRING_BYTES.version, field)
+  if (value !== '' && !isVersion(value)) invalid(field, `"${value}" is not a dotted version like 12.4`)
+}
+
+function checkMultiaddrs (addrs: readonly Uint8Array[], field: string): void {
+  addrs.forEach((a, i) => {
+    if (a.byteLength === 0 || a.byteLength > MAX_MULTIADDR_BYTES) invalid(`${field}[${i}]`, `must be 1..${MAX_MULTIADDR_BYTES} bytes`)
+  })
+}
+
+function checkClass (value: string, field: string, allowPseudo: boolean): void {
+  if (!isClassSlug(value)) invalid(field, `"${value}" is not a GPU class`)
+  if (!allowPseudo && value === ANY_GPU_CLASS) invalid(field, `may not be "${ANY_GPU_CLASS}"`)
+}
+
+function checkExecutorMask (mask: number, field: string): void {
+  if (mask === 0 || (mask & ~KNOWN_EXECUTOR_MASK) !== 0) invalid(field, `${mask} is not a set of known executors`)
+}
+
+function checkPrice (price: bigint, field: string): void {
+  checkRange(price, 1n, 2n ** 63n - 1n, field)
+}
+
+export function checkPeerIdBytes (bytes: Uint8Array, field: string): void {
+  try {
+    peerIdFromMultihash(Digest.decode(bytes))
+  } catch {
+    invalid(field, 'is not a peer id')
+  }
+}
+
+export function checkJobId (jobId: Uint8Array, field = 'job_id'): void {
+  checkBytes(jobId, JOB_ID_BYTES, field)
+}
+
+export function validateGpu (gpu: GpuDevice, field: string): void {
+  checkString(gpu.vendor, MAX_STRING_BYTES.vendor, `${field}.vendor`, true)
+  if (!/^[a-z0-9]+$/.test(gpu.vendor)) invalid(`${field}.vendor`, 'must be one lower-case word')
+  checkString(gpu.model, MAX_STRING_BYTES.model, `${field}.model`, true)
+  checkRange(gpu.vramMib, 1, 16 * 1024 * 1024, `${field}.vram_mib`)
+  checkString(gpu.driverVersion, MAX_STRING_BYTES.version, `${field}.driver_version`)
+  checkVersionField(gpu.cudaVersion, `${field}.cuda_version`)
+  checkVersionField(gpu.computeCapability, `${field}.compute_capability`)
+  checkString(gpu.pciId, MAX_STRING_BYTES.pciId, `${field}.pci_id`)
+  if (gpu.pciId !== '' && !/^[0-9a-f]{4}:[0-9a-f]{4}$/.test(gpu.pciId)) invalid(`${field}.pci_id`, `"${gpu.pciId}" is not like 10de:2684`)
+  checkRange(gpu.index, 0, 255, `${field}.index`)
+}
+
+export function validateHardware (hw: Hardware, field = 'hardware'): void {
+  hw.gpus.forEach((g, i) => { validateGpu(g, `${field}.gpus[${i}]`) })
+  const indices = new Set(hw.gpus.map(g => g.index))
+  if (indices.size !== hw.gpus.length) invalid(`${field}.gpus`, 'has duplicate device indices')
+  checkRange(hw.cpuCores, 1, 65_536, `${field}.cpu_cores`)
+  checkString(hw.cpuModel, MAX_STRING_BYTES.cpuModel, `${field}.cpu_model`)
+  checkRange(hw.ramMib, 1n, 2n ** 40n, `${field}.ram_mib`)
+  checkString(hw.os, MAX_STRING_BYTES.os, `${field}.os`)
+  checkString(hw.arch, MAX_STRING_BYTES.os, `${field}.arch`)
+}
+
+export function validateCapability (c: Capability): void {
+  if (c.hardware == null) invalid('hardware', 'is required')
+  validateHardware(c.hardware)
+  checkExecutorMask(c.executorMask, 'executor_mask')
+  const derived = gpuClassesOf(c.hardware)
+  if (c.gpuClasses.length !== derived.length || c.gpuClasses.some((g, i) => g !== derived[i])) {
+    invalid('gpu_classes', `must be the classes of the hardware (${derived.join(', ')})`)
+  }
+  checkMultiaddrs(c.multiaddrs, 'multiaddrs')
+  checkString(c.agent, MAX_STRING_BYTES.agent, 'agent')
+}
+
+export function validateAsk (a: Ask): void {
+  checkClass(a.gpuClass, 'gpu_class', false)
+  checkString(a.gpuModel, MAX_STRING_BYTES.model, 'gpu_model', a.gpuClass !== CPU_CLASS)
+  checkRange(a.unitsTotal, 1, a.gpuClass === CPU_CLASS ? 65_536 : MAX_UNITS, 'units_total')
+  checkRange(a.unitsFree, 0, a.unitsTotal, 'units_free')
+  checkPrice(a.pricePerUnitHour, 'price_per_unit_hour')
+  checkExecutorMask(a.executorMask, 'executor_mask')
+  checkRange(a.maxDurationS, 1, MAX_DURATION_S, 'max_duration_s')
+}
+
+export function validateRequirements (r: Requirements, field = 'requirements'): void {
+  checkClass(r.gpuClass, `${field}.gpu_class`, true)
+  checkRange(r.units, 1, r.gpuClass === CPU_CLASS ? 65_536 : MAX_UNITS, `${field}.units`)
+  checkVersionField(r.minComputeCapability, `${field}.min_compute_capability`)
+  checkVersionField(r.minCudaVersion, `${field}.min_cuda_version`)
+  if (r.executor === Executor.EXECUTOR_UNSPECIFIED) invalid(`${field}.executor`, 'is required')
+}
+
+export function validateBid (b: Bid): void {
+  checkJobId(b.jobId)
+  if (b.requirements == null) invalid('requirements', 'is required')
+  validateRequirements(b.requirements)
+  checkRange(b.durationS, 1, MAX_DURATION_S, 'duration_s')
+  checkPrice(b.maxPricePerUnitHour, 'max_price_per_unit_hour')
+  checkRange(b.quoteDeadlineMs, 1n, BigInt(Number.MAX_SAFE_INTEGER), 'quote_deadline_ms')
+  if (b.multiaddrs.length === 0) invalid('multiaddrs', 'must name where to send quotes')
+  checkMultiaddrs(b.multiaddrs, 'multiaddrs')
+}
+
+export function validateQuote (q: Quote): void {
+  checkJobId(q.jobId)
+  checkBytes(q.bidHash, SHA256_BYTES, 'bid_hash')
+  checkClass(q.gpuClass, 'gpu_class', false)
+  q.gpus.forEach((g, i) => { validateGpu(g, `gpus[${i}]`) })
+  if (q.gpuClass === CPU_CLASS ? q.gpus.length !== 0 : q.gpus.length !== q.units) {
+    invalid('gpus', `must list exactly the ${q.gpuClass === CPU_CLASS ? 0 : q.units} devices offered`)
+  }
+  checkRange(q.units, 1, q.gpuClass === CPU_CLASS ? 65_536 : MAX_UNITS, 'units')
+  checkPrice(q.pricePerUnitHour, 'price_per_unit_hour')
+  checkRange(q.maxDurationS, 1, MAX_DURATION_S, 'max_duration_s')
+  checkMultiaddrs(q.multiaddrs, 'multiaddrs')
+}
+
+export function validateAcceptance (a: Acceptance): void {
+  checkJobId(a.jobId)
+  if (a.quote.byteLength === 0 || a.quote.byteLength > MAX_ENVELOPE_BYTES_BY_KIND[MessageKind.QUOTE]) {
+    invalid('quote', 'must hold the quote envelope')
+  }
+}
+
+export function validateLease (l: Lease): void {
+  checkJobId(l.jobId)
+  checkBytes(l.acceptanceHash, SHA256_BYTES, 'acceptance_hash')
+  checkBytes(l.quoteHash, SHA256_BYTES, 'quote_hash')
+  checkPeerIdBytes(l.renter, 'renter')
+  checkRange(l.units, 1, 65_536, 'units')
+  checkPrice(l.pricePerUnitHour, 'price_per_unit_hour')
+  checkRange(l.maxDurationS, 1, MAX_DURATION_S, 'max_duration_s')
+  if (new Set(l.gpuIndices).size !== l.gpuIndices.length) invalid('gpu_indices', 'has duplicates')
+}
+
+/** A relative path whose every segment is a plain name: it can never leave the directory it is placed in. */
+export function validateFileRef (f: FileRef, field: string): void {
+  checkString(f.name, MAX_STRING_BYTES.fileName, `${field}.name`, true)
+  const segments = f.name.split('/')
+  if (segments.some(s => s === '' || s === '.' || s === '..' || s.includes('\\'))) {
+    invalid(`${field}.name`, `"${f.name}" is not a plain relative path`)
+  }
+  checkRange(f.size, 0n, BigInt(MAX_FILE_BYTES), `${field}.size`)
+  checkBytes(f.sha256, SHA256_BYTES, `${field}.sha256`)
+}
+
+export function validateReceiptBody (r: ReceiptBody): void {
+  checkJobId(r.jobId)
+  checkPeerIdBytes(r.provider, 'provider')
+  checkPeerIdBytes(r.renter, 'renter')
+  checkBytes(r.leaseHash, SHA256_BYTES, 'lease_hash')
+  checkClass(r.gpuClass, 'gpu_class', false)
+  checkRange(r.units, 1, 65_536, 'units')
+  checkBytes(r.inputsHash, SHA256_BYTES, 'inputs_hash')
+  checkBytes(r.outputsHash, SHA256_BYTES, 'outputs_hash')
+  if (r.endedAtMs < r.startedAtMs) invalid('ended_at_ms', 'is before started_at_ms')
+}
+
+export function validateBody (kind: MessageKind, body: unknown): void {
+  switch (kind) {
+    case MessageKind.CAPABILITY: validateCapability(body as Capability); return
+    case MessageKind.ASK: validateAsk(body as Ask); return
+    case MessageKind.BID: validateBid(body as Bid); return
+    case MessageKind.QUOTE: validateQuote(body as Quote); return
+    case MessageKind.ACCEPTANCE: validateAcceptance(body as Acceptance); return
+    case MessageKind.LEASE: validateLease(body as Lease); return
+    default: invalid('kind', `${kind} has no body`)
+  }
+}

@@ -1,0 +1,74 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PrivateKey } from '@libp2p/interface'
+import { Executor, type Bid, type GpuDevice, type Hardware, type Quote, type Requirements } from '../src/index.js'
+
+export const NOW = 1_750_000_000_000
+
+export async function key (): Promise<{ privateKey: PrivateKey, id: string }> {
+  const privateKey = await generateKeyPair('Ed25519')
+  return { privateKey, id: peerIdFromPrivateKey(privateKey).toString() }
+}
+
+export function gpu (overrides: Partial<GpuDevice> = {}): GpuDevice {
+  return {
+    vendor: 'nvidia',
+    model: 'NVIDIA GeForce RTX 4090',
+    vramMib: 24564,
+    driverVersion: '550.54.14',
+    cudaVersion: '12.4',
+    computeCapability: '8.9',
+    pciId: '10de:2684',
+    index: 0,
+    declared: false,
+    ...overrides
+  }
+}
+
+export function hardware (gpus: GpuDevice[]): Hardware {
+  return { gpus, cpuCores: 16, cpuModel: 'AMD Ryzen 9 7950X', ramMib: 65536n, os: 'linux', arch: 'x64' }
+}
+
+export function requirements (overrides: Partial<Requirements> = {}): Requirements {
+  return {
+    gpuClass: 'nvidia-rtx-4090',
+    units: 1,
+    minVramMib: 0,
+    minComputeCapability: '',
+    minCudaVersion: '',
+    minCpuCores: 0,
+    minRamMib: 0n,
+    executor: Executor.WASM,
+    detectedOnly: false,
+    ...overrides
+  }
+}
+
+export function bid (overrides: Partial<Bid> = {}): Bid {
+  return {
+    jobId: new Uint8Array(16).fill(7),
+    requirements: requirements(),
+    durationS: 60,
+    maxPricePerUnitHour: 3_000_000n,
+    quoteDeadlineMs: BigInt(NOW + 5000),
+    multiaddrs: [new Uint8Array([4, 127, 0, 0, 1, 6, 0x0f, 0xa1])],
+    inputBytes: 1024n,
+    ...overrides
+  }
+}
+
+export function quote (overrides: Partial<Quote> = {}): Quote {
+  return {
+    jobId: new Uint8Array(16).fill(7),
+    bidHash: new Uint8Array(32).fill(1),
+    gpuClass: 'nvidia-rtx-4090',
+    gpus: [gpu()],
+    units: 1,
+    pricePerUnitHour: 2_000_000n,
+    maxDurationS: 3600,
+    cpuCores: 16,
+    ramMib: 65536n,
+    multiaddrs: [],
+    ...overrides
+  }
+}

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest'
+import {
+  Executor, NoMatchReason, explainNoMatch, evaluateFit, offersFromCapability, rankQuotes, reputationScore,
+  type JobRequest, type Offer, type QuoteCandidate
+} from '../src/index.js'
+import { NOW, gpu, hardware, quote, requirements } from './fixtures.js'
+
+function offer (overrides: Partial<Offer> = {}): Offer {
+  return {
+    provider: 'P1',
+    gpuClass: 'nvidia-rtx-4090',
+    gpus: [gpu(), gpu({ index: 1 })],
+    unitsFree: 2,
+    pricePerUnitHour: 2_000_000n,
+    executorMask: 2,
+    maxDurationS: 3600,
+    cpuCores: 16,
+    ramMib: 65536n,
+    ...overrides
+  }
+}
+
+function request (overrides: Partial<JobRequest['requirements']> = {}, rest: Partial<Omit<JobRequest, 'requirements'>> = {}): JobRequest {
+  return { requirements: requirements(overrides), durationS: 60, maxPricePerUnitHour: 3_000_000n, ...rest }
+}
+
+describe('evaluateFit', () => {
+  it('fits and picks the smallest sufficient devices', () => {
+    const mixed = offer({ gpus: [gpu({ index: 0, vramMib: 49140 }), gpu({ index: 1, vramMib: 24564 }), gpu({ index: 2, vramMib: 24564 })], unitsFree: 3 })
+    const fit = evaluateFit(request({ units: 2, minVramMib: 20_000 }), mixed)
+    expect(fit.fits).toBe(true)
+    if (fit.fits) expect(fit.gpus.map(g => g.index)).toEqual([1, 2])
+  })
+
+  it.each<[string, Partial<JobRequest['requirements']>, Partial<Omit<JobRequest, 'requirements'>>, Partial<Offer>, NoMatchReason]>([
+    ['other class', { gpuClass: 'nvidia-h100' }, {}, {}, NoMatchReason.NO_PROVIDER_WITH_GPU_CLASS],
+    ['process not offered', { executor: Executor.PROCESS }, {}, {}, NoMatchReason.EXECUTOR_UNSUPPORTED],
+    ['too few GPUs', { units: 3 }, {}, {}, NoMatchReason.NOT_ENOUGH_GPUS],
+    ['VRAM', { minVramMib: 40_000 }, {}, {}, NoMatchReason.VRAM_TOO_SMALL],
+    ['compute capability', { minComputeCapability: '9.0' }, {}, {}, NoMatchReason.COMPUTE_CAPABILITY_TOO_LOW],
+    ['CUDA', { minCudaVersion: '12.10' }, {}, {}, NoMatchReason.CUDA_TOO_OLD],
+    ['declared only', { detectedOnly: true }, {}, { gpus: [gpu({ declared: true })] }, NoMatchReason.ONLY_DECLARED_HARDWARE],
+    ['CPU cores', { minCpuCores: 64 }, {}, {}, NoMatchReason.CPU_CORES_TOO_FEW],
+    ['RAM', { minRamMib: 1n << 20n }, {}, {}, NoMatchReason.RAM_TOO_SMALL],
+    ['duration', {}, { durationS: 7200 }, {}, NoMatchReason.DURATION_TOO_LONG],
+    ['price', {}, { maxPricePerUnitHour: 1_000_000n }, {}, NoMatchReason.MAX_PRICE_BELOW_ASKS],
+    ['busy', {}, {}, { unitsFree: 0 }, NoMatchReason.NO_FREE_CAPACITY]
+  ])('%s', (_name, req, rest, off, reason) => {
+    expect(evaluateFit(request(req, rest), offer(off))).toEqual({ fits: false, reason })
+  })
+
+  it('serves CPU requests from cores', () => {
+    const cpu = offer({ gpuClass: 'cpu', gpus: [], unitsFree: 16 })
+    expect(evaluateFit(request({ gpuClass: 'cpu', units: 8 }), cpu).fits).toBe(true)
+    expect(evaluateFit(request({ gpuClass: 'cpu', units: 32 }), cpu)).toEqual({ fits: false, reason: NoMatchReason.CPU_CORES_TOO_FEW })
+  })
+
+  it('unknown price and capacity never count against an offer', () => {
+    const { unitsFree: _u, pricePerUnitHour: _p, ...bare } = offer()
+    expect(evaluateFit(request({}, { maxPricePerUnitHour: 1n }), bare).fits).toBe(true)
+  })
+})
+
+describe('explainNoMatch', () => {
+  it('says when nothing is known', () => {
+    expect(explainNoMatch(request(), []).primary).toBe(NoMatchReason.NO_SUPPLY_KNOWN)
+  })
+
+  it('leads with the reason of the offers that came closest and counts the rest', () => {
+    const supply = [
+      offer({ provider: 'A', gpuClass: 'nvidia-a100', gpus: [gpu({ model: 'NVIDIA A100-SXM4-80GB' })] }),
+      offer({ provider: 'B', pricePerUnitHour: 5_000_000n }),
+      offer({ provider: 'C', pricePerUnitHour: 4_000_000n })
+    ]
+    const explanation = explainNoMatch(request(), supply)
+    expect(explanation.primary).toBe(NoMatchReason.MAX_PRICE_BELOW_ASKS)
+    expect(explanation.reasons.map(r => [r.reason, r.offers])).toEqual([
+      [NoMatchReason.MAX_PRICE_BELOW_ASKS, 2],
+      [NoMatchReason.NO_PROVIDER_WITH_GPU_CLASS, 1]
+    ])
+    expect(explanation.reasons[0]!.message).toContain('cheapest: 4000000')
+    expect(explanation.reasons[1]!.message).toContain('nvidia-a100')
+  })
+
+  it('separates "fits but no quote" from "does not fit"', () => {
+    expect(explainNoMatch(request(), [offer()]).primary).toBe(NoMatchReason.NO_QUOTE_RECEIVED)
+    expect(explainNoMatch(request({ minVramMib: 80_000 }), [offer()]).reasons[0]!.message).toContain('largest 24564 MiB')
+  })
+
+  it('builds offers from a capability record and live asks', () => {
+    const hw = hardware([gpu(), gpu({ index: 1, model: 'NVIDIA A100-SXM4-80GB', vramMib: 81920 })])
+    const offers = offersFromCapability('P', { hardware: hw, executorMask: 2, gpuClasses: ['nvidia-a100', 'nvidia-rtx-4090'], multiaddrs: [], agent: '' }, [
+      { gpuClass: 'nvidia-a100', gpuModel: 'NVIDIA A100-SXM4-80GB', vramMib: 81920, unitsTotal: 1, unitsFree: 0, pricePerUnitHour: 9n, executorMask: 2, maxDurationS: 60, declared: false }
+    ])
+    expect(offers.map(o => [o.gpuClass, o.gpus.length, o.unitsFree, o.pricePerUnitHour])).toEqual([
+      ['nvidia-a100', 1, 0, 9n],
+      ['nvidia-rtx-4090', 1, undefined, undefined]
+    ])
+  })
+})
+
+describe('rankQuotes', () => {
+  const jobId = new Uint8Array(16).fill(7)
+  function candidate (provider: string, overrides: Partial<QuoteCandidate> = {}, q = {}): QuoteCandidate {
+    return { provider, quote: quote(q), expiresAtMs: NOW + 10_000, reputation: 0.5, latencyMs: 2, reachability: 'direct', ...overrides }
+  }
+
+  it('prefers the cheaper quote when everything else is equal, deterministically', () => {
+    const { ranked } = rankQuotes(request(), jobId, [candidate('B', {}, { pricePerUnitHour: 2_500_000n }), candidate('A', {}, { pricePerUnitHour: 2_000_000n }), candidate('C', {}, { pricePerUnitHour: 2_000_000n })], NOW)
+    expect(ranked.map(r => r.provider)).toEqual(['A', 'C', 'B'])
+    expect(ranked[0]!.components.price).toBe(1)
+  })
+
+  it('lets reputation, reachability and latency outweigh a small price difference', () => {
+    const { ranked } = rankQuotes(request(), jobId, [
+      candidate('cheap-relayed-stranger', { reputation: 0.2, reachability: 'relayed', latencyMs: 400 }, { pricePerUnitHour: 1_900_000n }),
+      candidate('known-direct', { reputation: reputationScore({ succeeded: 20, failed: 0, misbehaved: 0 }) }, { pricePerUnitHour: 2_000_000n })
+    ], NOW)
+    expect(ranked[0]!.provider).toBe('known-direct')
+  })
+
+  it('rejects quotes that do not honour the request, with reasons', () => {
+    const { ranked, rejected } = rankQuotes(request({ minVramMib: 20_000 }), jobId, [
+      candidate('expired', { expiresAtMs: NOW - 1 }),
+      candidate('other-job', {}, { jobId: new Uint8Array(16) }),
+      candidate('too-dear', {}, { pricePerUnitHour: 9_000_000n }),
+      candidate('too-small', {}, { gpus: [gpu({ vramMib: 8192 })] }),
+      candidate('short', {}, { maxDurationS: 10 }),
+      candidate('ok')
+    ], NOW)
+    expect(ranked.map(r => r.provider)).toEqual(['ok'])
+    expect(Object.fromEntries(rejected.map(r => [r.candidate.provider, r.reason]))).toEqual({
+      expired: 'quote expired',
+      'other-job': 'quote is for another job',
+      'too-dear': 'price 9000000 is above the maximum 3000000',
+      'too-small': 'offered devices do not meet the minimums',
+      short: 'allows 10 s, less than 60 s'
+    })
+  })
+
+  it('scores fit by idle VRAM', () => {
+    const { ranked } = rankQuotes(request({ minVramMib: 20_000 }), jobId, [
+      candidate('big', {}, { gpus: [gpu({ vramMib: 81920 })] }),
+      candidate('snug', {}, { gpus: [gpu({ vramMib: 24564 })] })
+    ], NOW)
+    expect(ranked[0]!.provider).toBe('snug')
+  })
+})

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  resolve: {
+    // Workspace packages export their TypeScript sources under this condition, so tests run
+    // against src/ without a rebuild; published builds resolve to dist/.
+    conditions: ['ionet-source']
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'simulations/**/test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    reporters: ['default']
+  }
+})
