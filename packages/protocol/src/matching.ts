@@ -108,14 +108,18 @@ export function evaluateFit (request: JobRequest, offer: Offer): FitResult {
 }
 
 /**
- * Turns what a renter knows about a provider into offers, one per class the provider has.
- * `asks` are the provider's live asks (any class); the newest per class should be passed.
+ * Turns what a renter knows about a provider into offers, one per class it sells: the classes
+ * of its hardware, plus "cpu" when it lists a CPU price. Live asks (`asks`, newest per class)
+ * override the record's list prices and add free capacity.
  */
 export function offersFromCapability (provider: string, capability: Capability, asks: readonly Ask[] = []): Offer[] {
   const hw = capability.hardware
   if (hw == null) return []
-  return capability.gpuClasses.map(gpuClass => {
+  const classes = [...capability.gpuClasses.filter(c => c !== CPU_CLASS || hw.gpus.length === 0)]
+  if (capability.prices.some(p => p.gpuClass === CPU_CLASS) && !classes.includes(CPU_CLASS)) classes.push(CPU_CLASS)
+  return classes.map(gpuClass => {
     const ask = asks.find(a => a.gpuClass === gpuClass)
+    const listPrice = capability.prices.find(p => p.gpuClass === gpuClass)?.pricePerUnitHour
     const offer: Offer = {
       provider,
       gpuClass,
@@ -124,11 +128,11 @@ export function offersFromCapability (provider: string, capability: Capability, 
       cpuCores: hw.cpuCores,
       ramMib: hw.ramMib
     }
-    if (ask !== undefined) {
-      offer.unitsFree = ask.unitsFree
-      offer.pricePerUnitHour = ask.pricePerUnitHour
-      offer.maxDurationS = ask.maxDurationS
-    }
+    const price = ask?.pricePerUnitHour ?? listPrice
+    if (price !== undefined) offer.pricePerUnitHour = price
+    const maxDuration = ask?.maxDurationS ?? (capability.maxDurationS > 0 ? capability.maxDurationS : undefined)
+    if (maxDuration !== undefined) offer.maxDurationS = maxDuration
+    if (ask !== undefined) offer.unitsFree = ask.unitsFree
     return offer
   })
 }

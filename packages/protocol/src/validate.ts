@@ -103,6 +103,15 @@ export function validateCapability (c: Capability): void {
   }
   checkMultiaddrs(c.multiaddrs, 'multiaddrs')
   checkString(c.agent, MAX_STRING_BYTES.agent, 'agent')
+  const sellable = new Set([...derived, CPU_CLASS])
+  const priced = new Set<string>()
+  c.prices.forEach((p, i) => {
+    if (!sellable.has(p.gpuClass)) invalid(`prices[${i}].gpu_class`, `"${p.gpuClass}" is not a class of this host`)
+    if (priced.has(p.gpuClass)) invalid(`prices[${i}].gpu_class`, `"${p.gpuClass}" is priced twice`)
+    priced.add(p.gpuClass)
+    checkPrice(p.pricePerUnitHour, `prices[${i}].price_per_unit_hour`)
+  })
+  checkRange(c.maxDurationS, 0, MAX_DURATION_S, 'max_duration_s')
 }
 
 export function validateAsk (a: Ask): void {

@@ -949,6 +949,8 @@ export interface Capability {
   gpuClasses: string[]
   multiaddrs: Uint8Array<ArrayBuffer>[]
   agent: string
+  prices: ClassPrice[]
+  maxDurationS: number
 }
 
 export namespace Capability {
@@ -990,6 +992,18 @@ export namespace Capability {
           w.string(obj.agent)
         }
 
+        if (obj.prices != null && obj.prices.length > 0) {
+          for (const value of obj.prices) {
+            w.uint32(50)
+            ClassPrice.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.maxDurationS != null && obj.maxDurationS !== 0)) {
+          w.uint32(56)
+          w.uint32(obj.maxDurationS)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -998,7 +1012,9 @@ export namespace Capability {
           executorMask: 0,
           gpuClasses: [],
           multiaddrs: [],
-          agent: ''
+          agent: '',
+          prices: [],
+          maxDurationS: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1045,6 +1061,24 @@ export namespace Capability {
               obj.agent = reader.string()
               break
             }
+            case 6: {
+              if (opts.limits?.prices != null && obj.prices.length === opts.limits.prices) {
+                throw new MaxLengthError('Decode error - repeated field "prices" had too many elements')
+              }
+
+              if (obj.prices.length === 17) {
+                throw new MaxLengthError('Decode error - repeated field "prices" had too many elements')
+              }
+
+              obj.prices.push(ClassPrice.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.prices$
+              }))
+              break
+            }
+            case 7: {
+              obj.maxDurationS = reader.uint32()
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1056,7 +1090,8 @@ export namespace Capability {
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
           gpuClasses: 16,
-          multiaddrs: 16
+          multiaddrs: 16,
+          prices: 17
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1121,6 +1156,35 @@ export namespace Capability {
               yield {
                 field: `${prefix}.agent`,
                 value: reader.string()
+              }
+              break
+            }
+            case 6: {
+              if (opts.limits?.prices != null && obj.prices === opts.limits.prices) {
+                throw new MaxLengthError('Streaming decode error - repeated field "prices" had too many elements')
+              }
+
+              if (obj.prices === 17) {
+                throw new MaxLengthError('Streaming decode error - repeated field "prices" had too many elements')
+              }
+
+              for (const evt of ClassPrice.codec().stream(reader, reader.uint32(), `${prefix}.prices[]`, {
+                limits: opts.limits?.prices$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.prices
+                }
+              }
+
+              obj.prices++
+
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.maxDurationS`,
+                value: reader.uint32()
               }
               break
             }
@@ -1237,6 +1301,23 @@ export namespace Capability {
     value: string
   }
 
+  export interface CapabilityPricesGpuClassFieldEvent {
+    field: '$.prices[].gpuClass'
+    value: string
+    index: number
+  }
+
+  export interface CapabilityPricesPricePerUnitHourFieldEvent {
+    field: '$.prices[].pricePerUnitHour'
+    value: bigint
+    index: number
+  }
+
+  export interface CapabilityMaxDurationSFieldEvent {
+    field: '$.maxDurationS'
+    value: number
+  }
+
   export function encode (obj: Partial<Capability>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Capability.codec())
   }
@@ -1245,8 +1326,120 @@ export namespace Capability {
     return decodeMessage(buf, Capability.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Capability>): Generator<CapabilityHardwareGpusVendorFieldEvent | CapabilityHardwareGpusModelFieldEvent | CapabilityHardwareGpusVramMibFieldEvent | CapabilityHardwareGpusDriverVersionFieldEvent | CapabilityHardwareGpusCudaVersionFieldEvent | CapabilityHardwareGpusComputeCapabilityFieldEvent | CapabilityHardwareGpusPciIdFieldEvent | CapabilityHardwareGpusIndexFieldEvent | CapabilityHardwareGpusDeclaredFieldEvent | CapabilityHardwareCpuCoresFieldEvent | CapabilityHardwareCpuModelFieldEvent | CapabilityHardwareRamMibFieldEvent | CapabilityHardwareOsFieldEvent | CapabilityHardwareArchFieldEvent | CapabilityExecutorMaskFieldEvent | CapabilityGpuClassesFieldEvent | CapabilityMultiaddrsFieldEvent | CapabilityAgentFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Capability>): Generator<CapabilityHardwareGpusVendorFieldEvent | CapabilityHardwareGpusModelFieldEvent | CapabilityHardwareGpusVramMibFieldEvent | CapabilityHardwareGpusDriverVersionFieldEvent | CapabilityHardwareGpusCudaVersionFieldEvent | CapabilityHardwareGpusComputeCapabilityFieldEvent | CapabilityHardwareGpusPciIdFieldEvent | CapabilityHardwareGpusIndexFieldEvent | CapabilityHardwareGpusDeclaredFieldEvent | CapabilityHardwareCpuCoresFieldEvent | CapabilityHardwareCpuModelFieldEvent | CapabilityHardwareRamMibFieldEvent | CapabilityHardwareOsFieldEvent | CapabilityHardwareArchFieldEvent | CapabilityExecutorMaskFieldEvent | CapabilityGpuClassesFieldEvent | CapabilityMultiaddrsFieldEvent | CapabilityAgentFieldEvent | CapabilityPricesGpuClassFieldEvent | CapabilityPricesPricePerUnitHourFieldEvent | CapabilityMaxDurationSFieldEvent> {
     return streamMessage(buf, Capability.codec(), opts)
+  }
+}
+
+export interface ClassPrice {
+  gpuClass: string
+  pricePerUnitHour: bigint
+}
+
+export namespace ClassPrice {
+  let _codec: Codec<ClassPrice>
+
+  export const codec = (): Codec<ClassPrice> => {
+    if (_codec == null) {
+      _codec = message<ClassPrice>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.gpuClass != null && obj.gpuClass !== '')) {
+          w.uint32(10)
+          w.string(obj.gpuClass)
+        }
+
+        if ((obj.pricePerUnitHour != null && obj.pricePerUnitHour !== 0n)) {
+          w.uint32(16)
+          w.uint64(obj.pricePerUnitHour)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          gpuClass: '',
+          pricePerUnitHour: 0n
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.gpuClass = reader.string()
+              break
+            }
+            case 2: {
+              obj.pricePerUnitHour = reader.uint64()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.gpuClass`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.pricePerUnitHour`,
+                value: reader.uint64()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ClassPriceGpuClassFieldEvent {
+    field: '$.gpuClass'
+    value: string
+  }
+
+  export interface ClassPricePricePerUnitHourFieldEvent {
+    field: '$.pricePerUnitHour'
+    value: bigint
+  }
+
+  export function encode (obj: Partial<ClassPrice>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ClassPrice.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ClassPrice>): ClassPrice {
+    return decodeMessage(buf, ClassPrice.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ClassPrice>): Generator<ClassPriceGpuClassFieldEvent | ClassPricePricePerUnitHourFieldEvent> {
+    return streamMessage(buf, ClassPrice.codec(), opts)
   }
 }
 

@@ -1,0 +1,49 @@
+/**
+ * Typed errors of the node, with stable codes. The CLI prints `message` as one line and exits
+ * non-zero; scripts read `code` from --json output. Errors from the protocol package
+ * (ProtocolError) keep their own codes and are reported the same way.
+ */
+export const IonetErrorCode = {
+  // What a person typed or pointed at
+  INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
+  FILE_NOT_FOUND: 'ERR_FILE_NOT_FOUND',
+  INVALID_WASM: 'ERR_INVALID_WASM',
+  DATA_DIR: 'ERR_DATA_DIR',
+  // Reaching the network
+  BOOTSTRAP_UNREACHABLE: 'ERR_BOOTSTRAP_UNREACHABLE',
+  NO_PEERS: 'ERR_NO_PEERS',
+  NO_NODE_RUNNING: 'ERR_NO_NODE_RUNNING',
+  // The market
+  NO_MATCH: 'ERR_NO_MATCH',
+  LEASE_REJECTED: 'ERR_LEASE_REJECTED',
+  // Streams and peers
+  STREAM_ENDED: 'ERR_STREAM_ENDED',
+  FRAME_TOO_LARGE: 'ERR_FRAME_TOO_LARGE',
+  MALFORMED_MESSAGE: 'ERR_MALFORMED_MESSAGE',
+  PROTOCOL_VIOLATION: 'ERR_PROTOCOL_VIOLATION',
+  TIMEOUT: 'ERR_TIMEOUT',
+  // Jobs
+  JOB_FAILED: 'ERR_JOB_FAILED',
+  HASH_MISMATCH: 'ERR_HASH_MISMATCH',
+  RECEIPT_INVALID: 'ERR_RECEIPT_INVALID'
+} as const
+export type IonetErrorCode = typeof IonetErrorCode[keyof typeof IonetErrorCode]
+
+export class IonetError extends Error {
+  override readonly name = 'IonetError'
+  readonly code: IonetErrorCode
+  /** Structured detail for --json output (e.g. the no-match reasons). */
+  readonly details?: unknown
+
+  constructor (code: IonetErrorCode, message: string, details?: unknown) {
+    super(message)
+    this.code = code
+    if (details !== undefined) this.details = details
+  }
+}
+
+/** The stable code of any error we raise, or undefined for unexpected ones. */
+export function errorCode (err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && code.startsWith('ERR_') ? code : undefined
+}

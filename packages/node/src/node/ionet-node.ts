@@ -1,0 +1,244 @@
+/**
+ * An ionet-p2p node: libp2p plus the market services. Every node can rent; a node given
+ * provider options also sells its hardware. This is the composition root — each service is
+ * built here with exactly the parts it needs, and started and stopped in order.
+ */
+import type { PrivateKey } from '@libp2p/interface'
+import { LevelDatastore } from 'datastore-level'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { ANY_GPU_CLASS, Executor, executorMask, gpuClassesOf } from '@ionet-p2p/protocol'
+import type { Capability, Hardware } from '@ionet-p2p/protocol'
+import { IonetError, IonetErrorCode } from '../errors.js'
+import { NodeEvents } from '../events.js'
+import type { Executor as JobExecutor, ExecutorKind } from '../executors/types.js'
+import { PeerScorer } from '../network/peer-scorer.js'
+import { ReceiptStore } from '../receipts/receipt-store.js'
+import { CapabilityAdvertiser } from '../services/capability/advertiser.js'
+import { CapabilityDirectory } from '../services/capability/directory.js'
+import { CapabilityRecords } from '../services/capability/records.js'
+import { AskBook } from '../services/gossip/ask-book.js'
+import { AskWatcher } from '../services/gossip/ask-watcher.js'
+import { JobServer } from '../services/jobs/job-server.js'
+import type { JobLimits } from '../services/jobs/job-server.js'
+import { CapacityLedger } from '../services/market/capacity.js'
+import { ProviderMarket } from '../services/market/provider.js'
+import type { ProviderTerms } from '../services/market/provider.js'
+import { QuoteInbox } from '../services/market/quote-inbox.js'
+import { RenterMarket } from '../services/market/renter.js'
+import type { JobOutcome, JobSubmission } from '../services/market/renter.js'
+import { ReputationBook } from '../services/market/reputation-book.js'
+import { SequenceCounter } from '../services/market/sequence.js'
+import { prepareDataDir, readState, writeState } from './data-dir.js'
+import type { DataDirLayout } from './data-dir.js'
+import { loadOrCreateIdentity } from './identity.js'
+import { createIonetLibp2p } from './libp2p.js'
+import type { IonetLibp2p } from './libp2p.js'
+
+export const AGENT = 'ionet-p2p/0.1.0'
+
+export interface ProviderOptions {
+  hardware: Hardware
+  terms: Omit<ProviderTerms, 'executorMask'>
+  executors: Partial<Record<ExecutorKind, JobExecutor>>
+  limits?: Partial<JobLimits>
+}
+
+export interface IonetNodeOptions {
+  /** Where identity, datastore and receipts live (see data-dir.ts). */
+  dataDir: string
+  /** Use this key instead of the data directory's identity (tests). */
+  privateKey?: PrivateKey
+  listen?: string[]
+  announce?: string[]
+  bootstrap?: string[]
+  mdns?: boolean
+  provider?: ProviderOptions
+  ipColocationFactorWeight?: number
+  events?: NodeEvents
+  now?: () => number
+  /** Timing knobs for the market services (tests and simulations shorten them). */
+  timing?: { askIntervalMs?: number, leaseTtlMs?: number, capabilityRefreshMs?: number }
+}
+
+export class IonetNode {
+  readonly libp2p: IonetLibp2p
+  readonly events: NodeEvents
+  readonly scorer: PeerScorer
+  readonly layout: DataDirLayout
+  readonly records: CapabilityRecords
+  readonly directory: CapabilityDirectory
+  readonly asks: AskBook
+  readonly askWatcher: AskWatcher
+  readonly receipts: ReceiptStore
+  readonly renter: RenterMarket
+  readonly provider?: ProviderMarket
+  readonly ledger?: CapacityLedger
+  private readonly inbox: QuoteInbox
+  private readonly jobServer?: JobServer
+  private readonly advertiser?: CapabilityAdvertiser
+  private readonly datastore: LevelDatastore
+
+  private constructor (parts: {
+    libp2p: IonetLibp2p, events: NodeEvents, scorer: PeerScorer, layout: DataDirLayout, records: CapabilityRecords, datastore: LevelDatastore,
+    options: IonetNodeOptions, privateKey: PrivateKey, capabilitySeq: bigint
+  }) {
+    const { libp2p, events, scorer, layout, records, options, privateKey } = parts
+    const now = options.now ?? Date.now
+    this.libp2p = libp2p
+    this.events = events
+    this.scorer = scorer
+    this.layout = layout
+    this.records = records
+    this.datastore = parts.datastore
+    this.directory = new CapabilityDirectory(libp2p, records)
+    this.asks = new AskBook(now)
+    this.askWatcher = new AskWatcher({ libp2p, book: this.asks, scorer, events, now })
+    this.receipts = new ReceiptStore(layout.receipts)
+    this.inbox = new QuoteInbox({ libp2p, scorer, events, now })
+    const reputation = new ReputationBook(scorer)
+    this.renter = new RenterMarket({
+      libp2p, privateKey, directory: this.directory, inbox: this.inbox, asks: this.asks, reputation, receipts: this.receipts, events, now,
+      watchAsks: (gpuClass) => { this.askWatcher.watch(gpuClass) }
+    })
+
+    const p = options.provider
+    if (p !== undefined) {
+      const offered = (Object.keys(p.executors) as ExecutorKind[]).map(k => (k === 'wasm' ? Executor.WASM : Executor.PROCESS))
+      const terms: ProviderTerms = { ...p.terms, executorMask: executorMask(offered) }
+      this.ledger = new CapacityLedger(p.hardware)
+      this.provider = new ProviderMarket({
+        libp2p, privateKey, hardware: p.hardware, terms, ledger: this.ledger, scorer, events, now,
+        ...(options.timing?.askIntervalMs !== undefined ? { askIntervalMs: options.timing.askIntervalMs } : {}),
+        ...(options.timing?.leaseTtlMs !== undefined ? { leaseTtlMs: options.timing.leaseTtlMs } : {})
+      })
+      this.jobServer = new JobServer({
+        libp2p, privateKey, market: this.provider, ledger: this.ledger, executors: p.executors,
+        jobsDir: layout.jobs, moduleCacheDir: layout.moduleCache, receipts: this.receipts, scorer, events, now,
+        ...(p.limits !== undefined ? { limits: p.limits } : {})
+      })
+      const provider = this.provider
+      const capability = (): Capability => ({
+        hardware: p.hardware,
+        executorMask: terms.executorMask,
+        gpuClasses: gpuClassesOf(p.hardware),
+        multiaddrs: libp2p.getMultiaddrs().slice(0, 16).map(a => a.bytes as Uint8Array<ArrayBuffer>),
+        agent: AGENT,
+        prices: provider.classes.map(gpuClass => ({ gpuClass, pricePerUnitHour: provider.offer(gpuClass).pricePerUnitHour as bigint })),
+        maxDurationS: terms.maxDurationS
+      })
+      const seq = new SequenceCounter(now, parts.capabilitySeq)
+      this.advertiser = new CapabilityAdvertiser({
+        libp2p, privateKey, capability, seq, events, now,
+        providerKeys: [...provider.classes, ...(p.hardware.gpus.length > 0 ? [ANY_GPU_CLASS] : [])],
+        saveSeq: async (s) => { await writeState(layout, { capabilitySeq: s.toString() }) },
+        ...(options.timing?.capabilityRefreshMs !== undefined ? { refreshMs: options.timing.capabilityRefreshMs } : {})
+      })
+    }
+  }
+
+  /** Creates a node (not yet started): opens the data directory, identity and datastore. */
+  static async create (options: IonetNodeOptions): Promise<IonetNode> {
+    const layout = await prepareDataDir(options.dataDir)
+    const privateKey = options.privateKey ?? (await loadOrCreateIdentity(layout.identityKey)).privateKey
+    const datastore = new LevelDatastore(layout.datastore)
+    try {
+      await datastore.open()
+    } catch (err) {
+      const locked = /lock/i.test(String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message))
+      throw new IonetError(IonetErrorCode.DATA_DIR, locked
+        ? `data directory ${layout.root} is in use by another ionet-p2p process; stop it or pass --data-dir`
+        : `cannot open the datastore in ${layout.datastore}: ${(err as Error).message}`)
+    }
+    const state = await readState(layout)
+    const events = options.events ?? new NodeEvents()
+    const now = options.now ?? Date.now
+    let libp2pRef: IonetLibp2p | undefined
+    const scorer = new PeerScorer({
+      now,
+      onBan: (peerId) => { void libp2pRef?.hangUp(peerIdFromString(peerId)).catch(() => {}) }
+    })
+    const records = new CapabilityRecords(datastore, now)
+    for (const addr of options.bootstrap ?? []) validateBootstrapAddr(addr)
+    const libp2p = await createIonetLibp2p({
+      privateKey,
+      datastore,
+      listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+      ...(options.announce !== undefined ? { announce: options.announce } : {}),
+      bootstrap: options.bootstrap ?? [],
+      mdns: options.mdns ?? false,
+      capabilityValidator: records.validator,
+      capabilitySelector: records.selector,
+      connectionGater: scorer.connectionGater(),
+      appSpecificScore: (peerId) => scorer.score(peerId),
+      ...(options.ipColocationFactorWeight !== undefined ? { ipColocationFactorWeight: options.ipColocationFactorWeight } : {})
+    }).catch(async (err: Error) => {
+      await datastore.close()
+      throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `cannot start libp2p: ${err.message}`)
+    })
+    libp2pRef = libp2p
+    return new IonetNode({ libp2p, events, scorer, layout, records, datastore, options, privateKey, capabilitySeq: BigInt(state.capabilitySeq) })
+  }
+
+  get peerId (): string {
+    return this.libp2p.peerId.toString()
+  }
+
+  get multiaddrs (): string[] {
+    return this.libp2p.getMultiaddrs().map(a => a.toString())
+  }
+
+  async start (): Promise<void> {
+    await this.libp2p.start()
+    await this.inbox.start()
+    if (this.provider !== undefined) {
+      await this.provider.start()
+      await this.jobServer?.start()
+      for (const gpuClass of this.provider.classes) this.askWatcher.watch(gpuClass)
+      this.advertiser?.start()
+    }
+    this.events.emit({ type: 'node:started', peerId: this.peerId, addresses: this.multiaddrs, classes: this.provider?.classes ?? [] })
+  }
+
+  async stop (): Promise<void> {
+    this.advertiser?.stop()
+    this.askWatcher.stop()
+    await this.provider?.stop().catch(() => {})
+    await this.jobServer?.stop().catch(() => {})
+    await this.inbox.stop().catch(() => {})
+    await this.libp2p.stop()
+    await this.datastore.close()
+  }
+
+  /** Rents compute: the whole flow from bid to countersigned receipt (see RenterMarket). */
+  async submit (job: JobSubmission): Promise<JobOutcome> {
+    return this.renter.submit(job)
+  }
+
+  /**
+   * Dials each bootstrap peer; fails with a clear message only when none answers (one reachable
+   * peer is enough to join the network).
+   */
+  async connectBootstrap (addrs: string[], timeoutMs = 10_000): Promise<number> {
+    if (addrs.length === 0) return 0
+    const results = await Promise.allSettled(addrs.map(async a => this.libp2p.dial(multiaddr(a), { signal: AbortSignal.timeout(timeoutMs) })))
+    const reached = results.filter(r => r.status === 'fulfilled').length
+    if (reached === 0) {
+      const reason = (results[0] as PromiseRejectedResult).reason as Error
+      throw new IonetError(IonetErrorCode.BOOTSTRAP_UNREACHABLE, `cannot reach bootstrap peer ${addrs[0]}${addrs.length > 1 ? ` (nor ${addrs.length - 1} other)` : ''}: ${reason.message}`)
+    }
+    return reached
+  }
+}
+
+function validateBootstrapAddr (addr: string): void {
+  let ma
+  try {
+    ma = multiaddr(addr)
+  } catch (err) {
+    throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `bootstrap address "${addr}" is not a multiaddr: ${(err as Error).message}`)
+  }
+  if (ma.getComponents().find(c => c.name === 'p2p') === undefined) {
+    throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `bootstrap address "${addr}" must end with /p2p/<peer id>`)
+  }
+}

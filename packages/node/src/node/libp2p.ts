@@ -1,0 +1,111 @@
+/**
+ * Assembles the libp2p node: TCP + noise + yamux, identify, ping, our private Kademlia DHT,
+ * gossipsub, and bootstrap/mDNS discovery. Market services are built on top (see ionet-node.ts).
+ */
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { Identify } from '@libp2p/identify'
+import { kadDHT } from '@libp2p/kad-dht'
+import type { KadDHT, SelectFn, ValidateFn } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import type { Ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import type { ConnectionGater, PeerDiscovery, PrivateKey, ComponentLogger } from '@libp2p/interface'
+import { CAPABILITY_NAMESPACE, PROTOCOL_IDS } from '@ionet-p2p/protocol'
+import type { Datastore } from 'interface-datastore'
+import { createLibp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
+import { dialableAddressesMapper } from '../network/address-mapper.js'
+import { DHT_DATASTORE_PREFIX } from '../services/capability/records.js'
+
+const MiB = 1024 * 1024
+
+export interface IonetServices extends Record<string, unknown> {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+}
+
+export type IonetLibp2p = Libp2p<IonetServices>
+
+export interface Libp2pOptions {
+  privateKey: PrivateKey
+  datastore: Datastore
+  listen: string[]
+  announce?: string[]
+  bootstrap: string[]
+  mdns: boolean
+  capabilityValidator: ValidateFn
+  capabilitySelector: SelectFn
+  connectionGater: ConnectionGater
+  /** Our local peer scores, folded into gossipsub's peer score. */
+  appSpecificScore: (peerId: string) => number
+  /**
+   * gossipsub's penalty for many peers behind one IP. Sybil protection in production; set to 0
+   * when many nodes share one host (tests, simulations, a demo on loopback).
+   */
+  ipColocationFactorWeight?: number
+  logger?: ComponentLogger
+}
+
+export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetLibp2p> {
+  const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
+  if (options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap, timeout: 100 }))
+  if (options.mdns) peerDiscovery.push(mdns({ serviceTag: 'ionet-p2p.local' }))
+
+  return createLibp2p<IonetServices>({
+    privateKey: options.privateKey,
+    datastore: options.datastore,
+    addresses: {
+      listen: options.listen,
+      ...(options.announce !== undefined && options.announce.length > 0 ? { announce: options.announce } : {})
+    },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux({
+      // Our job streams pause reading for backpressure; a paused stream must be able to hold a
+      // whole yamux window, or it is reset (measured: reset at 16 MiB with the 4 MiB default).
+      streamOptions: { maxStreamWindowSize: 16 * MiB, maxReadBufferLength: 32 * MiB }
+    })],
+    connectionGater: options.connectionGater,
+    connectionManager: {
+      maxConnections: 300,
+      // The defaults (5 per second per host, 10 pending) refuse honest bursts on a LAN or a test host.
+      inboundConnectionThreshold: 50,
+      maxIncomingPendingConnections: 50
+    },
+    peerDiscovery,
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: PROTOCOL_IDS.kad,
+        // Left unset, kad-dht starts as a client and waits for a confirmed public address before
+        // serving; on a LAN that never happens. Every ionet-p2p node serves the DHT.
+        clientMode: false,
+        peerInfoMapper: dialableAddressesMapper,
+        validators: { [CAPABILITY_NAMESPACE]: options.capabilityValidator },
+        selectors: { [CAPABILITY_NAMESPACE]: options.capabilitySelector },
+        datastorePrefix: DHT_DATASTORE_PREFIX
+      }),
+      pubsub: gossipsub({
+        emitSelf: false,
+        allowPublishToZeroTopicPeers: true,
+        // Same everywhere: a message over a receiver's limit kills that peer's gossip stream.
+        maxInboundDataLength: 1 * MiB,
+        scoreParams: {
+          IPColocationFactorWeight: options.ipColocationFactorWeight ?? -5,
+          appSpecificScore: options.appSpecificScore,
+          appSpecificWeight: 1
+        }
+      }) as (components: any) => GossipSub
+    }
+  })
+}

@@ -1,0 +1,52 @@
+/**
+ * Validation of gossiped envelopes (asks and bids), in the Lodestar style: every message gets
+ * ACCEPT (deliver and forward), IGNORE (drop, slight penalty: expired or from the future) or REJECT
+ * (drop and penalise the peer that forwarded it: malformed, forged, oversized).
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { TopicValidatorFn } from '@libp2p/gossipsub'
+import { ProtocolError, ProtocolErrorCode, openEnvelope } from '@ionet-p2p/protocol'
+import type { OpenedEnvelope, SignedKind } from '@ionet-p2p/protocol'
+import type { PeerScorer, OffenceName } from '../../network/peer-scorer.js'
+import type { NodeEvents } from '../../events.js'
+
+export interface GossipValidatorOptions<K extends SignedKind> {
+  kind: K
+  scorer: PeerScorer
+  events: NodeEvents
+  now: () => number
+  /** Called for every accepted message, before it is forwarded. Must not throw. */
+  onValid: (opened: OpenedEnvelope<K>, topic: string) => void
+  /** Extra checks on the opened message (e.g. the topic's class matches the body). */
+  check?: (opened: OpenedEnvelope<K>, topic: string) => void
+}
+
+const IGNORED = new Set<string>([ProtocolErrorCode.EXPIRED, ProtocolErrorCode.NOT_YET_VALID, ProtocolErrorCode.STALE])
+
+const OFFENCE_BY_CODE: Partial<Record<string, OffenceName>> = {
+  [ProtocolErrorCode.BAD_SIGNATURE]: 'BAD_SIGNATURE',
+  [ProtocolErrorCode.WRONG_SIGNER]: 'WRONG_SIGNER',
+  [ProtocolErrorCode.TOO_LARGE]: 'OVERSIZED'
+}
+
+/**
+ * Duplicates are gossipsub's business (its seen-cache) and newer-than checks the consumer's
+ * (asks by sequence per class, bids by job id), so this validator only decides validity.
+ */
+export function createGossipValidator<K extends SignedKind> (options: GossipValidatorOptions<K>): TopicValidatorFn {
+  return async (propagationSource, message) => {
+    try {
+      if (message.type !== 'signed') throw new ProtocolError(ProtocolErrorCode.MALFORMED, 'gossip message is unsigned')
+      const opened = await openEnvelope(message.data, { kind: options.kind, now: options.now(), expectedSigner: message.from.toString() })
+      options.check?.(opened, message.topic)
+      options.onValid(opened, message.topic)
+      return TopicValidatorResult.Accept
+    } catch (err) {
+      const code = err instanceof ProtocolError ? err.code : ProtocolErrorCode.MALFORMED
+      const offence: OffenceName = IGNORED.has(code) ? 'STALE_MESSAGE' : (OFFENCE_BY_CODE[code] ?? 'MALFORMED_MESSAGE')
+      const score = options.scorer.penalize(propagationSource, offence)
+      options.events.emit({ type: 'peer:penalized', peerId: propagationSource.toString(), offence, score, detail: `${options.kind} on ${message.topic}: ${(err as Error).message}` })
+      return IGNORED.has(code) ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+    }
+  }
+}

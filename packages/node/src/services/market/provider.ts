@@ -1,0 +1,344 @@
+/**
+ * The provider side of the market:
+ *  - listens for bids on the gossip topics of the classes it has, and answers those it can serve
+ *    with a signed quote sent straight to the renter (/ionet/quote/1.0.0);
+ *  - grants leases for accepted quotes (/ionet/lease/1.0.0), reserving capacity so it never
+ *    promises more than it has;
+ *  - gossips its standing asks (price and free capacity per class) on a short period.
+ */
+import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import {
+  ANY_GPU_CLASS, CPU_CLASS, LeaseRejection, LeaseReply, MessageKind, PROTOCOL_IDS, QuoteAck,
+  askTopic, bidTopic, evaluateFit, gpuClassesOf, gpuClassOf, hex, openEnvelope, sealEnvelope
+} from '@ionet-p2p/protocol'
+import type { Ask, Bid, GpuDevice, Hardware, Lease, OpenedEnvelope, Offer, Quote } from '@ionet-p2p/protocol'
+import { IonetError, IonetErrorCode } from '../../errors.js'
+import type { NodeEvents } from '../../events.js'
+import type { IonetLibp2p } from '../../node/libp2p.js'
+import type { PeerScorer } from '../../network/peer-scorer.js'
+import { isPeerFault, penalize, withDeadline } from '../../network/protocol-stream.js'
+import { StreamReader, sendFrame } from '../../network/stream-io.js'
+import { createGossipValidator } from '../gossip/gossip-validator.js'
+import type { CapacityLedger } from './capacity.js'
+import { SequenceCounter } from './sequence.js'
+
+export interface ProviderTerms {
+  /** Lamports per GPU-hour, for every GPU class without its own price. */
+  pricePerGpuHour: bigint
+  /** Lamports per core-hour for CPU-only jobs; undefined to sell no CPU-only jobs. */
+  pricePerCoreHour?: bigint
+  pricesByClass?: Record<string, bigint>
+  /** Longest job accepted, in seconds. */
+  maxDurationS: number
+  executorMask: number
+  /** Largest total of module and inputs accepted for one job. */
+  maxInputBytes: bigint
+}
+
+export interface ProviderMarketOptions {
+  libp2p: IonetLibp2p
+  privateKey: PrivateKey
+  hardware: Hardware
+  terms: ProviderTerms
+  ledger: CapacityLedger
+  scorer: PeerScorer
+  events: NodeEvents
+  now?: () => number
+  askIntervalMs?: number
+  askTtlMs?: number
+  quoteTtlMs?: number
+  /** How long a granted lease waits for its job to start. */
+  leaseTtlMs?: number
+  /** Quotes being sent at once; further bids are declined while busy. */
+  maxConcurrentQuotes?: number
+}
+
+const MAX_ACCEPTANCE_FRAME = 48 * 1024
+const EXCHANGE_TIMEOUT_MS = 10_000
+
+/** A lease this provider granted and has not yet seen a job for. */
+export interface GrantedLease {
+  jobId: string
+  renter: string
+  lease: Lease
+  gpuClass: string
+  expiresAtMs: number
+}
+
+export class ProviderMarket {
+  private readonly o: Required<Omit<ProviderMarketOptions, 'terms'>> & { terms: ProviderTerms }
+  private readonly seq: SequenceCounter
+  private readonly seenBids = new Map<string, number>()
+  private readonly leases = new Map<string, GrantedLease>()
+  private askTimer: NodeJS.Timeout | undefined
+  private askSoon: NodeJS.Timeout | undefined
+  private quotesInFlight = 0
+  private readonly topics: string[] = []
+
+  constructor (options: ProviderMarketOptions) {
+    this.o = {
+      now: Date.now,
+      askIntervalMs: 10_000,
+      askTtlMs: 60_000,
+      quoteTtlMs: 30_000,
+      leaseTtlMs: 60_000,
+      maxConcurrentQuotes: 32,
+      ...options
+    }
+    this.seq = new SequenceCounter(this.o.now)
+  }
+
+  /** The classes this provider sells: its GPU classes, plus "cpu" when it prices CPU-only jobs. */
+  get classes (): string[] {
+    const gpuClasses = this.o.hardware.gpus.length > 0 ? gpuClassesOf(this.o.hardware) : []
+    return this.o.terms.pricePerCoreHour !== undefined ? [...gpuClasses, CPU_CLASS] : gpuClasses
+  }
+
+  async start (): Promise<void> {
+    const { libp2p } = this.o
+    const bidClasses = [...this.classes, ...(this.o.hardware.gpus.length > 0 ? [ANY_GPU_CLASS] : [])]
+    for (const gpuClass of bidClasses) {
+      const topic = bidTopic(gpuClass)
+      libp2p.services.pubsub.topicValidators.set(topic, createGossipValidator({
+        kind: MessageKind.BID,
+        scorer: this.o.scorer,
+        events: this.o.events,
+        now: this.o.now,
+        check: (opened) => {
+          if (opened.body.requirements?.gpuClass !== gpuClass) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `bid for ${opened.body.requirements?.gpuClass} gossiped on the ${gpuClass} topic`)
+        },
+        onValid: (opened) => { void this.onBid(opened) }
+      }))
+      libp2p.services.pubsub.subscribe(topic)
+      this.topics.push(topic)
+    }
+    await libp2p.handle(PROTOCOL_IDS.lease, (stream, connection) => this.handleLease(stream, connection), { maxInboundStreams: 32 })
+    this.askTimer = setInterval(() => { void this.tick() }, this.o.askIntervalMs)
+    void this.publishAsks()
+  }
+
+  async stop (): Promise<void> {
+    clearInterval(this.askTimer)
+    clearTimeout(this.askSoon)
+    for (const topic of this.topics) {
+      this.o.libp2p.services.pubsub.unsubscribe(topic)
+      this.o.libp2p.services.pubsub.topicValidators.delete(topic)
+    }
+    await this.o.libp2p.unhandle(PROTOCOL_IDS.lease)
+  }
+
+  /** The lease granted for a job, if it is still waiting for its job to start. */
+  leaseFor (jobId: string): GrantedLease | undefined {
+    return this.leases.get(jobId)
+  }
+
+  /** The job server took the lease: it can no longer be used again. */
+  consumeLease (jobId: string): void {
+    this.leases.delete(jobId)
+  }
+
+  /** Capacity changed (a lease was granted or a job ended): tell the market soon, once. */
+  capacityChanged (): void {
+    clearTimeout(this.askSoon)
+    this.askSoon = setTimeout(() => { void this.publishAsks() }, 200)
+  }
+
+  /** This provider's current offer of one class, as matching sees it. */
+  offer (gpuClass: string): Offer {
+    const hw = this.o.hardware
+    return {
+      provider: this.o.libp2p.peerId.toString(),
+      gpuClass,
+      gpus: gpuClass === CPU_CLASS ? [] : this.o.ledger.freeGpus(gpuClass),
+      unitsFree: this.o.ledger.unitsFree(gpuClass),
+      pricePerUnitHour: this.priceOf(gpuClass),
+      executorMask: this.o.terms.executorMask,
+      maxDurationS: this.o.terms.maxDurationS,
+      cpuCores: hw.cpuCores,
+      ramMib: hw.ramMib
+    }
+  }
+
+  private priceOf (gpuClass: string): bigint {
+    if (gpuClass === CPU_CLASS) return this.o.terms.pricePerCoreHour ?? 0n
+    return this.o.terms.pricesByClass?.[gpuClass] ?? this.o.terms.pricePerGpuHour
+  }
+
+  private async tick (): Promise<void> {
+    const now = this.o.now()
+    for (const jobId of this.o.ledger.expire(now)) {
+      this.leases.delete(jobId)
+      this.o.events.emit({ type: 'lease:expired', jobId })
+    }
+    for (const [jobId, expires] of this.seenBids) if (expires <= now) this.seenBids.delete(jobId)
+    await this.publishAsks()
+  }
+
+  private async publishAsks (): Promise<void> {
+    for (const gpuClass of this.classes) {
+      const devices = this.o.hardware.gpus.filter(g => gpuClassOf(g) === gpuClass)
+      const ask: Ask = {
+        gpuClass,
+        gpuModel: devices[0]?.model ?? '',
+        vramMib: devices.reduce((min, g) => Math.min(min, g.vramMib), devices[0]?.vramMib ?? 0),
+        unitsTotal: this.o.ledger.unitsTotal(gpuClass),
+        unitsFree: this.o.ledger.unitsFree(gpuClass),
+        pricePerUnitHour: this.priceOf(gpuClass),
+        executorMask: this.o.terms.executorMask,
+        maxDurationS: this.o.terms.maxDurationS,
+        declared: devices.some(g => g.declared)
+      }
+      try {
+        const envelope = await sealEnvelope(this.o.privateKey, MessageKind.ASK, ask, { seq: this.seq.next(), now: this.o.now(), ttlMs: this.o.askTtlMs })
+        await this.o.libp2p.services.pubsub.publish(askTopic(gpuClass), envelope)
+        this.o.events.emit({ type: 'ask:published', gpuClass, unitsFree: ask.unitsFree, price: ask.pricePerUnitHour.toString() })
+      } catch {
+        // Publishing fails only when stopping or with no peers yet; the next tick retries.
+      }
+    }
+  }
+
+  private async onBid (opened: OpenedEnvelope<MessageKind.BID>): Promise<void> {
+    const bid = opened.body
+    const jobId = hex(bid.jobId)
+    const renter = opened.signer.toString()
+    if (renter === this.o.libp2p.peerId.toString() || this.seenBids.has(jobId)) return
+    this.seenBids.set(jobId, opened.expiresAtMs)
+    const r = bid.requirements as NonNullable<Bid['requirements']>
+    this.o.events.emit({ type: 'bid:received', jobId, renter, gpuClass: r.gpuClass, units: r.units, maxPrice: bid.maxPricePerUnitHour.toString() })
+    const decline = (reason: string): void => { this.o.events.emit({ type: 'bid:declined', jobId, renter, reason }) }
+
+    const now = this.o.now()
+    if (Number(bid.quoteDeadlineMs) <= now) return decline('the quote deadline has passed')
+    if (bid.inputBytes > this.o.terms.maxInputBytes) return decline(`inputs of ${bid.inputBytes} bytes exceed this provider's limit of ${this.o.terms.maxInputBytes}`)
+    const request = { requirements: r, durationS: bid.durationS, maxPricePerUnitHour: bid.maxPricePerUnitHour }
+    const candidates = r.gpuClass === ANY_GPU_CLASS ? this.classes.filter(c => c !== CPU_CLASS) : this.classes.filter(c => c === r.gpuClass)
+    let best: { gpuClass: string, gpus: GpuDevice[], price: bigint } | undefined
+    let firstReason: string | undefined
+    for (const gpuClass of candidates) {
+      const fit = evaluateFit(request, this.offer(gpuClass))
+      if (!fit.fits) { firstReason ??= fit.reason; continue }
+      const price = this.priceOf(gpuClass)
+      if (best === undefined || price < best.price) best = { gpuClass, gpus: fit.gpus, price }
+    }
+    if (best === undefined) return decline(firstReason ?? `no ${r.gpuClass} here`)
+    if (this.quotesInFlight >= this.o.maxConcurrentQuotes) return decline('busy sending other quotes')
+
+    const quote: Quote = {
+      jobId: bid.jobId,
+      bidHash: opened.hash as Uint8Array<ArrayBuffer>,
+      gpuClass: best.gpuClass,
+      gpus: best.gpus,
+      units: r.units,
+      pricePerUnitHour: best.price,
+      maxDurationS: this.o.terms.maxDurationS,
+      cpuCores: this.o.hardware.cpuCores,
+      ramMib: this.o.hardware.ramMib,
+      multiaddrs: this.o.libp2p.getMultiaddrs().slice(0, 16).map(a => a.bytes as Uint8Array<ArrayBuffer>)
+    }
+    this.quotesInFlight++
+    try {
+      await this.sendQuote(opened.signer, bid, quote)
+      this.o.events.emit({ type: 'quote:sent', jobId, renter, gpuClass: best.gpuClass, price: best.price.toString(), units: r.units })
+    } catch (err) {
+      this.o.events.emit({ type: 'quote:failed', jobId, renter, error: (err as Error).message })
+    } finally {
+      this.quotesInFlight--
+    }
+  }
+
+  private async sendQuote (renter: PeerId, bid: Bid, quote: Quote): Promise<void> {
+    const { libp2p } = this.o
+    const addrs = bid.multiaddrs.flatMap(bytes => { try { return [multiaddr(bytes)] } catch { return [] } })
+    if (addrs.length > 0) await libp2p.peerStore.merge(renter, { multiaddrs: addrs })
+    const envelope = await sealEnvelope(this.o.privateKey, MessageKind.QUOTE, quote, { seq: this.seq.next(), now: this.o.now(), ttlMs: this.o.quoteTtlMs })
+    const untilDeadline = Math.max(1_000, Number(bid.quoteDeadlineMs) - this.o.now())
+    const stream = await libp2p.dialProtocol(renter, PROTOCOL_IDS.quote, { signal: AbortSignal.timeout(untilDeadline) })
+    await withDeadline(stream, Math.min(untilDeadline, EXCHANGE_TIMEOUT_MS), 'sending a quote', async (signal) => {
+      await sendFrame(stream, envelope, signal)
+      const ack = await new StreamReader(stream).readMessage(QuoteAck, 1024, 'quote acknowledgement', signal)
+      await stream.close({ signal })
+      if (!ack.accepted) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `renter refused the quote: ${ack.reason}`)
+    })
+  }
+
+  private async handleLease (stream: Stream, connection: Connection): Promise<void> {
+    const renter = connection.remotePeer
+    const reply = async (r: Partial<LeaseReply>, signal: AbortSignal): Promise<void> => {
+      await sendFrame(stream, LeaseReply.encode({ lease: new Uint8Array(0), rejection: LeaseRejection.LEASE_REJECTION_UNSPECIFIED, message: '', ...r }), signal)
+      await stream.close({ signal })
+    }
+    try {
+      await withDeadline(stream, EXCHANGE_TIMEOUT_MS, 'a lease request', async (signal) => {
+        const frame = await new StreamReader(stream).readFrame(MAX_ACCEPTANCE_FRAME, signal)
+        if (frame === undefined) throw new IonetError(IonetErrorCode.STREAM_ENDED, 'lease stream closed before the acceptance')
+        let acceptance: OpenedEnvelope<MessageKind.ACCEPTANCE>
+        let quote: OpenedEnvelope<MessageKind.QUOTE>
+        try {
+          acceptance = await openEnvelope(frame, { kind: MessageKind.ACCEPTANCE, now: this.o.now(), expectedSigner: renter.toString() })
+        } catch (err) {
+          penalize(this.o.scorer, this.o.events, renter, err, 'acceptance')
+          return reply({ rejection: LeaseRejection.BAD_REQUEST, message: (err as Error).message }, signal)
+        }
+        try {
+          quote = await openEnvelope(acceptance.body.quote, { kind: MessageKind.QUOTE, now: this.o.now(), expectedSigner: this.o.libp2p.peerId.toString() })
+        } catch (err) {
+          const expired = (err as { code?: string }).code === 'ERR_EXPIRED'
+          if (!expired) penalize(this.o.scorer, this.o.events, renter, err, 'accepted quote')
+          return reply({ rejection: expired ? LeaseRejection.QUOTE_EXPIRED : LeaseRejection.QUOTE_INVALID, message: (err as Error).message }, signal)
+        }
+        const jobId = hex(quote.body.jobId)
+        if (hex(acceptance.body.jobId) !== jobId) {
+          penalize(this.o.scorer, this.o.events, renter, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'job ids differ'), 'acceptance')
+          return reply({ rejection: LeaseRejection.BAD_REQUEST, message: 'acceptance and quote name different jobs' }, signal)
+        }
+        const lease = await this.grant(renter, acceptance, quote)
+        if (typeof lease === 'string') {
+          this.o.events.emit({ type: 'lease:refused', jobId, renter: renter.toString(), reason: lease })
+          return reply({ rejection: lease === 'already leased' ? LeaseRejection.ALREADY_LEASED : LeaseRejection.NO_CAPACITY, message: lease }, signal)
+        }
+        await reply({ lease: lease as Uint8Array<ArrayBuffer> }, signal)
+      })
+    } catch (err) {
+      if (isPeerFault(err)) penalize(this.o.scorer, this.o.events, renter, err, 'lease stream')
+      stream.abort(err as Error)
+    }
+  }
+
+  /** Reserves capacity for an accepted quote and signs the lease; a string says why not. */
+  private async grant (renter: PeerId, acceptance: OpenedEnvelope<MessageKind.ACCEPTANCE>, quote: OpenedEnvelope<MessageKind.QUOTE>): Promise<Uint8Array | string> {
+    const q = quote.body
+    const jobId = hex(q.jobId)
+    if (this.o.ledger.has(jobId) || this.leases.has(jobId)) return 'already leased'
+    let gpuIndices: number[] = []
+    let cores = 0
+    if (q.gpuClass === CPU_CLASS) {
+      cores = q.units
+    } else {
+      // Take free devices at least as large as those quoted (the quoted ones may be gone by now).
+      const minVram = q.gpus.reduce((m, g) => Math.min(m, g.vramMib), Number.MAX_SAFE_INTEGER)
+      const free = this.o.ledger.freeGpus(q.gpuClass).filter(g => g.vramMib >= minVram).sort((a, b) => a.vramMib - b.vramMib || a.index - b.index)
+      if (free.length < q.units) return `only ${free.length} of ${q.units} ${q.gpuClass} free`
+      gpuIndices = free.slice(0, q.units).map(g => g.index)
+    }
+    const now = this.o.now()
+    const expiresAtMs = now + this.o.leaseTtlMs
+    if (!this.o.ledger.reserve(jobId, gpuIndices, cores, expiresAtMs)) return 'capacity was taken meanwhile'
+    const lease: Lease = {
+      jobId: q.jobId,
+      acceptanceHash: acceptance.hash as Uint8Array<ArrayBuffer>,
+      quoteHash: quote.hash as Uint8Array<ArrayBuffer>,
+      renter: renter.toMultihash().bytes as Uint8Array<ArrayBuffer>,
+      units: q.units,
+      pricePerUnitHour: q.pricePerUnitHour,
+      maxDurationS: q.maxDurationS,
+      gpuIndices
+    }
+    const envelope = await sealEnvelope(this.o.privateKey, MessageKind.LEASE, lease, { seq: this.seq.next(), now, ttlMs: this.o.leaseTtlMs })
+    this.leases.set(jobId, { jobId, renter: renter.toString(), lease, gpuClass: q.gpuClass, expiresAtMs })
+    this.o.events.emit({ type: 'lease:granted', jobId, renter: renter.toString(), units: q.units, gpuIndices, expiresAtMs })
+    this.capacityChanged()
+    return envelope
+  }
+}

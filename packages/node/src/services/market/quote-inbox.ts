@@ -1,0 +1,84 @@
+/**
+ * The renter end of /ionet/quote/1.0.0: providers deliver signed quotes for open bids here.
+ * A quote must be signed by the peer that sent it and name an open bid by its exact hash.
+ */
+import type { Connection, Stream } from '@libp2p/interface'
+import { MessageKind, PROTOCOL_IDS, QuoteAck, hex, openEnvelope } from '@ionet-p2p/protocol'
+import type { OpenedEnvelope } from '@ionet-p2p/protocol'
+import { equals } from 'uint8arrays/equals'
+import { IonetError, IonetErrorCode } from '../../errors.js'
+import type { NodeEvents } from '../../events.js'
+import type { IonetLibp2p } from '../../node/libp2p.js'
+import type { PeerScorer } from '../../network/peer-scorer.js'
+import { isPeerFault, penalize, withDeadline } from '../../network/protocol-stream.js'
+import { StreamReader, sendFrame } from '../../network/stream-io.js'
+
+export interface QuoteCollector {
+  jobId: string
+  bidHash: Uint8Array
+  onQuote: (quote: OpenedEnvelope<MessageKind.QUOTE>, connection: Connection) => void
+}
+
+const MAX_QUOTE_FRAME = 40 * 1024
+const EXCHANGE_TIMEOUT_MS = 10_000
+
+export class QuoteInbox {
+  private readonly collectors = new Map<string, QuoteCollector>()
+  private readonly libp2p: IonetLibp2p
+  private readonly scorer: PeerScorer
+  private readonly events: NodeEvents
+  private readonly now: () => number
+
+  constructor (options: { libp2p: IonetLibp2p, scorer: PeerScorer, events: NodeEvents, now?: () => number }) {
+    this.libp2p = options.libp2p
+    this.scorer = options.scorer
+    this.events = options.events
+    this.now = options.now ?? Date.now
+  }
+
+  async start (): Promise<void> {
+    await this.libp2p.handle(PROTOCOL_IDS.quote, (stream, connection) => this.handle(stream, connection), { maxInboundStreams: 64 })
+  }
+
+  async stop (): Promise<void> {
+    await this.libp2p.unhandle(PROTOCOL_IDS.quote)
+  }
+
+  /** Opens the inbox for one bid; the returned function closes it. */
+  register (collector: QuoteCollector): () => void {
+    this.collectors.set(collector.jobId, collector)
+    return () => { this.collectors.delete(collector.jobId) }
+  }
+
+  private async handle (stream: Stream, connection: Connection): Promise<void> {
+    const provider = connection.remotePeer
+    try {
+      await withDeadline(stream, EXCHANGE_TIMEOUT_MS, 'receiving a quote', async (signal) => {
+        const ack = async (accepted: boolean, reason = ''): Promise<void> => {
+          await sendFrame(stream, QuoteAck.encode({ accepted, reason }), signal)
+          await stream.close({ signal })
+        }
+        const frame = await new StreamReader(stream).readFrame(MAX_QUOTE_FRAME, signal)
+        if (frame === undefined) throw new IonetError(IonetErrorCode.STREAM_ENDED, 'quote stream closed before the quote')
+        let quote: OpenedEnvelope<MessageKind.QUOTE>
+        try {
+          quote = await openEnvelope(frame, { kind: MessageKind.QUOTE, now: this.now(), expectedSigner: provider.toString() })
+        } catch (err) {
+          penalize(this.scorer, this.events, provider, err, 'quote')
+          return ack(false, (err as Error).message)
+        }
+        const collector = this.collectors.get(hex(quote.body.jobId))
+        if (collector === undefined) return ack(false, 'no open bid for this job (too late?)')
+        if (!equals(collector.bidHash, quote.body.bidHash)) {
+          penalize(this.scorer, this.events, provider, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'bid hash mismatch'), 'quote')
+          return ack(false, 'the quote does not name this bid')
+        }
+        collector.onQuote(quote, connection)
+        await ack(true)
+      })
+    } catch (err) {
+      if (isPeerFault(err)) penalize(this.scorer, this.events, provider, err, 'quote stream')
+      stream.abort(err as Error)
+    }
+  }
+}
