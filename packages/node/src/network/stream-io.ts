@@ -36,7 +36,11 @@ export class StreamReader {
     this.highWater = highWater
     stream.addEventListener('message', (evt) => {
       this.buffer.append(evt.data)
-      if (this.buffer.byteLength >= this.highWater && stream.readStatus === 'readable') stream.pause()
+      // Pause from a microtask, never inside this listener: resume() (utils 7.4.1) dispatches
+      // buffered data to listeners first and calls the muxer's sendResume() after, so a pause
+      // made during that dispatch is overridden — yamux keeps granting window while the stream
+      // says 'paused', until its read buffer overflows and the stream is reset (measured).
+      if (this.buffer.byteLength >= this.highWater) queueMicrotask(() => { this.pauseIfFull() })
       this.notify()
     })
     stream.addEventListener('end', () => { this.ended = true; this.notify() })
@@ -108,6 +112,10 @@ export class StreamReader {
     }
     if (length > maxBytes) throw new IonetError(IonetErrorCode.FRAME_TOO_LARGE, `frame of ${length} bytes is over the ${maxBytes}-byte limit`)
     return length
+  }
+
+  private pauseIfFull (): void {
+    if (this.buffer.byteLength >= this.highWater && this.stream.readStatus === 'readable') this.stream.pause()
   }
 
   private consume (n: number): void {

@@ -74,6 +74,7 @@ export class IonetNode {
   readonly renter: RenterMarket
   readonly provider?: ProviderMarket
   readonly ledger?: CapacityLedger
+  readonly hardware?: Hardware
   private readonly inbox: QuoteInbox
   private readonly jobServer?: JobServer
   private readonly advertiser?: CapabilityAdvertiser
@@ -106,6 +107,7 @@ export class IonetNode {
     if (p !== undefined) {
       const offered = (Object.keys(p.executors) as ExecutorKind[]).map(k => (k === 'wasm' ? Executor.WASM : Executor.PROCESS))
       const terms: ProviderTerms = { ...p.terms, executorMask: executorMask(offered) }
+      this.hardware = p.hardware
       this.ledger = new CapacityLedger(p.hardware)
       this.provider = new ProviderMarket({
         libp2p, privateKey, hardware: p.hardware, terms, ledger: this.ledger, scorer, events, now,
@@ -208,6 +210,12 @@ export class IonetNode {
     await this.inbox.stop().catch(() => {})
     await this.libp2p.stop()
     await this.datastore.close()
+  }
+
+  /** Republishes this provider's capability record now; resolves with how many peers stored it. */
+  async publishCapability (signal?: AbortSignal): Promise<number> {
+    if (this.advertiser === undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, 'this node sells nothing, so it has no capability record')
+    return this.advertiser.publish(signal)
   }
 
   /** Rents compute: the whole flow from bid to countersigned receipt (see RenterMarket). */

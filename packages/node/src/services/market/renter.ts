@@ -20,7 +20,8 @@ import {
 import type { Bid, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Reachability, Requirements } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
 import { IonetError, IonetErrorCode } from '../../errors.js'
-import type { NodeEvents } from '../../events.js'
+import { NodeEvents } from '../../events.js'
+import type { NodeEvent } from '../../events.js'
 import type { IonetLibp2p } from '../../node/libp2p.js'
 import { StreamReader, sendFrame } from '../../network/stream-io.js'
 import { withDeadline } from '../../network/protocol-stream.js'
@@ -54,6 +55,8 @@ export interface JobSubmission {
   /** Stop collecting early once this many quotes are in. */
   enoughQuotes?: number
   signal?: AbortSignal
+  /** Receives this job's events only (the node's event bus receives them too). */
+  onEvent?: (e: NodeEvent) => void
 }
 
 export interface JobOutcome extends JobClientResult {
@@ -99,7 +102,10 @@ export class RenterMarket {
   }
 
   async submit (job: JobSubmission): Promise<JobOutcome> {
-    const { libp2p, events } = this.o
+    const { libp2p } = this.o
+    const events = new NodeEvents()
+    events.on(e => { this.o.events.emit(e) })
+    if (job.onEvent !== undefined) events.on(job.onEvent)
     const r = job.requirements
     const files = await this.prepareFiles(job)
     const jobIdBytes = new Uint8Array(randomBytes(16))
@@ -127,7 +133,7 @@ export class RenterMarket {
     const opened = await openEnvelope(envelope, { kind: MessageKind.BID, now: this.o.now() })
 
     // 3: quotes.
-    const received = await this.collectQuotes(jobId, opened.hash, windowMs, job.enoughQuotes ?? Math.max(1, known.length), async () => {
+    const received = await this.collectQuotes(events, jobId, opened.hash, windowMs, job.enoughQuotes ?? Math.max(1, known.length), async () => {
       const { recipients } = await libp2p.services.pubsub.publish(bidTopic(r.gpuClass), envelope)
       events.emit({ type: 'bid:published', jobId, gpuClass: r.gpuClass, topicPeers: recipients.length })
     }, job.signal)
@@ -149,7 +155,7 @@ export class RenterMarket {
 
     for (const choice of ranked.slice(0, 3)) {
       const quote = received.find(q => q.quote.signer.toString() === choice.provider) as Received
-      const lease = await this.lease(jobIdBytes, quote)
+      const lease = await this.lease(events, jobIdBytes, quote)
       if (lease === undefined) continue
       await mkdir(job.outDir, { recursive: true })
       const stream = await libp2p.dialProtocol(quote.quote.signer, PROTOCOL_IDS.job, { signal: AbortSignal.timeout(LEASE_TIMEOUT_MS) })
@@ -211,8 +217,8 @@ export class RenterMarket {
     }
   }
 
-  private async collectQuotes (jobId: string, bidHash: Uint8Array, windowMs: number, enough: number, publish: () => Promise<void>, signal?: AbortSignal): Promise<Received[]> {
-    const { libp2p, events } = this.o
+  private async collectQuotes (events: NodeEvents, jobId: string, bidHash: Uint8Array, windowMs: number, enough: number, publish: () => Promise<void>, signal?: AbortSignal): Promise<Received[]> {
+    const { libp2p } = this.o
     const received: Received[] = []
     const pings: Array<Promise<void>> = []
     let done: () => void = () => {}
@@ -246,8 +252,8 @@ export class RenterMarket {
   }
 
   /** Accepts a quote; returns the verified lease, or undefined when the provider declines. */
-  private async lease (jobId: Uint8Array, chosen: Received): Promise<OpenedEnvelope<MessageKind.LEASE> | undefined> {
-    const { libp2p, events } = this.o
+  private async lease (events: NodeEvents, jobId: Uint8Array, chosen: Received): Promise<OpenedEnvelope<MessageKind.LEASE> | undefined> {
+    const { libp2p } = this.o
     const provider = chosen.quote.signer
     const acceptance = await sealEnvelope(this.o.privateKey, MessageKind.ACCEPTANCE, { jobId: jobId as Uint8Array<ArrayBuffer>, quote: chosen.quote.bytes as Uint8Array<ArrayBuffer> }, { seq: this.seq.next(), now: this.o.now(), ttlMs: 60_000 })
     const acceptanceHash = (await openEnvelope(acceptance, { kind: MessageKind.ACCEPTANCE, now: this.o.now() })).hash
