@@ -11,7 +11,7 @@ import type { GpuDevice, Hardware } from './gen/messages.js'
 const NOISE_WORDS = new Set([
   'nvidia', 'amd', 'ati', 'intel', 'apple', 'geforce', 'tesla', 'quadro', 'radeon', 'arc',
   'gpu', 'graphics', 'generation', 'pcie', 'sxm', 'sxm2', 'sxm3', 'sxm4', 'sxm5', 'nvl', 'nvlink', 'oam',
-  'hbm', 'hbm2', 'hbm2e', 'hbm3', 'hbm3e', 'mig', 'pro'
+  'hbm', 'hbm2', 'hbm2e', 'hbm3', 'hbm3e'
 ])
 /** Memory sizes in model names ("80GB", "40gb") vary within one class; VRAM is its own field. */
 const MEMORY_SIZE = /^\d+(gb|g|gib)$/

@@ -75,6 +75,7 @@ export class IonetNode {
   readonly provider?: ProviderMarket
   readonly ledger?: CapacityLedger
   readonly hardware?: Hardware
+  readonly reputation: ReputationBook
   private readonly inbox: QuoteInbox
   private readonly jobServer?: JobServer
   private readonly advertiser?: CapabilityAdvertiser
@@ -98,6 +99,7 @@ export class IonetNode {
     this.receipts = new ReceiptStore(layout.receipts)
     this.inbox = new QuoteInbox({ libp2p, scorer, events, now })
     const reputation = new ReputationBook(scorer)
+    this.reputation = reputation
     this.renter = new RenterMarket({
       libp2p, privateKey, directory: this.directory, inbox: this.inbox, asks: this.asks, reputation, receipts: this.receipts, events, now,
       watchAsks: (gpuClass) => { this.askWatcher.watch(gpuClass) }
@@ -191,6 +193,10 @@ export class IonetNode {
   }
 
   async start (): Promise<void> {
+    // Our track record with each provider survives restarts: it is the receipts we hold.
+    for (const stored of await this.receipts.list()) {
+      if (stored.complete && stored.receipt.renter.equals(this.libp2p.peerId)) this.reputation.recordSuccess(stored.receipt.provider.toString())
+    }
     await this.libp2p.start()
     await this.inbox.start()
     if (this.provider !== undefined) {

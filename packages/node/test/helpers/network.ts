@@ -2,6 +2,8 @@
  * Builds real ionet-p2p nodes on TCP loopback for tests, each with its own temporary data
  * directory, and tears them all down afterwards.
  */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,13 +15,16 @@ export const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
 export class TestNetwork {
   readonly nodes: IonetNode[] = []
   private readonly dirs: string[] = []
+  private readonly keys = new Map<IonetNode, PrivateKey>()
   bootstrap: string[] = []
 
   async node (name: string, options: Partial<IonetNodeOptions> = {}): Promise<IonetNode> {
     const dataDir = await mkdtemp(join(tmpdir(), `ionet-${name}-`))
     this.dirs.push(dataDir)
+    const privateKey = await generateKeyPair('Ed25519')
     const node = await IonetNode.create({
       dataDir,
+      privateKey,
       listen: LOOPBACK,
       bootstrap: this.bootstrap,
       mdns: false,
@@ -30,7 +35,13 @@ export class TestNetwork {
     await node.start()
     if (this.bootstrap.length > 0) await node.connectBootstrap(this.bootstrap)
     this.nodes.push(node)
+    this.keys.set(node, privateKey)
     return node
+  }
+
+  /** The node's identity key, for tests that sign messages as that node. */
+  keyOf (node: IonetNode): PrivateKey {
+    return this.keys.get(node) as PrivateKey
   }
 
   /** The first node: every later node bootstraps from it. */
