@@ -3,6 +3,8 @@
  * non-zero; scripts read `code` from --json output. Errors from the protocol package
  * (ProtocolError) keep their own codes and are reported the same way.
  */
+import { CodedError } from '@ionet-p2p/protocol'
+
 export const IonetErrorCode = {
   // What a person typed or pointed at
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
@@ -29,15 +31,13 @@ export const IonetErrorCode = {
 } as const
 export type IonetErrorCode = typeof IonetErrorCode[keyof typeof IonetErrorCode]
 
-export class IonetError extends Error {
+export class IonetError extends CodedError<IonetErrorCode> {
   override readonly name = 'IonetError'
-  readonly code: IonetErrorCode
   /** Structured detail for --json output (e.g. the no-match reasons). */
   readonly details?: unknown
 
   constructor (code: IonetErrorCode, message: string, details?: unknown) {
-    super(message)
-    this.code = code
+    super(code, message)
     if (details !== undefined) this.details = details
   }
 }

@@ -29,15 +29,23 @@ export const ProtocolErrorCode = {
 } as const
 export type ProtocolErrorCode = typeof ProtocolErrorCode[keyof typeof ProtocolErrorCode]
 
-export class ProtocolError extends Error {
+/** An error with a stable `code` ("ERR_…"): the base of every error this project raises on purpose. */
+export class CodedError<C extends string = string> extends Error {
+  readonly code: C
+
+  constructor (code: C, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
+export class ProtocolError extends CodedError<ProtocolErrorCode> {
   override readonly name = 'ProtocolError'
-  readonly code: ProtocolErrorCode
   /** Dotted path of the offending field, when there is one (e.g. "requirements.units"). */
   readonly field?: string
 
   constructor (code: ProtocolErrorCode, message: string, field?: string) {
-    super(message)
-    this.code = code
+    super(code, message)
     if (field !== undefined) this.field = field
   }
 }

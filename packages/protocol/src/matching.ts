@@ -11,6 +11,21 @@ import type { Ask, Capability, GpuDevice, Quote, Requirements } from './gen/mess
 import { classSatisfies, compareVersions, gpuClassOf, maskHasExecutor } from './hardware.js'
 import { CPU_CLASS } from './ids.js'
 
+/** Requirements with every minimum at "anything": one WASM unit of `gpuClass`. */
+export function makeRequirements (overrides: Partial<Requirements> & Pick<Requirements, 'gpuClass'>): Requirements {
+  return {
+    units: 1,
+    minVramMib: 0,
+    minComputeCapability: '',
+    minCudaVersion: '',
+    minCpuCores: 0,
+    minRamMib: 0n,
+    executor: Executor.WASM,
+    detectedOnly: false,
+    ...overrides
+  }
+}
+
 /** What a renter asks for: the matchable part of a Bid. */
 export interface JobRequest {
   requirements: Requirements

@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import { Executor, type Bid, type GpuDevice, type Hardware, type Quote, type Requirements } from '../src/index.js'
+import { makeRequirements, type Bid, type GpuDevice, type Hardware, type Quote, type Requirements } from '../src/index.js'
 
 export const NOW = 1_750_000_000_000
 
@@ -30,18 +30,7 @@ export function hardware (gpus: GpuDevice[]): Hardware {
 }
 
 export function requirements (overrides: Partial<Requirements> = {}): Requirements {
-  return {
-    gpuClass: 'nvidia-rtx-4090',
-    units: 1,
-    minVramMib: 0,
-    minComputeCapability: '',
-    minCudaVersion: '',
-    minCpuCores: 0,
-    minRamMib: 0n,
-    executor: Executor.WASM,
-    detectedOnly: false,
-    ...overrides
-  }
+  return makeRequirements({ gpuClass: 'nvidia-rtx-4090', ...overrides })
 }
 
 export function bid (overrides: Partial<Bid> = {}): Bid {

@@ -7,7 +7,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Executor, type GpuDevice, type Hardware, type Requirements } from '@ionet-p2p/protocol'
+import { makeRequirements, type GpuDevice, type Hardware, type Requirements } from '@ionet-p2p/protocol'
 import { IonetNode, type IonetNodeOptions, type ProviderOptions } from '../../src/node/ionet-node.js'
 
 export const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
@@ -69,17 +69,7 @@ export function host (gpus: GpuDevice[], cpuCores = 8): Hardware {
   return { gpus, cpuCores, cpuModel: 'test cpu', ramMib: 32768n, os: 'linux', arch: 'x64' }
 }
 
+/** Requirements for one RTX 4090 unless overridden. */
 export function wants (overrides: Partial<Requirements> = {}): Requirements {
-  return {
-    gpuClass: 'nvidia-rtx-4090',
-    units: 1,
-    minVramMib: 0,
-    minComputeCapability: '',
-    minCudaVersion: '',
-    minCpuCores: 0,
-    minRamMib: 0n,
-    executor: Executor.WASM,
-    detectedOnly: false,
-    ...overrides
-  }
+  return makeRequirements({ gpuClass: 'nvidia-rtx-4090', ...overrides })
 }
