@@ -1,0 +1,5 @@
+export { detectHardware } from './detect.js'
+export type { DetectOptions, DetectedHardware } from './detect.js'
+export { parseDeclaredGpu, DeclaredGpuError } from './declared.js'
+export { queryNvidiaSmi, parseNvidiaSmiLog, parseComputeCapabilities } from './nvidia-smi.js'
+export type { NvidiaSmiLog, NvidiaSmiResult } from './nvidia-smi.js'
