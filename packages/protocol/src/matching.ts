@@ -202,8 +202,11 @@ export function explainNoMatch (request: JobRequest, supply: readonly Offer[], q
       reasons: [{ reason: NoMatchReason.NO_SUPPLY_KNOWN, offers: 0, message: 'no providers are known yet: check the bootstrap peers and that providers are online' }]
     }
   }
+  // Offers of other classes say nothing about this request, unless no offer has the class at all.
+  const ofClass = supply.filter(o => classSatisfies(r.gpuClass, o.gpuClass))
+  const relevant = ofClass.length > 0 ? ofClass : supply
   const failures = new Map<NoMatchReason, Offer[]>()
-  for (const offer of supply) {
+  for (const offer of relevant) {
     const fit = evaluateFit(request, offer)
     const reason = fit.fits ? NoMatchReason.NO_QUOTE_RECEIVED : fit.reason
     failures.set(reason, [...(failures.get(reason) ?? []), offer])

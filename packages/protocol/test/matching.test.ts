@@ -68,18 +68,26 @@ describe('explainNoMatch', () => {
 
   it('leads with the reason of the offers that came closest and counts the rest', () => {
     const supply = [
-      offer({ provider: 'A', gpuClass: 'nvidia-a100', gpus: [gpu({ model: 'NVIDIA A100-SXM4-80GB' })] }),
-      offer({ provider: 'B', pricePerUnitHour: 5_000_000n }),
-      offer({ provider: 'C', pricePerUnitHour: 4_000_000n })
+      offer({ provider: 'A', pricePerUnitHour: 5_000_000n }),
+      offer({ provider: 'B', pricePerUnitHour: 4_000_000n }),
+      offer({ provider: 'C', gpus: [gpu({ vramMib: 8192 })] })
     ]
-    const explanation = explainNoMatch(request(), supply)
+    const explanation = explainNoMatch(request({ minVramMib: 16_000 }), supply)
     expect(explanation.primary).toBe(NoMatchReason.MAX_PRICE_BELOW_ASKS)
     expect(explanation.reasons.map(r => [r.reason, r.offers])).toEqual([
       [NoMatchReason.MAX_PRICE_BELOW_ASKS, 2],
-      [NoMatchReason.NO_PROVIDER_WITH_GPU_CLASS, 1]
+      [NoMatchReason.VRAM_TOO_SMALL, 1]
     ])
     expect(explanation.reasons[0]!.message).toContain('cheapest: 4000000')
-    expect(explanation.reasons[1]!.message).toContain('nvidia-a100')
+  })
+
+  it('mentions other classes only when nobody has the one asked for', () => {
+    const a100 = offer({ provider: 'A', gpuClass: 'nvidia-a100', gpus: [gpu({ model: 'NVIDIA A100-SXM4-80GB' })] })
+    const cpu = offer({ provider: 'C', gpuClass: 'cpu', gpus: [] })
+    expect(explainNoMatch(request(), [a100, cpu, offer({ pricePerUnitHour: 9_000_000n })]).reasons.map(r => r.reason)).toEqual([NoMatchReason.MAX_PRICE_BELOW_ASKS])
+    const nobody = explainNoMatch(request(), [a100, cpu])
+    expect(nobody.primary).toBe(NoMatchReason.NO_PROVIDER_WITH_GPU_CLASS)
+    expect(nobody.reasons[0]!.message).toBe('no provider has nvidia-rtx-4090 (known classes: cpu, nvidia-a100)')
   })
 
   it('separates "fits but no quote" from "does not fit"', () => {

@@ -76,6 +76,8 @@ export class IonetNode {
   readonly ledger?: CapacityLedger
   readonly hardware?: Hardware
   readonly reputation: ReputationBook
+  /** This node's capability record body, when it sells something. */
+  readonly capability?: () => Capability
   private readonly inbox: QuoteInbox
   private readonly jobServer?: JobServer
   private readonly advertiser?: CapabilityAdvertiser
@@ -131,6 +133,7 @@ export class IonetNode {
         prices: provider.classes.map(gpuClass => ({ gpuClass, pricePerUnitHour: provider.offer(gpuClass).pricePerUnitHour as bigint })),
         maxDurationS: terms.maxDurationS
       })
+      this.capability = capability
       const seq = new SequenceCounter(now, parts.capabilitySeq)
       this.advertiser = new CapabilityAdvertiser({
         libp2p, privateKey, capability, seq, events, now,

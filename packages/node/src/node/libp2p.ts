@@ -80,11 +80,18 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
       inboundConnectionThreshold: 50,
       maxIncomingPendingConnections: 50
     },
+    // The monitor pings every connection each 10 s and, by default, aborts the connection when the
+    // ping fails. kad-dht pings new contacts through the same ping service, whose outbound limit
+    // per connection is 1; when the two coincide the monitor's ping cannot even open a stream and
+    // it aborts a healthy connection — measured: job streams reset mid-job in the demo. Dead peers
+    // are still found by yamux keep-alive and TCP errors.
+    connectionMonitor: { abortConnectionOnPingFailure: false },
     peerDiscovery,
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     services: {
       identify: identify(),
-      ping: ping(),
+      // Two outbound pings per connection (kad-dht's and ours); listeners accept two by default.
+      ping: ping({ maxOutboundStreams: 2 }),
       dht: kadDHT({
         protocol: PROTOCOL_IDS.kad,
         // Left unset, kad-dht starts as a client and waits for a confirmed public address before

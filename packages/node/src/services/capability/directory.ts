@@ -2,6 +2,7 @@
  * The renter's view of supply: providers of a class found through the DHT, with their verified
  * capability records (each signed by the provider itself).
  */
+import { multiaddr } from '@multiformats/multiaddr'
 import { classProviderKey, capabilityKey } from '@ionet-p2p/protocol'
 import type { IonetLibp2p } from '../../node/libp2p.js'
 import type { CapabilityRecords, OpenedCapability } from './records.js'
@@ -39,15 +40,22 @@ export class CapabilityDirectory {
     return found
   }
 
-  /** A provider's current capability record from the DHT, verified; undefined if none is found. */
+  /**
+   * A provider's current capability record from the DHT, verified; undefined if none is found.
+   * Its signed addresses go into the peer store, so dialing the provider needs no peer lookup.
+   */
   async fetch (peerId: string, timeoutMs = 5_000): Promise<OpenedCapability | undefined> {
     const key = capabilityKey(peerId)
+    let record: OpenedCapability
     try {
       const value = await this.libp2p.contentRouting.get(key, { signal: AbortSignal.timeout(timeoutMs) })
-      return await this.records.open(key, value)
+      record = await this.records.open(key, value)
     } catch {
       return undefined
     }
+    const addrs = record.body.multiaddrs.flatMap(bytes => { try { return [multiaddr(bytes)] } catch { return [] } })
+    if (addrs.length > 0) await this.libp2p.peerStore.merge(record.signer, { multiaddrs: addrs }).catch(() => {})
+    return record
   }
 
   /** Finds providers of a class and fetches their records in parallel. */

@@ -21,6 +21,9 @@ export async function marketView (node: IonetNode, options: { gpuClass?: string,
   const searched = options.gpuClass !== undefined ? [options.gpuClass] : [ANY_GPU_CLASS, CPU_CLASS]
   const found = (await Promise.all(searched.map(async c => node.directory.discover(c, 50)))).flat()
   const providers = new Map(found.map(p => [p.peerId, p.capability.body]))
+  // The DHT never returns the asking node itself, and gossip does not echo its own asks.
+  const own = node.capability?.()
+  if (own !== undefined) providers.set(node.peerId, own)
   const classes = new Set<string>()
   for (const cap of providers.values()) for (const p of cap.prices) classes.add(p.gpuClass)
   if (options.gpuClass !== undefined && options.gpuClass !== ANY_GPU_CLASS) classes.add(options.gpuClass)
@@ -31,6 +34,10 @@ export async function marketView (node: IonetNode, options: { gpuClass?: string,
     const sellers = [...providers.values()].filter(cap => cap.prices.some(p => p.gpuClass === gpuClass))
     const list = sellers.map(cap => cap.prices.find(p => p.gpuClass === gpuClass)?.pricePerUnitHour as bigint)
     const asks = node.asks.live(gpuClass)
+    if (own !== undefined && node.provider !== undefined && node.provider.classes.includes(gpuClass)) {
+      const offer = node.provider.offer(gpuClass)
+      asks.push({ provider: node.peerId, seq: 0n, expiresAtMs: Number.MAX_SAFE_INTEGER, ask: { gpuClass, gpuModel: '', vramMib: 0, unitsTotal: node.ledger?.unitsTotal(gpuClass) ?? 0, unitsFree: offer.unitsFree ?? 0, pricePerUnitHour: offer.pricePerUnitHour ?? 0n, executorMask: offer.executorMask, maxDurationS: offer.maxDurationS ?? 0, declared: false } })
+    }
     const units = sellers.reduce((n, cap) => n + (gpuClass === CPU_CLASS ? cap.hardware?.cpuCores ?? 0 : (cap.hardware?.gpus.filter(g => gpuClassOf(g) === gpuClass).length ?? 0)), 0)
     const askPrices = summarizePrices(asks.map(a => a.ask.pricePerUnitHour))
     const listPrices = summarizePrices(list)

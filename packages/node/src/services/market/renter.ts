@@ -14,7 +14,7 @@ import { mkdir } from 'node:fs/promises'
 import type { Connection, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
-  ANY_GPU_CLASS, Executor, LeaseReply, MessageKind, PROTOCOL_IDS,
+  ANY_GPU_CLASS, CPU_CLASS, Executor, LeaseReply, MessageKind, PROTOCOL_IDS,
   bidTopic, describeGpus, explainNoMatch, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes, sealEnvelope
 } from '@ionet-p2p/protocol'
 import type { Bid, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Reachability, Requirements } from '@ionet-p2p/protocol'
@@ -151,7 +151,13 @@ export class RenterMarket {
     const { ranked, rejected } = rankQuotes(request, jobIdBytes, candidates, this.o.now())
     for (const rej of rejected) events.emit({ type: 'quote:rejected', jobId, provider: rej.candidate.provider, reason: rej.reason })
     events.emit({ type: 'quotes:ranked', jobId, ranking: ranked.map(q => ({ provider: q.provider, score: Number(q.score.toFixed(4)), price: q.quote.pricePerUnitHour.toString(), reputation: q.reputation, ...(q.latencyMs !== undefined ? { latencyMs: q.latencyMs } : {}), reachability: q.reachability })) })
-    if (ranked.length === 0) throw this.noMatch(request, known, received.length)
+    if (ranked.length === 0) {
+      // Nobody sells the class at all: look wider, so the answer can say what does exist.
+      const supply = known.length > 0 || r.gpuClass === ANY_GPU_CLASS
+        ? known
+        : (await Promise.all([ANY_GPU_CLASS, CPU_CLASS].map(async c => this.o.directory.discover(c, 20, 3_000)))).flat()
+      throw this.noMatch(request, supply, received.length)
+    }
 
     for (const choice of ranked.slice(0, 3)) {
       const quote = received.find(q => q.quote.signer.toString() === choice.provider) as Received
@@ -210,6 +216,7 @@ export class RenterMarket {
    */
   private async joinTopic (topic: string, known: KnownProvider[]): Promise<void> {
     const { libp2p } = this.o
+    if (known.length === 0) return
     await Promise.allSettled(known.slice(0, DIAL_CANDIDATES).map(async p => libp2p.dial(peerIdFromString(p.peerId), { signal: AbortSignal.timeout(5_000) })))
     const deadline = this.o.now() + TOPIC_PEER_WAIT_MS
     while (libp2p.services.pubsub.getSubscribers(topic).length === 0 && this.o.now() < deadline) {

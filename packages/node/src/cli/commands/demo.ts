@@ -1,0 +1,164 @@
+/**
+ * `ionet-p2p demo`: a whole market on this machine. Starts a bootstrap peer and five providers
+ * as separate `ionet-p2p start` processes on loopback (no server of any kind), then rents from
+ * them twice: once with a request nothing can serve (to show the explanation), once for real —
+ * a WebAssembly Mandelbrot render on the cheapest fitting RTX 4090.
+ */
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { Command, Option } from 'commander'
+import { makeRequirements, verifyReceipt } from '@ionet-p2p/protocol'
+import { IonetError, IonetErrorCode } from '../../errors.js'
+import type { NodeEvent } from '../../events.js'
+import { IonetNode } from '../../node/ionet-node.js'
+import { createRenderer, setAlias, short } from '../render.js'
+import type { Renderer } from '../render.js'
+
+const BIN = fileURLToPath(new URL('../../../bin/ionet-p2p.js', import.meta.url))
+const MANDELBROT = fileURLToPath(new URL('../../../examples/wasm/mandelbrot.wasm', import.meta.url))
+const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
+const START_TIMEOUT_MS = 30_000
+
+interface DemoProvider { name: string, args: string[], story: string }
+
+/** Five providers: two kinds of RTX 4090 rig at different prices, an A100, a 3080, and a CPU box. */
+const PROVIDERS: DemoProvider[] = [
+  { name: 'rig-4090', story: '1x RTX 4090, 2,400,000 lamports/GPU-h', args: ['--declare-gpu', 'model=NVIDIA GeForce RTX 4090,vram=24GiB,cuda=12.4,cc=8.9', '--price', '2400000'] },
+  { name: 'rig-2x4090', story: '2x RTX 4090, 2,100,000 lamports/GPU-h', args: ['--declare-gpu', 'model=NVIDIA GeForce RTX 4090,vram=24GiB,count=2,cuda=12.4,cc=8.9', '--price', '2100000'] },
+  { name: 'dc-a100', story: '1x A100 80GB, 5,000,000 lamports/GPU-h', args: ['--declare-gpu', 'model=NVIDIA A100-SXM4-80GB,vram=80GiB,cuda=12.2,cc=8.0', '--price', '5000000'] },
+  { name: 'gamer-3080', story: '1x RTX 3080, 1,300,000 lamports/GPU-h', args: ['--declare-gpu', 'model=NVIDIA GeForce RTX 3080,vram=10GiB,cuda=12.2,cc=8.6', '--price', '1300000'] },
+  { name: 'cpu-box', story: 'no GPU, CPU jobs at 40,000 lamports/core-h', args: ['--cpu-price', '40000'] }
+]
+
+/** Provider-side events worth showing in the demo (the rest is routine). */
+const SHOWN: ReadonlySet<NodeEvent['type']> = new Set(['bid:received', 'bid:declined', 'quote:sent', 'lease:granted', 'lease:refused', 'job:started', 'job:finished', 'receipt:stored', 'peer:penalized'])
+
+interface Child { name: string, process: ChildProcess, events: NodeEvent[], waiters: Array<() => void> }
+
+export function demoCommand (): Command {
+  return new Command('demo')
+    .summary('start a local network of nodes and rent compute from it')
+    .description('Start a bootstrap peer and five providers as separate ionet-p2p processes on 127.0.0.1, then rent compute from them, printing every step of the market.')
+    .addOption(new Option('--dir <dir>', 'keep the nodes\' data directories here (default: a temporary directory, removed afterwards)'))
+    .addOption(new Option('--json', 'NDJSON events instead of text').default(false))
+    .action(async (flags: { dir?: string, json: boolean }) => { await runDemo(flags) })
+}
+
+async function runDemo (flags: { dir?: string, json: boolean }): Promise<void> {
+  const out = createRenderer({ json: flags.json })
+  const dir = flags.dir !== undefined ? resolve(flags.dir) : await mkdtemp(join(tmpdir(), 'ionet-demo-'))
+  await mkdir(dir, { recursive: true })
+  const children: Child[] = []
+  let renter: IonetNode | undefined
+  const step = (text: string): void => { out.line(`\n== ${text}`) }
+  try {
+    step('1. a bootstrap peer (it sells nothing; it is just the first address to dial)')
+    const seed = launch('seed', ['--no-provide'], dir, out, children)
+    await waitFor(seed, e => e.type === 'node:started')
+    const seedAddr = firstLoopback(seed)
+    out.line(`   seed at ${seedAddr}`)
+
+    step('2. five providers join through it and advertise signed capability records in the DHT')
+    const providers = PROVIDERS.map(p => { out.line(`   ${p.name.padEnd(11)} ${p.story}`); return launch(p.name, [...p.args, '--bootstrap', seedAddr], dir, out, children) })
+    await Promise.all(providers.map(async c => waitFor(c, e => e.type === 'capability:published' && e.peers > 0)))
+    out.line('   all five records are stored in the DHT')
+
+    step('3. a renter joins (in this process) and asks for an H100 that nobody has')
+    renter = await IonetNode.create({ dataDir: join(dir, 'renter'), listen: [LOOPBACK], bootstrap: [seedAddr], mdns: false, ipColocationFactorWeight: 0 })
+    renter.events.on(e => { out.event(e, 'renter') })
+    setAlias(renter.peerId, 'renter')
+    await renter.start()
+    await renter.connectBootstrap([seedAddr])
+    const base = makeRequirements({ gpuClass: 'nvidia-h100' })
+    const outDir = join(dir, 'renter-output')
+    try {
+      await renter.submit({ requirements: base, durationS: 60, maxPricePerUnitHour: 3_000_000n, modulePath: MANDELBROT, args: ['320', '200', '200'], inputs: [], outDir, quoteWindowMs: 1500 })
+      throw new IonetError(IonetErrorCode.JOB_FAILED, 'the H100 request should not have matched')
+    } catch (err) {
+      if ((err as IonetError).code !== IonetErrorCode.NO_MATCH) throw err
+      out.line(`   ✗ ${(err as Error).message}`)
+    }
+
+    step('4. now a real job: render a Mandelbrot set (WebAssembly) on an RTX 4090, paying at most 3,000,000 lamports/GPU-h')
+    const outcome = await renter.submit({ requirements: { ...base, gpuClass: 'nvidia-rtx-4090', minVramMib: 16 * 1024 }, durationS: 60, maxPricePerUnitHour: 3_000_000n, modulePath: MANDELBROT, args: ['960', '600', '3000'], inputs: [], outDir, quoteWindowMs: 3000 })
+    const winner = short(outcome.provider)
+    out.line(`   ✓ ran on ${winner}: the cheapest RTX 4090 with 16 GiB or more (the A100 and the 3080 do not match the class)`)
+
+    step('5. check the output and both copies of the receipt, offline')
+    const image = outcome.outputs.find(o => o.name.endsWith('.pgm'))
+    if (image === undefined) throw new IonetError(IonetErrorCode.JOB_FAILED, 'the job returned no image')
+    const header = (await readFile(image.path)).subarray(0, 15).toString('latin1')
+    if (!header.startsWith('P5')) throw new IonetError(IonetErrorCode.JOB_FAILED, `the output is not a PGM image (${JSON.stringify(header)})`)
+    out.line(`   output ${image.path}: ${image.size} bytes, a ${header.split(/\s+/).slice(1, 3).join('x')} greyscale image, sha256 ${image.sha256.slice(0, 16)}…`)
+    const providerCopy = await waitFor(children.find(c => c.name === winner) as Child, e => e.type === 'receipt:stored' && e.role === 'provider')
+    const paths = [outcome.receiptPath, providerCopy.type === 'receipt:stored' ? providerCopy.path : '']
+    for (const path of paths) {
+      const r = await verifyReceipt(await readFile(path))
+      out.line(`   receipt ${path}\n     verifies: provider ${short(r.provider.toString())} and renter ${short(r.renter.toString())} both signed ${r.body.gpuSeconds} GPU-s for ${r.body.amount} lamports`)
+    }
+    step('done: no server took part; every message was signed by the peer that sent it')
+  } finally {
+    await renter?.stop().catch(() => {})
+    await Promise.all(children.map(stopChild))
+    out.close()
+    if (flags.dir === undefined) await rm(dir, { recursive: true, force: true })
+  }
+}
+
+function launch (name: string, args: string[], dir: string, out: Renderer, children: Child[]): Child {
+  const proc = spawn(process.execPath, [BIN, 'start', '--data-dir', join(dir, name), '--listen', LOOPBACK, '--no-mdns', '--no-detect-gpus', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child: Child = { name, process: proc, events: [], waiters: [] }
+  children.push(child)
+  createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    let e: NodeEvent
+    try { e = JSON.parse(line) as NodeEvent } catch { return }
+    if (e.type === 'node:started') setAlias(e.peerId, name)
+    if ((e as { type: string }).type === 'error') out.line(`[${name}] ! ${(e as unknown as { message: string }).message}`)
+    child.events.push(e)
+    if (SHOWN.has(e.type)) out.event(e, name)
+    for (const w of child.waiters.splice(0)) w()
+  })
+  let stderr = ''
+  proc.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  proc.on('exit', (code) => {
+    if (code !== 0 && code !== null) out.line(`[${name}] exited with ${code}: ${stderr.trim().split('\n').pop() ?? ''}`)
+    for (const w of child.waiters.splice(0)) w()
+  })
+  return child
+}
+
+async function waitFor (child: Child, match: (e: NodeEvent) => boolean): Promise<NodeEvent> {
+  const deadline = Date.now() + START_TIMEOUT_MS
+  for (;;) {
+    const found = child.events.find(match)
+    if (found !== undefined) return found
+    if (child.process.exitCode !== null) throw new IonetError(IonetErrorCode.JOB_FAILED, `demo node ${child.name} exited early (code ${child.process.exitCode})`)
+    const left = deadline - Date.now()
+    if (left <= 0) throw new IonetError(IonetErrorCode.TIMEOUT, `demo node ${child.name} did not get ready within ${START_TIMEOUT_MS / 1000} s`)
+    await new Promise<void>(resolve => {
+      const timer = setTimeout(resolve, left)
+      child.waiters.push(() => { clearTimeout(timer); resolve() })
+    })
+  }
+}
+
+function firstLoopback (child: Child): string {
+  const started = child.events.find(e => e.type === 'node:started')
+  const addr = started?.type === 'node:started' ? started.addresses.find(a => a.includes('/127.0.0.1/')) : undefined
+  if (addr === undefined) throw new IonetError(IonetErrorCode.JOB_FAILED, `demo node ${child.name} has no loopback address`)
+  return addr
+}
+
+async function stopChild (child: Child): Promise<void> {
+  if (child.process.exitCode !== null) return
+  const exited = new Promise<void>(resolve => child.process.once('exit', () => { resolve() }))
+  child.process.kill('SIGTERM')
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), 10_000)
+  await exited
+  clearTimeout(timer)
+}

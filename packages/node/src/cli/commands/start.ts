@@ -1,0 +1,121 @@
+/**
+ * `ionet-p2p start`: run a node until stopped. By default it sells this machine's GPUs (or its
+ * CPU when it has none); --no-provide runs a plain peer (a bootstrap node, or a renter's daemon).
+ */
+import { Command, Option } from 'commander'
+import { describeGpus, formatSol } from '@ionet-p2p/protocol'
+import type { GpuDevice } from '@ionet-p2p/protocol'
+import { ControlServer } from '../../control/server.js'
+import { createExecutors } from '../../executors/index.js'
+import { detectHardware, parseDeclaredGpu } from '../../hardware/index.js'
+import { IonetNode } from '../../node/ionet-node.js'
+import type { IonetNodeOptions } from '../../node/ionet-node.js'
+import { addNetworkFlags, bootstrapList, nodeOptions } from '../common.js'
+import type { NetworkFlags } from '../common.js'
+import { collect, parseCount, parseLamports, parseSizeMiB } from '../parse.js'
+import { createRenderer } from '../render.js'
+
+interface StartFlags extends NetworkFlags {
+  provide: boolean
+  price: bigint
+  cpuPrice: bigint
+  cpu: boolean
+  maxDuration: number
+  declareGpu?: GpuDevice[][]
+  detectGpus: boolean
+  nvidiaSmi?: string
+  allowProcess: boolean
+  maxMemory: number
+  maxOutput: number
+  maxInput: number
+}
+
+export const DEFAULT_GPU_PRICE = 2_000_000n
+export const DEFAULT_CPU_PRICE = 50_000n
+
+export function startCommand (): Command {
+  const cmd = new Command('start')
+    .summary('run a node: join the network and sell this machine\'s GPUs')
+    .description('Run an ionet-p2p node until stopped (Ctrl-C). It detects its GPUs with nvidia-smi (CPU only when none), advertises a signed capability record in the DHT, gossips asks, quotes for matching bids and runs the jobs it leases.')
+    .addOption(new Option('--no-provide', 'do not sell compute (a bootstrap peer, or a renter\'s node)'))
+    .addOption(new Option('--price <lamports>', 'price per GPU-hour, in lamports or e.g. 0.002sol').default(DEFAULT_GPU_PRICE, `${DEFAULT_GPU_PRICE}`).argParser(v => parseLamports('--price', v)))
+    .addOption(new Option('--cpu-price <lamports>', 'price per CPU-core-hour for CPU-only jobs').default(DEFAULT_CPU_PRICE, `${DEFAULT_CPU_PRICE}`).argParser(v => parseLamports('--cpu-price', v)))
+    .addOption(new Option('--no-cpu', 'do not sell CPU-only jobs'))
+    .addOption(new Option('--max-duration <seconds>', 'longest job accepted').default(3600).argParser(v => parseCount('--max-duration', v, 1, 7 * 24 * 3600)))
+    .addOption(new Option('--declare-gpu <spec>', 'declare a GPU instead of detecting it: model=NAME,vram=24GiB[,count=N,cuda=12.4,cc=8.9] (repeatable)').argParser(collect(parseDeclaredGpu)))
+    .addOption(new Option('--no-detect-gpus', 'do not run nvidia-smi'))
+    .addOption(new Option('--nvidia-smi <path>', 'nvidia-smi to run').env('IONET_NVIDIA_SMI'))
+    .addOption(new Option('--allow-process', 'also run process jobs (native programs; see docs/operators.md before enabling)').default(false))
+    .addOption(new Option('--max-memory <size>', 'memory limit for a WASM job').default(4096, '4GiB').argParser(v => parseSizeMiB('--max-memory', v)))
+    .addOption(new Option('--max-output <size>', 'output limit per job (logs and files)').default(8192, '8GiB').argParser(v => parseSizeMiB('--max-output', v)))
+    .addOption(new Option('--max-input <size>', 'input limit per job (module and files)').default(8192, '8GiB').argParser(v => parseSizeMiB('--max-input', v)))
+  addNetworkFlags(cmd, { listen: '/ip4/0.0.0.0/tcp/4001' })
+  return cmd.action(async (flags: StartFlags) => { await runStart(flags) })
+}
+
+async function runStart (flags: StartFlags): Promise<void> {
+  const out = createRenderer({ json: flags.json })
+  const options: IonetNodeOptions = { ...nodeOptions(flags, '/ip4/0.0.0.0/tcp/4001') }
+  const MiB = 1024n * 1024n
+  if (flags.provide) {
+    const declared = (flags.declareGpu ?? []).flat()
+    const detected = await detectHardware({ declaredGpus: declared, detectGpus: flags.detectGpus, ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}) })
+    for (const w of detected.warnings) out.line(`! ${w}`)
+    options.provider = {
+      hardware: detected.hardware,
+      terms: {
+        pricePerGpuHour: flags.price,
+        ...(flags.cpu ? { pricePerCoreHour: flags.cpuPrice } : {}),
+        maxDurationS: flags.maxDuration,
+        maxInputBytes: BigInt(flags.maxInput) * MiB
+      },
+      executors: createExecutors({ allowProcess: flags.allowProcess }),
+      limits: { maxMemoryMiB: flags.maxMemory, maxOutputBytes: BigInt(flags.maxOutput) * MiB, maxInputBytes: BigInt(flags.maxInput) * MiB }
+    }
+    if (detected.hardware.gpus.length === 0 && !flags.cpu) out.line('! no GPU found and --no-cpu given: this node has nothing to sell')
+  }
+  const node = await IonetNode.create(options)
+  node.events.on(e => { out.event(e) })
+  const control = new ControlServer(node, node.layout.controlSocket)
+  let stopping = false
+  const stop = async (): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    out.line('› stopping…')
+    await control.stop().catch(() => {})
+    await node.stop().catch(() => {})
+    out.close()
+  }
+  try {
+    await node.start()
+    const bootstrap = bootstrapList(flags)
+    const reached = await node.connectBootstrap(bootstrap)
+    await control.start()
+    if (!flags.json) printBanner(node, flags, bootstrap.length, reached)
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  await new Promise<void>(resolve => {
+    const onSignal = (): void => { void stop().then(resolve) }
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+  })
+}
+
+function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number, reached: number): void {
+  const w = (label: string, value: string): void => { process.stdout.write(`  ${label.padEnd(10)}${value}\n`) }
+  process.stdout.write(`ionet-p2p node ${node.peerId}\n`)
+  w('data', node.layout.root)
+  w('listening', node.multiaddrs.map(a => `${a}/p2p/${node.peerId}`).join('\n' + ' '.repeat(12)))
+  if (node.hardware !== undefined && node.provider !== undefined) {
+    const hw = node.hardware
+    w('hardware', `${describeGpus(hw.gpus)}; ${hw.cpuCores} CPU cores, ${Math.round(Number(hw.ramMib) / 1024)} GiB RAM`)
+    w('selling', node.provider.classes.map(c => `${c} at ${(node.provider?.offer(c).pricePerUnitHour ?? 0n).toLocaleString('en-US')} lamports/${c === 'cpu' ? 'core' : 'GPU'}-h (${formatSol(node.provider?.offer(c).pricePerUnitHour ?? 0n)})`).join('; ') || 'nothing')
+    w('executors', flags.allowProcess ? 'wasm, process' : 'wasm (process jobs off; --allow-process enables them)')
+  } else {
+    w('selling', 'nothing (--no-provide)')
+  }
+  w('peers', bootstrapCount === 0 ? (flags.mdns ? 'waiting for peers on the LAN (mDNS)' : 'none yet: others can join through the addresses above') : `reached ${reached} of ${bootstrapCount} bootstrap peer(s)`)
+  process.stdout.write('Press Ctrl-C to stop.\n')
+}

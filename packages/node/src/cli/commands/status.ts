@@ -1,0 +1,46 @@
+/**
+ * `ionet-p2p status` and `ionet-p2p peers`: ask the running node about itself.
+ */
+import { Command, Option } from 'commander'
+import { defaultDataDir } from '../../node/data-dir.js'
+import type { NodeStatus, PeerEntry } from '../../control/status.js'
+import { toJson } from '../../control/wire.js'
+import { requireDaemon } from '../common.js'
+import type { NetworkFlags } from '../common.js'
+import { short } from '../render.js'
+
+function localFlags (cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--data-dir <dir>', 'the running node\'s data directory').default(defaultDataDir()).env('IONET_DATA_DIR'))
+    .addOption(new Option('--json', 'machine-readable output').default(false))
+}
+
+export function statusCommand (): Command {
+  return localFlags(new Command('status').summary('show the running node\'s identity, addresses, hardware and capacity'))
+    .action(async (flags: NetworkFlags) => {
+      const s = await (await requireDaemon(flags)).get<NodeStatus>('/v1/status')
+      if (flags.json) return void process.stdout.write(toJson(s) + '\n')
+      const w = (label: string, value: string | number): void => { process.stdout.write(`${label.padEnd(12)}${value}\n`) }
+      w('peer id', s.peerId)
+      w('agent', s.agent)
+      w('data dir', s.dataDir)
+      w('uptime', `${s.uptimeS} s`)
+      w('addresses', s.addresses.join('\n' + ' '.repeat(12)))
+      w('connections', s.connections)
+      w('DHT peers', s.dhtRoutingTable)
+      w('receipts', s.receipts)
+      if (s.provider === undefined) return void w('selling', 'nothing')
+      w('hardware', `${s.provider.hardware}; ${s.provider.cpuCores} CPU cores`)
+      for (const c of s.provider.classes) w(c === s.provider.classes[0] ? 'capacity' : '', `${c}: ${c.unitsFree}/${c.unitsTotal} free at ${BigInt(c.pricePerUnitHour).toLocaleString('en-US')} lamports/unit-h`)
+    })
+}
+
+export function peersCommand (): Command {
+  return localFlags(new Command('peers').summary('list the running node\'s connected peers'))
+    .action(async (flags: NetworkFlags) => {
+      const peers = await (await requireDaemon(flags)).get<PeerEntry[]>('/v1/peers')
+      if (flags.json) return void process.stdout.write(toJson(peers) + '\n')
+      if (peers.length === 0) return void process.stdout.write('no connected peers\n')
+      for (const p of peers) process.stdout.write(`${short(p.peerId).padEnd(18)}${p.direction.padEnd(10)}${p.limited ? 'relayed ' : ''}score ${String(p.score).padEnd(7)}${p.address}\n`)
+    })
+}

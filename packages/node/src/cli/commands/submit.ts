@@ -1,0 +1,143 @@
+/**
+ * `ionet-p2p submit`: rent compute for one job. Uses the local daemon when one runs on this data
+ * directory, else joins the network for the length of the job.
+ */
+import { readFile, stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { Command, Option } from 'commander'
+import { ANY_GPU_CLASS, CPU_CLASS, Executor, makeRequirements } from '@ionet-p2p/protocol'
+import { IonetError, IonetErrorCode } from '../../errors.js'
+import type { NodeEvent } from '../../events.js'
+import { validateWasmModule } from '../../executors/index.js'
+import type { JobSubmission } from '../../services/market/renter.js'
+import { submissionToWire, summarizeOutcome } from '../../control/wire.js'
+import type { OutcomeSummary } from '../../control/wire.js'
+import { addNetworkFlags, findDaemon, nodeOptions, withEphemeralNode } from '../common.js'
+import type { NetworkFlags } from '../common.js'
+import { collect, parseCount, parseGpuClass, parseInput, parseLamports, parseSizeMiB, parseVersion } from '../parse.js'
+import { createRenderer, lamports, short } from '../render.js'
+
+interface SubmitFlags extends NetworkFlags {
+  wasm?: string
+  input?: Array<{ name: string, path: string }>
+  out: string
+  gpu: string
+  gpus: number
+  minVram?: number
+  minCuda?: string
+  minComputeCapability?: string
+  cpuCores?: number
+  ram?: number
+  detectedOnly: boolean
+  maxPrice: bigint
+  timeout: number
+  quoteWindow: number
+  maxOutput?: number
+  maxMemory?: number
+}
+
+export const DEFAULT_MAX_PRICE = 50_000_000n
+
+export function submitCommand (): Command {
+  const cmd = new Command('submit')
+    .summary('rent compute: run one job on the best matching provider')
+    .description('Rent compute for one job: gossip a bid, collect signed quotes, lease the best provider, stream the job and its inputs, and collect the outputs and a co-signed receipt.\n\nA WASM job:     ionet-p2p submit --wasm job.wasm --input data.txt -- arg1 arg2\nA process job:  ionet-p2p submit --gpu "RTX 4090" --input train.py -- python3 in/train.py\n(process jobs run only on providers that opted in with --allow-process)')
+    .argument('[args...]', 'after --: the module\'s arguments (with --wasm), or the program and its arguments (process job)')
+    .addOption(new Option('--wasm <file>', 'WebAssembly (WASI) module to run'))
+    .addOption(new Option('--input <file>', 'input file, as path or name=path; the job sees it as in/<name> (repeatable)').argParser(collect(parseInput)))
+    .addOption(new Option('--out <dir>', 'where outputs are written').default('ionet-output'))
+    .addOption(new Option('--gpu <class>', 'GPU class (e.g. nvidia-rtx-4090 or "RTX 4090"), any-gpu, or cpu').default(ANY_GPU_CLASS).argParser(v => parseGpuClass('--gpu', v)))
+    .addOption(new Option('--gpus <n>', 'GPUs wanted (CPU cores with --gpu cpu)').default(1).argParser(v => parseCount('--gpus', v, 1, 65_536)))
+    .addOption(new Option('--min-vram <size>', 'minimum VRAM per GPU, e.g. 16GiB').argParser(v => parseSizeMiB('--min-vram', v)))
+    .addOption(new Option('--min-cuda <version>', 'minimum CUDA version, e.g. 12.1').argParser(v => parseVersion('--min-cuda', v)))
+    .addOption(new Option('--min-compute-capability <version>', 'minimum compute capability, e.g. 8.0').argParser(v => parseVersion('--min-compute-capability', v)))
+    .addOption(new Option('--cpu-cores <n>', 'minimum CPU cores on the host').argParser(v => parseCount('--cpu-cores', v)))
+    .addOption(new Option('--ram <size>', 'minimum host RAM, e.g. 32GiB').argParser(v => parseSizeMiB('--ram', v)))
+    .addOption(new Option('--detected-only', 'refuse hardware that operators declared instead of detected').default(false))
+    .addOption(new Option('--max-price <lamports>', 'highest price per unit-hour, in lamports or e.g. 0.05sol').default(DEFAULT_MAX_PRICE, '50000000 (0.05 SOL)').argParser(v => parseLamports('--max-price', v)))
+    .addOption(new Option('--timeout <seconds>', 'the job\'s time limit').default(600).argParser(v => parseCount('--timeout', v, 1, 7 * 24 * 3600)))
+    .addOption(new Option('--quote-window <ms>', 'how long to collect quotes').default(3000).argParser(v => parseCount('--quote-window', v, 100, 120_000)))
+    .addOption(new Option('--max-output <size>', 'largest total output accepted, e.g. 2GiB (default 1GiB)').argParser(v => parseSizeMiB('--max-output', v)))
+    .addOption(new Option('--max-memory <size>', 'WASM memory limit, e.g. 1GiB (default: the provider\'s)').argParser(v => parseSizeMiB('--max-memory', v)))
+  addNetworkFlags(cmd, { listen: '/ip4/0.0.0.0/tcp/0' })
+  return cmd.action(async (args: string[], flags: SubmitFlags) => { await runSubmit(args, flags) })
+}
+
+async function runSubmit (args: string[], flags: SubmitFlags): Promise<void> {
+  const submission = await buildSubmission(args, flags)
+  const out = createRenderer({ json: flags.json })
+  const onEvent = (e: NodeEvent): void => { out.event(e) }
+  try {
+    const daemon = await findDaemon(flags)
+    let summary: OutcomeSummary
+    if (daemon !== undefined) {
+      out.line(`› using the running node (${daemon.socketPath})`)
+      summary = await daemon.submit(submissionToWire(submission), onEvent) as unknown as OutcomeSummary
+    } else {
+      summary = await withEphemeralNode(nodeOptions(flags, '/ip4/0.0.0.0/tcp/0'), async (node) => {
+        out.line(`› joined the network as ${short(node.peerId)} (${node.libp2p.getConnections().length} peer(s))`)
+        return summarizeOutcome(await node.submit({ ...submission, onEvent }))
+      })
+    }
+    out.close()
+    const ok = summary.status === 'SUCCEEDED'
+    out.result({ ...summary, ok })
+    if (!flags.json) {
+      process.stdout.write(`${ok ? '✓' : '✗'} job ${summary.jobId.slice(0, 8)} ${summary.status.toLowerCase().replace('_', ' ')} on ${short(summary.provider)}${ok ? '' : `: ${summary.message} (${summary.errorCode})`}\n`)
+      for (const o of summary.outputs) process.stdout.write(`  output  ${o.path} (${BigInt(o.size).toLocaleString('en-US')} bytes)\n`)
+      process.stdout.write(`  owed    ${lamports(summary.amount)} for ${summary.gpuSeconds} GPU-s; receipt ${summary.receiptPath}\n`)
+    }
+    if (!ok) throw new IonetError(IonetErrorCode.JOB_FAILED, `the job did not succeed: ${summary.message} (${summary.errorCode}); outputs and receipt were kept`)
+  } finally {
+    out.close()
+  }
+}
+
+async function buildSubmission (args: string[], flags: SubmitFlags): Promise<JobSubmission> {
+  const executor = flags.wasm !== undefined ? Executor.WASM : Executor.PROCESS
+  if (executor === Executor.PROCESS && args.length === 0) {
+    throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, 'nothing to run: pass --wasm <module>, or a program after -- (e.g. -- python3 in/train.py)')
+  }
+  if (flags.gpu === CPU_CLASS && (flags.minVram !== undefined || flags.minCuda !== undefined || flags.minComputeCapability !== undefined)) {
+    throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--min-vram, --min-cuda and --min-compute-capability make no sense with --gpu cpu')
+  }
+  const inputs = (flags.input ?? []).map(i => ({ name: i.name, path: resolve(i.path) }))
+  for (const i of inputs) await mustBeFile('--input', i.path)
+  let modulePath: string | undefined
+  if (flags.wasm !== undefined) {
+    modulePath = resolve(flags.wasm)
+    await mustBeFile('--wasm', modulePath)
+    const check = validateWasmModule(await readFile(modulePath))
+    if (!check.ok) throw new IonetError(IonetErrorCode.INVALID_WASM, `--wasm ${flags.wasm}: ${check.message}`)
+  }
+  const requirements = makeRequirements({
+    gpuClass: flags.gpu,
+    units: flags.gpus,
+    executor,
+    detectedOnly: flags.detectedOnly,
+    ...(flags.minVram !== undefined ? { minVramMib: flags.minVram } : {}),
+    ...(flags.minComputeCapability !== undefined ? { minComputeCapability: flags.minComputeCapability } : {}),
+    ...(flags.minCuda !== undefined ? { minCudaVersion: flags.minCuda } : {}),
+    ...(flags.cpuCores !== undefined ? { minCpuCores: flags.cpuCores } : {}),
+    ...(flags.ram !== undefined ? { minRamMib: BigInt(flags.ram) } : {})
+  })
+  return {
+    requirements,
+    durationS: flags.timeout,
+    maxPricePerUnitHour: flags.maxPrice,
+    ...(modulePath !== undefined ? { modulePath, args } : { command: args }),
+    inputs,
+    outDir: resolve(flags.out),
+    quoteWindowMs: flags.quoteWindow,
+    ...(flags.maxOutput !== undefined ? { maxOutputBytes: BigInt(flags.maxOutput) * 1024n * 1024n } : {}),
+    ...(flags.maxMemory !== undefined ? { maxMemoryMiB: flags.maxMemory } : {})
+  }
+}
+
+async function mustBeFile (flag: string, path: string): Promise<void> {
+  try {
+    if ((await stat(path)).isFile()) return
+  } catch {}
+  throw new IonetError(IonetErrorCode.FILE_NOT_FOUND, `${flag}: no such file: ${path}`)
+}
+

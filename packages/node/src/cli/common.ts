@@ -1,0 +1,82 @@
+/**
+ * Flags every networked command shares, and running a short-lived node for commands that find
+ * no daemon to talk to.
+ */
+import { Command, Option } from 'commander'
+import { IonetError, IonetErrorCode } from '../errors.js'
+import { daemonAt } from '../control/client.js'
+import type { ControlClient } from '../control/client.js'
+import { dataDirLayout, defaultDataDir } from '../node/data-dir.js'
+import { IonetNode } from '../node/ionet-node.js'
+import type { IonetNodeOptions } from '../node/ionet-node.js'
+import { collect, parseMultiaddr } from './parse.js'
+
+export interface NetworkFlags {
+  dataDir: string
+  listen?: string[]
+  announce?: string[]
+  bootstrap?: string[]
+  mdns: boolean
+  json: boolean
+}
+
+export function addNetworkFlags (cmd: Command, defaults: { listen: string }): Command {
+  return cmd
+    .addOption(new Option('--data-dir <dir>', 'identity, datastore and receipts').default(defaultDataDir()).env('IONET_DATA_DIR'))
+    .addOption(new Option('--listen <multiaddr>', `address to listen on (repeatable; default ${defaults.listen})`).argParser(collect(v => parseMultiaddr('--listen', v))))
+    .addOption(new Option('--announce <multiaddr>', 'address to advertise instead of the listen addresses (repeatable)').argParser(collect(v => parseMultiaddr('--announce', v))))
+    .addOption(new Option('--bootstrap <multiaddr>', 'peer to join the network through, ending in /p2p/<id> (repeatable)').argParser(collect(v => parseMultiaddr('--bootstrap', v))))
+    .addOption(new Option('--no-mdns', 'do not discover peers on the local network with mDNS'))
+    .addOption(new Option('--json', 'machine-readable output (NDJSON)').default(false))
+}
+
+export function bootstrapList (flags: NetworkFlags): string[] {
+  const fromEnv = (process.env.IONET_BOOTSTRAP ?? '').split(',').map(s => s.trim()).filter(s => s !== '').map(v => parseMultiaddr('IONET_BOOTSTRAP', v))
+  return [...(flags.bootstrap ?? []), ...fromEnv]
+}
+
+export function nodeOptions (flags: NetworkFlags, defaultListen: string): IonetNodeOptions {
+  return {
+    dataDir: flags.dataDir,
+    listen: flags.listen ?? [defaultListen],
+    ...(flags.announce !== undefined ? { announce: flags.announce } : {}),
+    bootstrap: bootstrapList(flags),
+    mdns: flags.mdns
+  }
+}
+
+export async function findDaemon (flags: NetworkFlags): Promise<ControlClient | undefined> {
+  return daemonAt(dataDirLayout(flags.dataDir).controlSocket)
+}
+
+export async function requireDaemon (flags: NetworkFlags): Promise<ControlClient> {
+  const daemon = await findDaemon(flags)
+  if (daemon === undefined) {
+    throw new IonetError(IonetErrorCode.NO_NODE_RUNNING, `no ionet-p2p node is running with data directory ${dataDirLayout(flags.dataDir).root}; start one with: ionet-p2p start`)
+  }
+  return daemon
+}
+
+/**
+ * Starts a node for the length of one command: joins through the bootstrap peers (or waits
+ * for mDNS neighbours), runs `fn`, and always stops the node.
+ */
+export async function withEphemeralNode<T> (options: IonetNodeOptions, fn: (node: IonetNode) => Promise<T>, peerWaitMs = 10_000): Promise<T> {
+  const node = await IonetNode.create(options)
+  try {
+    await node.start()
+    const bootstrap = options.bootstrap ?? []
+    if (bootstrap.length > 0) {
+      await node.connectBootstrap(bootstrap)
+    } else {
+      const deadline = Date.now() + peerWaitMs
+      while (node.libp2p.getConnections().length === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+      if (node.libp2p.getConnections().length === 0) {
+        throw new IonetError(IonetErrorCode.NO_PEERS, `found no peers in ${peerWaitMs / 1000} s; pass --bootstrap <multiaddr> or run providers on this LAN (mDNS)`)
+      }
+    }
+    return await fn(node)
+  } finally {
+    await node.stop().catch(() => {})
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Turns node events into what a person reads: one line per market step, progress bars for
+ * transfers and the running job when stdout is a terminal, and NDJSON with --json.
+ */
+import cliProgress from 'cli-progress'
+import { formatSol } from '@ionet-p2p/protocol'
+import type { NodeEvent } from '../events.js'
+
+export interface Renderer {
+  event: (e: NodeEvent, source?: string) => void
+  line: (text: string) => void
+  result: (value: unknown) => void
+  close: () => void
+}
+
+/** Names for peer ids, where the caller knows them (the demo names its nodes). */
+const aliases = new Map<string, string>()
+
+export function setAlias (peerId: string, name: string): void {
+  aliases.set(peerId, name)
+}
+
+export function short (peerId: string): string {
+  return aliases.get(peerId) ?? (peerId.length > 16 ? `${peerId.slice(0, 8)}…${peerId.slice(-6)}` : peerId)
+}
+
+export function bytes (n: number): string {
+  if (n >= 1024 * 1024 * 1024) return `${(n / 1024 ** 3).toFixed(2)} GiB`
+  if (n >= 1024 * 1024) return `${(n / 1024 ** 2).toFixed(1)} MiB`
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`
+  return `${n} B`
+}
+
+export function lamports (value: string | bigint): string {
+  const n = BigInt(value)
+  return `${n.toLocaleString('en-US')} lamports (${formatSol(n)})`
+}
+
+/** One line for an event, or undefined for events that are progress (drawn as bars instead). */
+export function describe (e: NodeEvent): string | undefined {
+  switch (e.type) {
+    case 'node:started': return `node ${e.peerId} listening on ${e.addresses.join(' ')}${e.classes.length > 0 ? `; selling ${e.classes.join(', ')}` : ''}`
+    case 'capability:published': return `capability record #${e.seq} stored on ${e.peers} DHT peer(s); providing ${e.classes.join(', ')}`
+    case 'ask:published': return undefined
+    case 'peer:penalized': return `penalised ${short(e.peerId)} for ${e.offence} (score ${e.score.toFixed(1)}): ${e.detail}`
+    case 'bid:received': return `bid ${e.jobId.slice(0, 8)} from ${short(e.renter)}: ${e.units}x ${e.gpuClass}, max ${lamports(e.maxPrice)}/unit-h`
+    case 'bid:declined': return `declined bid ${e.jobId.slice(0, 8)}: ${e.reason}`
+    case 'quote:sent': return `quoted ${e.units}x ${e.gpuClass} at ${lamports(e.price)}/unit-h to ${short(e.renter)}`
+    case 'quote:failed': return `could not deliver quote for ${e.jobId.slice(0, 8)}: ${e.error}`
+    case 'lease:granted': return `lease granted to ${short(e.renter)} for job ${e.jobId.slice(0, 8)}${e.gpuIndices.length > 0 ? ` on GPU ${e.gpuIndices.join(',')}` : ''}`
+    case 'lease:refused': return `lease refused for job ${e.jobId.slice(0, 8)}: ${e.reason}`
+    case 'lease:expired': return `lease for job ${e.jobId.slice(0, 8)} lapsed unused; capacity released`
+    case 'job:started': return `running job ${e.jobId.slice(0, 8)} (${e.executor}) for ${short(e.peer)}`
+    case 'job:finished': return `job ${e.jobId.slice(0, 8)} ${e.status} in ${(e.durationMs / 1000).toFixed(1)} s (exit ${e.exitCode})${e.message !== undefined ? `: ${e.message}` : ''}`
+    case 'discovery': return `found ${e.providers} provider(s) of ${e.gpuClass} in the DHT, with signed capability records`
+    case 'bid:published': return `bid ${e.jobId.slice(0, 8)} gossiped on ionet/bids/1/${e.gpuClass} to ${e.topicPeers} peer(s)`
+    case 'quote:received': return `quote from ${short(e.provider)}: ${e.gpus === 'no GPU' ? `${e.units} CPU core(s)` : e.gpus} at ${lamports(e.price)}/unit-h`
+    case 'quote:rejected': return `ignored quote from ${short(e.provider)}: ${e.reason}`
+    case 'quotes:ranked': return e.ranking.length === 0 ? 'no acceptable quote' : ['ranked quotes (price, fit, reputation, reachability, latency):', ...e.ranking.map((r, i) => `  ${i + 1}. ${short(r.provider)}  score ${r.score.toFixed(3)}  ${BigInt(r.price).toLocaleString('en-US')} lamports/unit-h  ${r.reachability}${r.latencyMs !== undefined ? ` ${r.latencyMs} ms` : ''}`)].join('\n')
+    case 'lease:accepted': return `lease from ${short(e.provider)}: capacity reserved, job must start within ${Math.max(0, Math.round((e.expiresAtMs - Date.now()) / 1000))} s`
+    case 'lease:declined': return `${short(e.provider)} declined the lease: ${e.reason}`
+    case 'transfer:progress': return undefined
+    case 'job:progress': return undefined
+    case 'job:log': return e.text.replace(/\n$/, '').split('\n').map(l => `  ${e.fd === 2 ? '!' : '│'} ${l}`).join('\n')
+    case 'receipt:stored': return `receipt ${e.role === 'renter' ? 'countersigned' : 'stored'} (${e.status}): ${e.gpuSeconds} GPU-s, ${lamports(e.amount)} → ${e.path}`
+  }
+}
+
+const ARROW: Partial<Record<NodeEvent['type'], string>> = {
+  'bid:published': '→', 'quote:received': '←', 'quote:sent': '→', 'lease:accepted': '✓', 'lease:granted': '✓', 'receipt:stored': '✓', 'bid:declined': '·', 'quote:rejected': '·', 'peer:penalized': '!'
+}
+
+export function createRenderer (options: { json: boolean, stream?: NodeJS.WriteStream }): Renderer {
+  const out = options.stream ?? process.stdout
+  if (options.json) {
+    return {
+      event: (e, source) => { out.write(JSON.stringify(source !== undefined ? { ...e, source } : e) + '\n') },
+      line: () => {},
+      result: (value) => { out.write(JSON.stringify({ type: 'result', ...(value as object) }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n') },
+      close: () => {}
+    }
+  }
+  const tty = out.isTTY === true
+  const bars = tty ? new cliProgress.MultiBar({ format: '  {label} [{bar}] {percentage}% {detail}', hideCursor: true, clearOnComplete: false, stream: out }, cliProgress.Presets.shades_classic) : undefined
+  const active = new Map<string, cliProgress.SingleBar>()
+  const milestones = new Map<string, number>()
+  const print = (text: string): void => {
+    if (bars !== undefined) bars.log(text + '\n')
+    else out.write(text + '\n')
+  }
+  const progress = (key: string, label: string, done: number, total: number, detail: string): void => {
+    if (bars !== undefined) {
+      let bar = active.get(key)
+      if (bar === undefined) { bar = bars.create(Math.max(total, 1), 0, { label, detail }); active.set(key, bar) }
+      bar.setTotal(Math.max(total, 1))
+      bar.update(Math.min(done, total), { label, detail })
+      if (done >= total) { bar.stop(); active.delete(key) }
+      return
+    }
+    // Without a terminal: a line at each quarter, so logs stay readable.
+    const quarter = total === 0 ? 4 : Math.floor((done / total) * 4)
+    if ((milestones.get(key) ?? -1) < quarter) {
+      milestones.set(key, quarter)
+      out.write(`  ${label} ${quarter * 25}% ${detail}\n`)
+    }
+  }
+  return {
+    event: (e, source) => {
+      const prefix = source !== undefined ? `[${source}] ` : ''
+      if (e.type === 'transfer:progress') {
+        progress(`${e.direction}:${e.file}`, `${e.direction === 'upload' ? '↑' : '↓'} ${e.file}`, e.done, e.total, `${bytes(e.done)} of ${bytes(e.total)}`)
+        return
+      }
+      if (e.type === 'job:progress') {
+        progress(`job:${e.jobId}`, 'job running', Math.min(e.elapsedMs, e.limitMs), e.limitMs, `${(e.elapsedMs / 1000).toFixed(0)} s of ${(e.limitMs / 1000).toFixed(0)} s limit`)
+        return
+      }
+      if (e.type === 'receipt:stored') {
+        active.get(`job:${e.jobId}`)?.stop()
+        active.delete(`job:${e.jobId}`)
+      }
+      const text = describe(e)
+      if (text === undefined) return
+      print(e.type === 'job:log' ? text.split('\n').map(l => prefix + l).join('\n') : `${prefix}${ARROW[e.type] ?? '›'} ${text}`)
+    },
+    line: (text) => { print(text) },
+    result: () => {},
+    close: () => {
+      for (const bar of active.values()) bar.stop()
+      bars?.stop()
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * A 256 MiB input travels to the provider, a WASM job copies it to its output, and it travels
+ * back — with the renter and the provider in this one process, whose peak memory the test
+ * records and bounds far below the payload size.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdtemp, open, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { JobStatus } from '@ionet-p2p/protocol'
+import { afterAll, describe, expect, it } from 'vitest'
+import { example, wasmExecutors } from '../helpers/executors.js'
+import { TestNetwork, gpu, host, wants } from '../helpers/network.js'
+
+const MiB = 1024 * 1024
+const SIZE = 256 * MiB
+
+async function sha256File (path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+describe('large payloads', () => {
+  const net = new TestNetwork()
+  let work = ''
+  afterAll(async () => {
+    await net.stop()
+    if (work !== '') await rm(work, { recursive: true, force: true })
+  })
+
+  it('round-trips 256 MiB with bounded memory', async () => {
+    work = await mkdtemp(join(tmpdir(), 'ionet-large-'))
+    const input = join(work, 'big.bin')
+    // Incompressible content, written in 4 MiB blocks (the test itself must not hold 256 MiB).
+    const handle = await open(input, 'w')
+    const block = randomBytes(4 * MiB)
+    for (let written = 0; written < SIZE; written += block.byteLength) {
+      block.writeUInt32BE(written / block.byteLength, 0)
+      await handle.write(block)
+    }
+    await handle.close()
+    const inputHash = await sha256File(input)
+
+    await net.seed()
+    await net.provider('provider', {
+      hardware: host([gpu('NVIDIA GeForce RTX 4090', 24564)]),
+      terms: { pricePerGpuHour: 2_000_000n, maxDurationS: 600, maxInputBytes: 1n << 30n },
+      executors: wasmExecutors(),
+      limits: { maxOutputBytes: 1n << 30n }
+    })
+    const renter = await net.node('renter')
+
+    global.gc?.()
+    const baseline = process.memoryUsage().rss
+    let peak = baseline
+    const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 10)
+    const started = Date.now()
+    let outcome
+    try {
+      outcome = await renter.submit({
+        requirements: wants(),
+        durationS: 300,
+        maxPricePerUnitHour: 3_000_000n,
+        modulePath: example('copy'),
+        inputs: [{ name: 'big.bin', path: input }],
+        outDir: join(work, 'out'),
+        maxOutputBytes: 1n << 30n
+      })
+    } finally {
+      clearInterval(sampler)
+    }
+    const seconds = (Date.now() - started) / 1000
+    const growth = peak - baseline
+    console.log(`256 MiB round trip in ${seconds.toFixed(1)} s; RSS baseline ${(baseline / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB, growth ${(growth / MiB).toFixed(0)} MiB`)
+
+    expect(outcome.result.status).toBe(JobStatus.SUCCEEDED)
+    const output = join(work, 'out', 'big.bin')
+    expect((await stat(output)).size).toBe(SIZE)
+    expect(await sha256File(output)).toBe(inputHash)
+    // Both ends of both transfers live in this process; the payload is 256 MiB each way.
+    expect(growth).toBeLessThan(SIZE / 3)
+  }, 180_000)
+})
