@@ -11,6 +11,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The large-payload test forces collections to measure live memory, not garbage.
+    execArgv: ['--expose-gc'],
     reporters: ['default']
   }
 })

@@ -58,7 +58,7 @@ export interface IonetNodeOptions {
   events?: NodeEvents
   now?: () => number
   /** Timing knobs for the market services (tests and simulations shorten them). */
-  timing?: { askIntervalMs?: number, leaseTtlMs?: number, capabilityRefreshMs?: number }
+  timing?: { askIntervalMs?: number, leaseTtlMs?: number, capabilityRefreshMs?: number, capabilityEarlyRepublishMs?: number[] }
 }
 
 export class IonetNode {
@@ -139,7 +139,8 @@ export class IonetNode {
         libp2p, privateKey, capability, seq, events, now,
         providerKeys: [...provider.classes, ...(p.hardware.gpus.length > 0 ? [ANY_GPU_CLASS] : [])],
         saveSeq: async (s) => { await writeState(layout, { capabilitySeq: s.toString() }) },
-        ...(options.timing?.capabilityRefreshMs !== undefined ? { refreshMs: options.timing.capabilityRefreshMs } : {})
+        ...(options.timing?.capabilityRefreshMs !== undefined ? { refreshMs: options.timing.capabilityRefreshMs } : {}),
+        ...(options.timing?.capabilityEarlyRepublishMs !== undefined ? { earlyRepublishMs: options.timing.capabilityEarlyRepublishMs } : {})
       })
     }
   }

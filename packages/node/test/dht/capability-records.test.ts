@@ -35,15 +35,32 @@ describe('capability records in the DHT', () => {
       hardware: host([gpu('NVIDIA GeForce RTX 3080', 10240)]),
       terms: { pricePerGpuHour: 1_000_000n, maxDurationS: 600, maxInputBytes: 1n << 30n },
       executors: { wasm: idle }
+    }, {
+      // Only the test publishes, so every sequence number is the one it expects.
+      timing: { capabilityEarlyRepublishMs: [], capabilityRefreshMs: 3_600_000 }
     })
     for (let i = 0; i < 5; i++) others.push(await net.node(`peer-${i}`))
     attacker = await net.node('attacker')
     // Everyone knows everyone, so a PUT reaches every peer (k = 20 > 8 nodes).
     for (const n of [...others, attacker]) await n.libp2p.services.dht.refreshRoutingTable()
-    await victim.publishCapability(AbortSignal.timeout(15_000))
+    await publishEverywhere()
   }, 60_000)
 
   afterAll(async () => { await net.stop() })
+
+  /**
+   * Publishes the victim's record until every other peer holds it: the precondition of "rejected
+   * by every peer". (One PUT reaches the closest peers the victim knows at that moment.)
+   */
+  async function publishEverywhere (): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await victim.publishCapability(AbortSignal.timeout(15_000))
+      const seqs = await Promise.all(others.map(async n => (await n.records.local(victim.peerId))?.seq))
+      if (seqs.every(s => s !== undefined && s === seqs[0])) return
+      await new Promise(resolve => setTimeout(resolve, 200))
+    }
+    throw new Error('the victim\'s record did not reach every peer')
+  }
 
   async function genuineEverywhere (): Promise<bigint> {
     const seqs = await Promise.all(others.map(async n => (await n.records.local(victim.peerId))?.seq))
@@ -74,7 +91,7 @@ describe('capability records in the DHT', () => {
 
   it('a validly signed but older record is rejected by every peer that holds a newer one', async () => {
     const old = await others[0]!.records.local(victim.peerId)
-    await victim.publishCapability(AbortSignal.timeout(15_000))
+    await publishEverywhere()
     const current = await genuineEverywhere()
     expect(current > old!.seq).toBe(true)
     const result = await putEvents(attacker, capabilityKey(victim.peerId), old!.bytes)

@@ -26,6 +26,8 @@ export interface CapabilityAdvertiserOptions {
   now?: () => number
   ttlMs?: number
   refreshMs?: number
+  /** Extra republications soon after start, when the routing table has grown. */
+  earlyRepublishMs?: number[]
 }
 
 const EARLY_REPUBLISH_MS = [15_000, 60_000]
@@ -38,7 +40,7 @@ export class CapabilityAdvertiser {
   private publishes = 0
 
   constructor (options: CapabilityAdvertiserOptions) {
-    this.o = { now: Date.now, ttlMs: 60 * 60_000, refreshMs: 20 * 60_000, ...options }
+    this.o = { now: Date.now, ttlMs: 60 * 60_000, refreshMs: 20 * 60_000, earlyRepublishMs: EARLY_REPUBLISH_MS, ...options }
   }
 
   start (): void {
@@ -73,7 +75,7 @@ export class CapabilityAdvertiser {
       void this.publish(AbortSignal.timeout(30_000)).then(
         (stored) => {
           if (stored === 0) return this.schedule(retryMs, Math.min(retryMs * 2, MAX_RETRY_MS))
-          const next = EARLY_REPUBLISH_MS[this.publishes++] ?? this.o.refreshMs
+          const next = this.o.earlyRepublishMs[this.publishes++] ?? this.o.refreshMs
           this.schedule(next, 1_000)
         },
         () => { this.schedule(retryMs, Math.min(retryMs * 2, MAX_RETRY_MS)) })
