@@ -6,6 +6,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import wabtInit from 'wabt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Daemon, runCli } from '../helpers/cli.js'
 import type { CliResult } from '../helpers/cli.js'
@@ -20,7 +21,7 @@ function oneLineError (r: CliResult, pattern: RegExp): void {
 
 /** A module that loops forever, in WebAssembly text compiled by wabt. */
 async function infiniteLoopWasm (dir: string): Promise<string> {
-  const wabt = await (await import('wabt')).default()
+  const wabt = await wabtInit()
   const mod = wabt.parseWat('loop.wat', '(module (memory (export "memory") 1) (func (export "_start") (loop (br 0))))')
   const path = join(dir, 'loop.wasm')
   await writeFile(path, mod.toBinary({}).buffer)

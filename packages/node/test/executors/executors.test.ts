@@ -5,6 +5,7 @@
 import { mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import wabtInit from 'wabt'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ProcessExecutor } from '../../src/executors/process-executor.js'
 import { WasmExecutor } from '../../src/executors/wasm/wasm-executor.js'
@@ -15,11 +16,11 @@ import { example } from '../helpers/executors.js'
 
 const MiB = 1024 * 1024
 let root: string
-let wabt: Awaited<ReturnType<typeof import('wabt')['default']>>
+let wabt: Awaited<ReturnType<typeof wabtInit>>
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'ionet-exec-'))
-  wabt = await (await import('wabt')).default()
+  wabt = await wabtInit()
 })
 
 /** A fresh job directory: <dir>/scratch/{in,out}. */
