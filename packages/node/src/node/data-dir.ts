@@ -8,8 +8,9 @@
  *   jobs/              provider scratch space, removed after each job
  *   cache/modules/     WASM modules by sha256, so repeat jobs skip the upload
  *   control.sock       the running daemon's local control API
+ *   node.lock          the PID of the process using the directory
  */
-import { mkdir, readFile, rename, open } from 'node:fs/promises'
+import { mkdir, readFile, rename, open, rm } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { IonetError, IonetErrorCode } from '../errors.js'
@@ -23,6 +24,7 @@ export interface DataDirLayout {
   jobs: string
   moduleCache: string
   controlSocket: string
+  lock: string
 }
 
 export function defaultDataDir (): string {
@@ -39,7 +41,8 @@ export function dataDirLayout (root: string): DataDirLayout {
     receipts: join(abs, 'receipts'),
     jobs: join(abs, 'jobs'),
     moduleCache: join(abs, 'cache', 'modules'),
-    controlSocket: join(abs, 'control.sock')
+    controlSocket: join(abs, 'control.sock'),
+    lock: join(abs, 'node.lock')
   }
 }
 
@@ -68,6 +71,41 @@ export async function writeFileAtomic (path: string, data: Uint8Array | string, 
     await handle.close()
   }
   await rename(tmp, path)
+}
+
+/**
+ * Claims the data directory for this process (one node per directory: LevelDB allows one opener,
+ * and two nodes with one identity would fight). A lock left by a process that no longer runs is
+ * taken over. Returns the release function.
+ */
+export async function lockDataDir (layout: DataDirLayout): Promise<() => Promise<void>> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(layout.lock, 'wx', 0o600)
+      await handle.writeFile(String(process.pid))
+      await handle.close()
+      return async () => { await rm(layout.lock, { force: true }) }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new IonetError(IonetErrorCode.DATA_DIR, `cannot lock data directory ${layout.root}: ${(err as Error).message}`)
+      }
+    }
+    const pid = Number((await readFile(layout.lock, 'utf8').catch(() => '')).trim())
+    if (Number.isInteger(pid) && pid > 0 && processRuns(pid)) {
+      throw new IonetError(IonetErrorCode.DATA_DIR, `data directory ${layout.root} is in use by another ionet-p2p process (pid ${pid}); stop it or pass --data-dir`)
+    }
+    await rm(layout.lock, { force: true })
+  }
+  throw new IonetError(IonetErrorCode.DATA_DIR, `cannot lock data directory ${layout.root}`)
+}
+
+function processRuns (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 export interface NodeState {

@@ -29,7 +29,7 @@ import { RenterMarket } from '../services/market/renter.js'
 import type { JobOutcome, JobSubmission } from '../services/market/renter.js'
 import { ReputationBook } from '../services/market/reputation-book.js'
 import { SequenceCounter } from '../services/market/sequence.js'
-import { prepareDataDir, readState, writeState } from './data-dir.js'
+import { lockDataDir, prepareDataDir, readState, writeState } from './data-dir.js'
 import type { DataDirLayout } from './data-dir.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { createIonetLibp2p } from './libp2p.js'
@@ -82,9 +82,10 @@ export class IonetNode {
   private readonly jobServer?: JobServer
   private readonly advertiser?: CapabilityAdvertiser
   private readonly datastore: LevelDatastore
+  private readonly unlock: () => Promise<void>
 
   private constructor (parts: {
-    libp2p: IonetLibp2p, events: NodeEvents, scorer: PeerScorer, layout: DataDirLayout, records: CapabilityRecords, datastore: LevelDatastore,
+    libp2p: IonetLibp2p, events: NodeEvents, scorer: PeerScorer, layout: DataDirLayout, records: CapabilityRecords, datastore: LevelDatastore, unlock: () => Promise<void>,
     options: IonetNodeOptions, privateKey: PrivateKey, capabilitySeq: bigint
   }) {
     const { libp2p, events, scorer, layout, records, options, privateKey } = parts
@@ -95,6 +96,7 @@ export class IonetNode {
     this.layout = layout
     this.records = records
     this.datastore = parts.datastore
+    this.unlock = parts.unlock
     this.directory = new CapabilityDirectory(libp2p, records)
     this.asks = new AskBook(now)
     this.askWatcher = new AskWatcher({ libp2p, book: this.asks, scorer, events, now })
@@ -148,15 +150,16 @@ export class IonetNode {
   /** Creates a node (not yet started): opens the data directory, identity and datastore. */
   static async create (options: IonetNodeOptions): Promise<IonetNode> {
     const layout = await prepareDataDir(options.dataDir)
-    const privateKey = options.privateKey ?? (await loadOrCreateIdentity(layout.identityKey)).privateKey
+    const unlock = await lockDataDir(layout)
+    let privateKey: PrivateKey
     const datastore = new LevelDatastore(layout.datastore)
     try {
+      privateKey = options.privateKey ?? (await loadOrCreateIdentity(layout.identityKey)).privateKey
       await datastore.open()
     } catch (err) {
-      const locked = /lock/i.test(String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message))
-      throw new IonetError(IonetErrorCode.DATA_DIR, locked
-        ? `data directory ${layout.root} is in use by another ionet-p2p process; stop it or pass --data-dir`
-        : `cannot open the datastore in ${layout.datastore}: ${(err as Error).message}`)
+      await unlock()
+      if (err instanceof IonetError) throw err
+      throw new IonetError(IonetErrorCode.DATA_DIR, `cannot open the datastore in ${layout.datastore}: ${(err as Error).message}`)
     }
     const state = await readState(layout)
     const events = options.events ?? new NodeEvents()
@@ -182,10 +185,11 @@ export class IonetNode {
       ...(options.ipColocationFactorWeight !== undefined ? { ipColocationFactorWeight: options.ipColocationFactorWeight } : {})
     }).catch(async (err: Error) => {
       await datastore.close()
+      await unlock()
       throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `cannot start libp2p: ${err.message}`)
     })
     libp2pRef = libp2p
-    return new IonetNode({ libp2p, events, scorer, layout, records, datastore, options, privateKey, capabilitySeq: BigInt(state.capabilitySeq) })
+    return new IonetNode({ libp2p, events, scorer, layout, records, datastore, unlock, options, privateKey, capabilitySeq: BigInt(state.capabilitySeq) })
   }
 
   get peerId (): string {
@@ -220,6 +224,7 @@ export class IonetNode {
     await this.inbox.stop().catch(() => {})
     await this.libp2p.stop()
     await this.datastore.close()
+    await this.unlock()
   }
 
   /** Republishes this provider's capability record now; resolves with how many peers stored it. */

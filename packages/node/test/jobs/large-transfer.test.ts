@@ -90,9 +90,12 @@ describe('large payloads', () => {
     const output = join(work, 'out', 'big.bin')
     expect((await stat(output)).size).toBe(SIZE)
     expect(await sha256File(output)).toBe(inputHash)
-    // Both ends of both transfers live in this process, and the payload is 256 MiB each way. The
-    // live bound is the streams' own (4 MiB + two 16 MiB yamux windows each) plus working buffers.
-    expect(liveGrowth).toBeLessThan(SIZE / 4)
+    // Both ends of each transfer live in this process, and 256 MiB travel each way. What the
+    // streams may hold is bounded whatever the size: a 16 MiB yamux window in flight plus the
+    // reader's 4 MiB and up to two windows (36 MiB) — about 52 MiB — plus file and hashing buffers.
+    // Measured on 2 cores: live +38..49 MiB and RSS +56..90 MiB alone, live up to +86 MiB with a
+    // second test run on the same cores. Without backpressure both would exceed the payload.
+    expect(liveGrowth).toBeLessThan(SIZE / 2)
     expect(growth).toBeLessThan(SIZE / 2)
   }, 180_000)
 })

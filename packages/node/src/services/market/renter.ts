@@ -15,7 +15,7 @@ import type { Connection, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
   ANY_GPU_CLASS, CPU_CLASS, Executor, LeaseReply, MessageKind, PROTOCOL_IDS,
-  bidTopic, describeGpus, explainNoMatch, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes, sealEnvelope
+  bidTopic, describeGpus, evaluateFit, explainNoMatch, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes, sealEnvelope
 } from '@ionet-p2p/protocol'
 import type { Bid, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Reachability, Requirements } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
@@ -132,14 +132,15 @@ export class RenterMarket {
     const envelope = await sealEnvelope(this.o.privateKey, MessageKind.BID, bid, { seq: this.seq.next(), now: this.o.now(), ttlMs: BID_TTL_MS })
     const opened = await openEnvelope(envelope, { kind: MessageKind.BID, now: this.o.now() })
 
-    // 3: quotes.
-    const received = await this.collectQuotes(events, jobId, opened.hash, windowMs, job.enoughQuotes ?? Math.max(1, known.length), async () => {
+    // 3: quotes, until every provider whose signed record fits has answered, or the window closes.
+    const request: JobRequest = { requirements: r, durationS: job.durationS, maxPricePerUnitHour: job.maxPricePerUnitHour }
+    const expected = known.filter(p => offersFromCapability(p.peerId, p.capability.body, this.o.asks.asksOf(p.peerId)).some(o => evaluateFit(request, o).fits)).length
+    const received = await this.collectQuotes(events, jobId, opened.hash, windowMs, job.enoughQuotes ?? Math.max(1, expected), async () => {
       const { recipients } = await libp2p.services.pubsub.publish(bidTopic(r.gpuClass), envelope)
       events.emit({ type: 'bid:published', jobId, gpuClass: r.gpuClass, topicPeers: recipients.length })
     }, job.signal)
 
     // 4: rank and lease.
-    const request: JobRequest = { requirements: r, durationS: job.durationS, maxPricePerUnitHour: job.maxPricePerUnitHour }
     const candidates: QuoteCandidate[] = received.map(q => ({
       provider: q.quote.signer.toString(),
       quote: q.quote.body,
