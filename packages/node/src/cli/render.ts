@@ -81,44 +81,62 @@ export function createRenderer (options: { json: boolean, stream?: NodeJS.WriteS
     }
   }
   const tty = out.isTTY === true
-  const bars = tty ? new cliProgress.MultiBar({ format: '  {label} [{bar}] {percentage}% {detail}', hideCursor: true, clearOnComplete: false, stream: out }, cliProgress.Presets.shades_classic) : undefined
+  const bars = tty ? new cliProgress.MultiBar({ format: '  {label} [{bar}] {percentage}% {detail}', hideCursor: true, clearOnComplete: true, stream: out }, cliProgress.Presets.shades_classic) : undefined
   const active = new Map<string, cliProgress.SingleBar>()
   const milestones = new Map<string, number>()
   const print = (text: string): void => {
     if (bars !== undefined) bars.log(text + '\n')
     else out.write(text + '\n')
   }
-  const progress = (key: string, label: string, done: number, total: number, detail: string): void => {
+  const finish = (key: string, summary?: string): void => {
+    const bar = active.get(key)
+    if (bar !== undefined) {
+      bar.stop()
+      bars?.remove(bar)
+      active.delete(key)
+    }
+    if (summary !== undefined && (bar !== undefined || !tty)) print(summary)
+  }
+  /** A bar while there is a terminal; otherwise a line at each quarter, so logs stay readable. */
+  const progress = (key: string, label: string, done: number, total: number, detail: string, summary: string): void => {
     if (bars !== undefined) {
       let bar = active.get(key)
       if (bar === undefined) { bar = bars.create(Math.max(total, 1), 0, { label, detail }); active.set(key, bar) }
       bar.setTotal(Math.max(total, 1))
       bar.update(Math.min(done, total), { label, detail })
-      if (done >= total) { bar.stop(); active.delete(key) }
+      if (done >= total) finish(key, summary)
       return
     }
-    // Without a terminal: a line at each quarter, so logs stay readable.
     const quarter = total === 0 ? 4 : Math.floor((done / total) * 4)
     if ((milestones.get(key) ?? -1) < quarter) {
       milestones.set(key, quarter)
-      out.write(`  ${label} ${quarter * 25}% ${detail}\n`)
+      out.write(quarter === 4 ? `${summary}\n` : `  ${label} ${quarter * 25}% ${detail}\n`)
     }
+  }
+  /** The running job: elapsed time on one line that updates in place (its limit is no useful total). */
+  const running = (key: string, elapsedMs: number, limitMs: number): void => {
+    if (bars === undefined) return
+    let bar = active.get(key)
+    if (bar === undefined) {
+      bar = bars.create(1, 0, {}, { format: '  job running {elapsed} s (limit {limit} s)' })
+      active.set(key, bar)
+    }
+    bar.update(0, { elapsed: Math.round(elapsedMs / 1000), limit: Math.round(limitMs / 1000) })
   }
   return {
     event: (e, source) => {
       const prefix = source !== undefined ? `[${source}] ` : ''
       if (e.type === 'transfer:progress') {
-        progress(`${e.direction}:${e.file}`, `${e.direction === 'upload' ? '↑' : '↓'} ${e.file}`, e.done, e.total, `${bytes(e.done)} of ${bytes(e.total)}`)
+        const arrow = e.direction === 'upload' ? '↑' : '↓'
+        progress(`${e.direction}:${e.file}`, `${arrow} ${e.file}`, e.done, e.total, `${bytes(e.done)} of ${bytes(e.total)}`, `${prefix}${arrow} ${e.file}: ${bytes(e.total)} ${e.direction === 'upload' ? 'sent' : 'received'}`)
         return
       }
       if (e.type === 'job:progress') {
-        progress(`job:${e.jobId}`, 'job running', Math.min(e.elapsedMs, e.limitMs), e.limitMs, `${(e.elapsedMs / 1000).toFixed(0)} s of ${(e.limitMs / 1000).toFixed(0)} s limit`)
+        running(`job:${e.jobId}`, e.elapsedMs, e.limitMs)
         return
       }
-      if (e.type === 'receipt:stored') {
-        active.get(`job:${e.jobId}`)?.stop()
-        active.delete(`job:${e.jobId}`)
-      }
+      // Anything else that happens to a job ends its running line.
+      if ('jobId' in e && e.type !== 'job:log') finish(`job:${e.jobId}`)
       const text = describe(e)
       if (text === undefined) return
       print(e.type === 'job:log' ? text.split('\n').map(l => prefix + l).join('\n') : `${prefix}${ARROW[e.type] ?? '›'} ${text}`)
@@ -126,7 +144,7 @@ export function createRenderer (options: { json: boolean, stream?: NodeJS.WriteS
     line: (text) => { print(text) },
     result: () => {},
     close: () => {
-      for (const bar of active.values()) bar.stop()
+      for (const key of [...active.keys()]) finish(key)
       bars?.stop()
     }
   }

@@ -75,7 +75,8 @@ async function runStart (flags: StartFlags): Promise<void> {
     if (detected.hardware.gpus.length === 0 && !flags.cpu) out.line('! no GPU found and --no-cpu given: this node has nothing to sell')
   }
   const node = await IonetNode.create(options)
-  node.events.on(e => { out.event(e) })
+  // With text output the banner below says what node:started would.
+  node.events.on(e => { if (flags.json || e.type !== 'node:started') out.event(e) })
   const control = new ControlServer(node, node.layout.controlSocket)
   let stopping = false
   const stop = async (): Promise<void> => {
@@ -107,7 +108,7 @@ function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number
   const w = (label: string, value: string): void => { process.stdout.write(`  ${label.padEnd(10)}${value}\n`) }
   process.stdout.write(`ionet-p2p node ${node.peerId}\n`)
   w('data', node.layout.root)
-  w('listening', node.multiaddrs.map(a => `${a}/p2p/${node.peerId}`).join('\n' + ' '.repeat(12)))
+  w('listening', node.multiaddrs.join('\n' + ' '.repeat(12)))
   if (node.hardware !== undefined && node.provider !== undefined) {
     const hw = node.hardware
     w('hardware', `${describeGpus(hw.gpus)}; ${hw.cpuCores} CPU cores, ${Math.round(Number(hw.ramMib) / 1024)} GiB RAM`)
