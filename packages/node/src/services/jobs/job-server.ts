@@ -231,15 +231,19 @@ export class JobServer {
     await sendFrame(stream, JobFrame.encode({ receipt: proposal }), watchdog.signal)
     const answer: JobFrame = await reader.readMessage(JobFrame, MAX_FRAME_BYTES, 'countersigned receipt', watchdog.signal)
       .catch((err: unknown) => ({ failure: { code: errorCode(err) ?? IonetErrorCode.STREAM_ENDED, message: (err as Error).message } }))
-    if (answer.receipt === undefined || !equals(answer.receipt.body, body)) {
+    let verified
+    try {
+      if (answer.receipt === undefined || !equals(answer.receipt.body, body)) {
+        throw new IonetError(IonetErrorCode.RECEIPT_INVALID, answer.failure?.message ?? 'the renter answered with something other than this receipt')
+      }
+      verified = await verifyReceipt(encodeReceipt({ ...proposal, renterSignature: answer.receipt.renterSignature }))
+    } catch (err) {
+      // Without the renter's signature the provider still keeps its own signed account of the job.
       const path = await this.o.receipts.save(encodeReceipt(proposal), false)
-      const reason = answer.failure?.message ?? 'the renter answered with something other than the receipt'
-      this.o.events.emit({ type: 'receipt:stored', jobId, role: 'provider', counterparty: renter, status: `unsigned by renter: ${reason}`, gpuSeconds: '0', amount: '0', path })
-      throw new IonetError(IonetErrorCode.RECEIPT_INVALID, `renter did not countersign the receipt: ${reason}`)
+      this.o.events.emit({ type: 'receipt:stored', jobId, role: 'provider', counterparty: renter, status: `unsigned by renter: ${(err as Error).message}`, gpuSeconds: '0', amount: '0', path })
+      throw new IonetError(IonetErrorCode.RECEIPT_INVALID, `renter did not countersign the receipt: ${(err as Error).message}`)
     }
-    const complete = encodeReceipt({ ...proposal, renterSignature: answer.receipt.renterSignature })
-    const verified = await verifyReceipt(complete)
-    const path = await this.o.receipts.save(complete, true)
+    const path = await this.o.receipts.save(encodeReceipt(verified.receipt), true)
     this.o.events.emit({ type: 'receipt:stored', jobId, role: 'provider', counterparty: renter, status: JobStatus[verified.body.status] ?? String(verified.body.status), gpuSeconds: verified.body.gpuSeconds.toString(), amount: verified.body.amount.toString(), path })
     await stream.close({ signal: AbortSignal.timeout(5_000) }).catch(() => { stream.abort(new Error('close timed out')) })
   }
