@@ -15,11 +15,11 @@ import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
-import type { ConnectionGater, PeerDiscovery, PrivateKey, ComponentLogger } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey, ComponentLogger } from '@libp2p/interface'
 import { CAPABILITY_NAMESPACE, PROTOCOL_IDS } from '@ionet-p2p/protocol'
 import type { Datastore } from 'interface-datastore'
 import { createLibp2p } from 'libp2p'
-import type { Libp2p } from 'libp2p'
+import type { Libp2p, Libp2pOptions as Libp2pInit } from 'libp2p'
 import { dialableAddressesMapper } from '../network/address-mapper.js'
 import { DHT_DATASTORE_PREFIX } from '../services/capability/records.js'
 
@@ -55,7 +55,7 @@ export interface Libp2pOptions {
 }
 
 export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetLibp2p> {
-  const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
+  const peerDiscovery: NonNullable<Libp2pInit<IonetServices>['peerDiscovery']> = []
   if (options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap, timeout: 100 }))
   if (options.mdns) peerDiscovery.push(mdns({ serviceTag: 'ionet-p2p.local' }))
 
@@ -112,7 +112,7 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
           appSpecificScore: options.appSpecificScore,
           appSpecificWeight: 1
         }
-      }) as (components: any) => GossipSub
+      })
     }
   })
 }
