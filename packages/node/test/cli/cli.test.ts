@@ -125,6 +125,8 @@ describe('ionet-p2p CLI', () => {
       expect(status.code, status.stderr).toBe(0)
       const s = JSON.parse(status.stdout) as { provider: { classes: Array<{ gpuClass: string, unitsTotal: number }> }, connections: number }
       expect(s.provider.classes).toContainEqual(expect.objectContaining({ gpuClass: 'nvidia-rtx-4090', unitsTotal: 1 }))
+      const text = await runCli(['status', '--data-dir', providerDir()])
+      expect(text.stdout).toMatch(/capacity\s+nvidia-rtx-4090: 1\/1 free at 2,000,000 lamports\/unit-h/)
       const peers = await runCli(['peers', '--data-dir', providerDir()])
       expect(peers.code).toBe(0)
       expect(peers.stdout).toMatch(/\/ip4\/127\.0\.0\.1\/tcp\//)

@@ -31,7 +31,7 @@ export function statusCommand (): Command {
       w('receipts', s.receipts)
       if (s.provider === undefined) return void w('selling', 'nothing')
       w('hardware', `${s.provider.hardware}; ${s.provider.cpuCores} CPU cores`)
-      for (const c of s.provider.classes) w(c === s.provider.classes[0] ? 'capacity' : '', `${c}: ${c.unitsFree}/${c.unitsTotal} free at ${BigInt(c.pricePerUnitHour).toLocaleString('en-US')} lamports/unit-h`)
+      s.provider.classes.forEach((c, i) => { w(i === 0 ? 'capacity' : '', `${c.gpuClass}: ${c.unitsFree}/${c.unitsTotal} free at ${BigInt(c.pricePerUnitHour).toLocaleString('en-US')} lamports/unit-h`) })
     })
 }
 
