@@ -21,6 +21,7 @@ import type { Datastore } from 'interface-datastore'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p, Libp2pOptions as Libp2pInit } from 'libp2p'
 import { dialableAddressesMapper } from '../network/address-mapper.js'
+import { bulkNoiseCrypto } from '../network/noise-crypto.js'
 import { DHT_DATASTORE_PREFIX } from '../services/capability/records.js'
 
 const MiB = 1024 * 1024
@@ -54,6 +55,22 @@ export interface Libp2pOptions {
   logger?: ComponentLogger
 }
 
+/**
+ * How bytes move between two nodes: TCP, Noise, yamux. Shared with the benchmarks, which must
+ * measure exactly what the node runs.
+ */
+export function transportConfig (): Pick<Libp2pInit<IonetServices>, 'transports' | 'connectionEncrypters' | 'streamMuxers'> {
+  return {
+    transports: [tcp()],
+    connectionEncrypters: [noise({ crypto: bulkNoiseCrypto })],
+    streamMuxers: [yamux({
+      // Our job streams pause reading for backpressure; a paused stream must be able to hold a
+      // whole yamux window, or it is reset (measured: reset at 16 MiB with the 4 MiB default).
+      streamOptions: { maxStreamWindowSize: 16 * MiB, maxReadBufferLength: 32 * MiB }
+    })]
+  }
+}
+
 export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetLibp2p> {
   const peerDiscovery: NonNullable<Libp2pInit<IonetServices>['peerDiscovery']> = []
   if (options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap, timeout: 100 }))
@@ -66,13 +83,7 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
       listen: options.listen,
       ...(options.announce !== undefined && options.announce.length > 0 ? { announce: options.announce } : {})
     },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux({
-      // Our job streams pause reading for backpressure; a paused stream must be able to hold a
-      // whole yamux window, or it is reset (measured: reset at 16 MiB with the 4 MiB default).
-      streamOptions: { maxStreamWindowSize: 16 * MiB, maxReadBufferLength: 32 * MiB }
-    })],
+    ...transportConfig(),
     connectionGater: options.connectionGater,
     connectionManager: {
       maxConnections: 300,
@@ -80,12 +91,13 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
       inboundConnectionThreshold: 50,
       maxIncomingPendingConnections: 50
     },
-    // The monitor pings every connection each 10 s and, by default, aborts the connection when the
-    // ping fails. kad-dht pings new contacts through the same ping service, whose outbound limit
-    // per connection is 1; when the two coincide the monitor's ping cannot even open a stream and
-    // it aborts a healthy connection — measured: job streams reset mid-job in the demo. Dead peers
-    // are still found by yamux keep-alive and TCP errors.
-    connectionMonitor: { abortConnectionOnPingFailure: false },
+    // The monitor opens a ping stream on every connection each 10 s and, by default, aborts the
+    // connection when the ping fails. kad-dht pings new contacts through the same ping service;
+    // when the two coincide the monitor's ping cannot open a stream and it aborts a healthy
+    // connection (measured: demo job streams reset mid-job). Without aborting, all it does is
+    // record a round-trip time nothing reads, and it was 95 % of an idle network's traffic
+    // (docs/decisions.md). Off; dead peers are found by yamux keep-alive and TCP errors.
+    connectionMonitor: { enabled: false, abortConnectionOnPingFailure: false },
     peerDiscovery,
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     services: {
@@ -103,6 +115,11 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
         datastorePrefix: DHT_DATASTORE_PREFIX
       }),
       pubsub: gossipsub({
+        // Every message is an envelope its author already signed (docs/protocol.md), so a second
+        // gossipsub signature would only double the cost: with StrictSign each copy of a message
+        // from every mesh peer is verified before the duplicate check (measured: 5x our own
+        // envelope checks at N = 10, CPU-bound by N = 50). Message id = sha256(data).
+        globalSignaturePolicy: 'StrictNoSign',
         emitSelf: false,
         allowPublishToZeroTopicPeers: true,
         // Same everywhere: a message over a receiver's limit kills that peer's gossip stream.

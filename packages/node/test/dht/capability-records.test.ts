@@ -112,4 +112,16 @@ describe('capability records in the DHT', () => {
     const reopened = await openEnvelope(record.bytes, { kind: MessageKind.CAPABILITY, now: Date.now(), expectedSigner: victim.peerId })
     expect(reopened.body.hardware?.gpus[0]?.model).toBe('NVIDIA GeForce RTX 3080')
   })
+
+  it('a node that joined later reads the record from the network, and finds none for a peer without one', async () => {
+    const late = await net.node('late')
+    await late.libp2p.services.dht.refreshRoutingTable()
+    expect(await late.records.local(victim.peerId)).toBeUndefined()
+    const record = await late.directory.fetch(victim.peerId)
+    expect(record?.signer.toString()).toBe(victim.peerId)
+    expect(record?.body.gpuClasses).toEqual(gpuClassesOf(victim.hardware!))
+    const started = Date.now()
+    expect(await late.directory.fetch(attacker.peerId, 2_000)).toBeUndefined()
+    expect(Date.now() - started).toBeLessThan(10_000)
+  }, 30_000)
 })

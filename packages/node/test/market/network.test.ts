@@ -147,12 +147,19 @@ describe('a market of eight nodes', () => {
       outDir: join(work, dir),
       quoteWindowMs: 1500
     })
+    // A real race needs both renters equally ready: a renter that has just joined would still be
+    // filling its routing table while the other's job ran to completion.
+    await Promise.all([renter, second].map(async r => r.directory.discover('nvidia-h100')))
     const results = await Promise.allSettled([job(renter, 'race-1'), job(second, 'race-2')])
     const won = results.filter(r => r.status === 'fulfilled')
     const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
     expect(won).toHaveLength(1)
     expect(lost).toHaveLength(1)
     expect(['ERR_LEASE_REJECTED', 'ERR_NO_MATCH']).toContain(lost[0]!.reason.code)
+    // The provider frees the GPU once it has the renter's countersignature, a moment after the
+    // renter's submit() has resolved.
+    const deadline = Date.now() + 5_000
+    while (p.h100!.ledger?.unitsFree('nvidia-h100') !== 1 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
     expect(p.h100!.ledger?.unitsFree('nvidia-h100')).toBe(1)
   })
 })

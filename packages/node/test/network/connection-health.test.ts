@@ -2,7 +2,8 @@
  * Regression: libp2p's connection monitor pings each connection every 10 s and, by default,
  * aborts it when the ping fails — including when the ping service's per-connection stream limit
  * is momentarily taken (kad-dht pings new contacts through the same service). That reset job
- * streams mid-job. Our nodes keep such a connection open.
+ * streams mid-job. Our nodes run without the monitor (docs/decisions.md); this test fails if it
+ * comes back with the aborting default.
  */
 import { PROTOCOL_IDS } from '@ionet-p2p/protocol'
 import { afterAll, describe, expect, it } from 'vitest'

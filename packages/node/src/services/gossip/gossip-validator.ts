@@ -36,8 +36,9 @@ const OFFENCE_BY_CODE: Partial<Record<string, OffenceName>> = {
 export function createGossipValidator<K extends SignedKind> (options: GossipValidatorOptions<K>): TopicValidatorFn {
   return async (propagationSource, message) => {
     try {
-      if (message.type !== 'signed') throw new ProtocolError(ProtocolErrorCode.MALFORMED, 'gossip message is unsigned')
-      const opened = await openEnvelope(message.data, { kind: options.kind, now: options.now(), expectedSigner: message.from.toString() })
+      // The envelope carries its author's key and signature; gossipsub itself signs nothing
+      // (StrictNoSign, see libp2p.ts), so the author is whoever signed the envelope.
+      const opened = await openEnvelope(message.data, { kind: options.kind, now: options.now() })
       options.check?.(opened, message.topic)
       options.onValid(opened, message.topic)
       return TopicValidatorResult.Accept

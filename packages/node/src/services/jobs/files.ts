@@ -12,7 +12,7 @@ import type { Stream } from '@libp2p/interface'
 import { JobFrame, hex, validateFileRef } from '@ionet-p2p/protocol'
 import type { FileRef } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
-import { RAW_CHUNK_BYTES, send, sendFrame } from '../../network/stream-io.js'
+import { RAW_CHUNK_BYTES, SEND_CHUNK_BYTES, send, sendFrame } from '../../network/stream-io.js'
 import type { StreamReader } from '../../network/stream-io.js'
 
 export type ProgressFn = (done: number, total: number) => void
@@ -57,7 +57,7 @@ export async function sendFile (stream: Stream, path: string, ref: FileRef, onPr
   await sendFrame(stream, JobFrame.encode({ file: ref }), signal)
   const total = Number(ref.size)
   let sent = 0
-  for await (const chunk of createReadStream(path, { highWaterMark: RAW_CHUNK_BYTES, signal })) {
+  for await (const chunk of createReadStream(path, { highWaterMark: SEND_CHUNK_BYTES, signal })) {
     const bytes = chunk as Buffer
     if (sent + bytes.byteLength > total) throw new IonetError(IonetErrorCode.HASH_MISMATCH, `${path} grew while it was being sent`)
     await send(stream, bytes, signal)

@@ -1,0 +1,120 @@
+/**
+ * The benchmarks the suite runs, their sizes for a full run and for CI's smoke run, and the rows
+ * each one reports. Every row's baseline is measured by the same bench in the same run.
+ */
+import { market } from './benches/market.js'
+import { memory } from './benches/memory.js'
+import { overlay } from './benches/overlay.js'
+import { startup } from './benches/startup.js'
+import { throughput } from './benches/throughput.js'
+import { medianRow, percentileRow } from './report.js'
+import type { Row } from './report.js'
+
+export type Profile = 'full' | 'smoke'
+
+export interface RunOptions {
+  profile: Profile
+  seed: number
+  /** Overrides the number of repeated runs of the benches that repeat whole runs. */
+  repeat?: number
+}
+
+export interface Bench {
+  name: string
+  describe: string
+  run: (options: RunOptions) => Promise<{ result: unknown, rows: Row[] }>
+}
+
+const MiB = 1024 * 1024
+
+const sized = <T>(options: RunOptions, full: T, smoke: T): T => (options.profile === 'full' ? full : smoke)
+
+export const BENCHES: Bench[] = [
+  {
+    name: 'throughput',
+    describe: 'payload transfer between two processes: job transfer protocol vs node TLS vs raw TCP',
+    async run (options) {
+      const r = await throughput({ bytes: sized(options, 256 * MiB, 8 * MiB), repeat: options.repeat ?? sized(options, 7, 1) })
+      const b = 'throughput'
+      return {
+        result: r,
+        rows: [
+          medianRow(b, 'job transfer (noise, yamux)', 'Gbit/s', r.gbps.libp2p, { name: 'node TLS', value: r.gbps.tls.median }),
+          medianRow(b, 'job transfer vs raw TCP', 'Gbit/s', r.gbps.libp2p, { name: 'raw TCP', value: r.gbps.tcp.median }),
+          medianRow(b, 'node TLS 1.3', 'Gbit/s', r.gbps.tls, { name: 'raw TCP', value: r.gbps.tcp.median }),
+          medianRow(b, 'raw TCP', 'Gbit/s', r.gbps.tcp)
+        ]
+      }
+    }
+  },
+  {
+    name: 'market',
+    describe: 'time to lease and job round trip of a trivial WASM job on a 20-node loopback network',
+    async run (options) {
+      const r = await market({ providers: sized(options, 18, 3), jobs: sized(options, 40, 2) })
+      const b = `market N=${r.nodes}`
+      const rtt = { name: 'echo RTT', value: r.rttMs.median }
+      const local = { name: 'same job run locally', value: r.localRunMs.median }
+      return {
+        result: r,
+        rows: [
+          medianRow(b, 'time to lease (p50)', 'ms', r.leaseMs, rtt),
+          percentileRow(b, 'time to lease', 'ms', r.leaseMs, 'p99', rtt),
+          medianRow(b, 'job round trip (p50)', 'ms', r.roundTripMs, local),
+          percentileRow(b, 'job round trip', 'ms', r.roundTripMs, 'p99', local)
+        ]
+      }
+    }
+  },
+  ...[25, 50, 100].map((full, i): Bench => ({
+    name: `overlay-${full}`,
+    describe: `gossip reach and DHT lookups among ${full} nodes in one process`,
+    async run (options) {
+      const r = await overlay({ nodes: sized(options, full, 6 + i), degree: 6, bids: sized(options, 20, 2), lookups: sized(options, 20, 2), seed: options.seed })
+      const b = `overlay N=${r.nodes}`
+      const rtt = { name: 'echo RTT', value: r.rttMs.median }
+      return {
+        result: r,
+        rows: [
+          medianRow(b, 'bid reaches 95 % of nodes', 'ms', r.gossip.t95Ms, rtt),
+          medianRow(b, 'bid reaches 99 % of nodes', 'ms', r.gossip.t99Ms, rtt),
+          medianRow(b, 'share of nodes a bid reached', '', r.gossip.reached),
+          medianRow(b, `findProviders latency (${r.dht.found}/${r.dht.lookups} found)`, 'ms', r.dht.latencyMs, rtt),
+          medianRow(b, 'findProviders hops', '', r.dht.hops, { name: 'log2 N', value: r.dht.log2N }),
+          { bench: b, figure: `settled before measuring (loop ${(r.busyBeforeMeasuring * 100).toFixed(0)} % busy)`, unit: 's', value: r.settleS, samples: 1 }
+        ]
+      }
+    }
+  })),
+  {
+    name: 'memory',
+    describe: 'resident memory of an idle ionet-p2p daemon, and per connection up to 100',
+    async run (options) {
+      const r = await memory({ connections: sized(options, 100, 4), repeat: options.repeat ?? sized(options, 3, 1) })
+      const b = 'memory'
+      return {
+        result: r,
+        rows: [
+          medianRow(b, 'idle daemon RSS', 'MiB', r.idleMiB, { name: 'bare node', value: r.bareNodeMiB.median }),
+          medianRow(b, `RSS per connection (to ${r.connections})`, 'KiB', r.perConnectionKiB, { name: 'node TLS server', value: r.tlsPerConnectionKiB.median })
+        ]
+      }
+    }
+  },
+  {
+    name: 'startup',
+    describe: 'from `ionet-p2p start` to its capability record being found by another node',
+    async run (options) {
+      const r = await startup({ network: sized(options, 10, 3), repeat: options.repeat ?? sized(options, 7, 1) })
+      const b = 'startup'
+      const bare = { name: 'bare node start', value: r.bareNodeMs.median }
+      return {
+        result: r,
+        rows: [
+          medianRow(b, 'start to record found', 'ms', r.toFoundMs, bare),
+          medianRow(b, 'start to node:started', 'ms', r.toStartedMs, bare)
+        ]
+      }
+    }
+  }
+]
