@@ -93,9 +93,11 @@ describe('large payloads', () => {
     // Both ends of each transfer live in this process, and 256 MiB travel each way. What the
     // streams may hold is bounded whatever the size: a 16 MiB yamux window in flight plus the
     // reader's 4 MiB and up to two windows (36 MiB) — about 52 MiB — plus file and hashing buffers.
-    // Measured on 2 cores: live +38..49 MiB and RSS +56..90 MiB alone, live up to +86 MiB with a
-    // second test run on the same cores. Without backpressure both would exceed the payload.
+    // Measured on 2 cores: live +38..77 MiB, up to +86 MiB with a second test run on the same
+    // cores. RSS also holds garbage not yet collected, which grows with speed: +56..90 MiB with
+    // 256 KiB send chunks, +101..138 MiB with 1 MiB chunks at ~20 % more throughput. Without
+    // backpressure both would exceed the payload, so the bounds stay well below it.
     expect(liveGrowth).toBeLessThan(SIZE / 2)
-    expect(growth).toBeLessThan(SIZE / 2)
+    expect(growth).toBeLessThan(SIZE * 3 / 4)
   }, 180_000)
 })
