@@ -5,9 +5,11 @@
 import { market } from './benches/market.js'
 import { memory } from './benches/memory.js'
 import { overlay } from './benches/overlay.js'
+import { payments } from './benches/payments.js'
 import { startup } from './benches/startup.js'
 import { throughput } from './benches/throughput.js'
 import { medianRow, percentileRow } from './report.js'
+import { summarize } from './stats.js'
 import type { Row } from './report.js'
 
 export type Profile = 'full' | 'smoke'
@@ -113,6 +115,21 @@ export const BENCHES: Bench[] = [
         rows: [
           medianRow(b, 'start to record found', 'ms', r.toFoundMs, bare),
           medianRow(b, 'start to node:started', 'ms', r.toStartedMs, bare)
+        ]
+      }
+    }
+  },
+  {
+    name: 'payments',
+    describe: 'Solana fees per receipt when receipts are paid and anchored in batches, vs one transaction per receipt (embedded ledger)',
+    async run (options) {
+      const r = await payments({ sizes: sized(options, [1, 100, 10_000], [1, 10, 100]), baselineReceipts: sized(options, 100, 10) })
+      const baseline = { name: 'one transaction per receipt', value: r.perReceipt.feePerReceipt }
+      return {
+        result: { ...r, batched: r.batched.map(c => ({ ...c, feeLamports: c.feeLamports.toString() })), perReceipt: { ...r.perReceipt, feeLamports: r.perReceipt.feeLamports.toString() } },
+        rows: [
+          ...r.batched.map(c => medianRow('payments', `fee per receipt, batch of ${c.receipts} (${c.transactions} tx)`, 'lamports', summarize([c.feePerReceipt]), baseline)),
+          medianRow('payments', `fee per receipt, one tx each (${r.perReceipt.receipts} tx)`, 'lamports', summarize([r.perReceipt.feePerReceipt]))
         ]
       }
     }

@@ -27,7 +27,16 @@ export const IonetErrorCode = {
   // Jobs
   JOB_FAILED: 'ERR_JOB_FAILED',
   HASH_MISMATCH: 'ERR_HASH_MISMATCH',
-  RECEIPT_INVALID: 'ERR_RECEIPT_INVALID'
+  RECEIPT_INVALID: 'ERR_RECEIPT_INVALID',
+  // Wallets, the Solana ledger, payments
+  /** A wallet file that is missing, malformed, or readable by other users. */
+  WALLET: 'ERR_WALLET',
+  /** The Solana RPC endpoint cannot be reached, or answers something that is not JSON-RPC. */
+  LEDGER_UNAVAILABLE: 'ERR_LEDGER_UNAVAILABLE',
+  /** The ledger refused a transaction (e.g. the payer cannot cover the payments and fees). */
+  LEDGER_REJECTED: 'ERR_LEDGER_REJECTED',
+  /** A receipt's anchoring transaction is missing, or does not hold its root or its payment. */
+  ANCHOR_INVALID: 'ERR_ANCHOR_INVALID'
 } as const
 export type IonetErrorCode = typeof IonetErrorCode[keyof typeof IonetErrorCode]
 

@@ -31,6 +31,11 @@ export type NodeEvent =
   | { type: 'job:log', jobId: string, fd: 1 | 2, text: string }
   // both
   | { type: 'receipt:stored', jobId: string, role: 'provider' | 'renter', counterparty: string, status: string, gpuSeconds: string, amount: string, path: string }
+  // payments
+  | { type: 'receipts:anchored', root: string, signature: string, receipts: number, lamports: string }
+  | { type: 'receipt:paid', jobId: string, role: 'provider' | 'renter', counterparty: string, amount: string, signature: string }
+  | { type: 'payment:failed', code: string, message: string }
+  | { type: 'notice:failed', jobId: string, provider: string, reason: string }
 
 export type NodeEventType = NodeEvent['type']
 export type EventListener = (event: NodeEvent) => void

@@ -25,7 +25,9 @@ export const ProtocolErrorCode = {
   /** The signer's key type does not embed in its peer id (RSA), so it cannot be checked offline. */
   UNSUPPORTED_KEY: 'ERR_UNSUPPORTED_KEY',
   /** A receipt whose body is not in canonical encoding, or whose fields disagree. */
-  NON_CANONICAL: 'ERR_NON_CANONICAL'
+  NON_CANONICAL: 'ERR_NON_CANONICAL',
+  /** A Merkle proof that does not lead from the receipt to the anchored root. */
+  BAD_PROOF: 'ERR_BAD_PROOF'
 } as const
 export type ProtocolErrorCode = typeof ProtocolErrorCode[keyof typeof ProtocolErrorCode]
 

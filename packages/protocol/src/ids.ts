@@ -17,7 +17,9 @@ export const PROTOCOL_IDS = {
   kad: '/ionet/kad/1.0.0',
   quote: '/ionet/quote/1.0.0',
   lease: '/ionet/lease/1.0.0',
-  job: '/ionet/job/1.0.0'
+  job: '/ionet/job/1.0.0',
+  /** Renter -> provider: an anchored-receipt file, proof that a receipt was anchored and paid. */
+  anchor: '/ionet/anchor/1.0.0'
 } as const
 
 /** Pseudo-classes a bid may ask for instead of one GPU class. */

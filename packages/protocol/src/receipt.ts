@@ -12,13 +12,17 @@ import { ProtocolError, ProtocolErrorCode } from './errors.js'
 import { Receipt, ReceiptBody } from './gen/messages.js'
 import type { JobStatus } from './gen/messages.js'
 import { concat, sha256 } from './hash.js'
-import { PROTOCOL_VERSION } from './ids.js'
 import { MAX_RECEIPT_BYTES } from './limits.js'
 import { signatureValid } from './signature.js'
 import { amountOwed, billedSeconds, unitSeconds } from './pricing.js'
 import { validateReceiptBody } from './validate.js'
 
-const RECEIPT_DOMAIN = utf8('ionet-p2p:receipt:v1\0')
+/**
+ * Receipt body version. 2 added the Solana wallets of both sides (1 never left development).
+ * The signing domain carries the same number, so a signature can never be replayed across versions.
+ */
+export const RECEIPT_VERSION = 2
+const RECEIPT_DOMAIN = utf8(`ionet-p2p:receipt:v${RECEIPT_VERSION}\0`)
 
 export interface ReceiptTerms {
   jobId: Uint8Array
@@ -33,13 +37,16 @@ export interface ReceiptTerms {
   startedAtMs: number
   endedAtMs: number
   status: JobStatus
+  /** 32-byte Solana addresses: the provider's payout wallet and the renter's paying wallet. */
+  providerWallet: Uint8Array
+  renterWallet: Uint8Array
 }
 
 /** Builds the body both sides must agree on; GPU-seconds and amount follow from the terms. */
 export function buildReceiptBody (t: ReceiptTerms): ReceiptBody {
   const gpuSeconds = unitSeconds(t.units, billedSeconds(t.startedAtMs, t.endedAtMs))
   return {
-    version: PROTOCOL_VERSION,
+    version: RECEIPT_VERSION,
     jobId: t.jobId as Uint8Array<ArrayBuffer>,
     provider: t.provider.toMultihash().bytes as Uint8Array<ArrayBuffer>,
     renter: t.renter.toMultihash().bytes as Uint8Array<ArrayBuffer>,
@@ -53,7 +60,9 @@ export function buildReceiptBody (t: ReceiptTerms): ReceiptBody {
     outputsHash: t.outputsHash as Uint8Array<ArrayBuffer>,
     startedAtMs: BigInt(t.startedAtMs),
     endedAtMs: BigInt(t.endedAtMs),
-    status: t.status
+    status: t.status,
+    providerWallet: t.providerWallet as Uint8Array<ArrayBuffer>,
+    renterWallet: t.renterWallet as Uint8Array<ArrayBuffer>
   }
 }
 
@@ -79,7 +88,7 @@ export interface VerifiedReceipt {
   body: ReceiptBody
   provider: PeerId
   renter: PeerId
-  /** sha256 of the body: the receipt's identity (and, later, its Merkle leaf input). */
+  /** sha256 of the body: the receipt's identity. The body itself is its Merkle leaf (anchor.ts). */
   id: Uint8Array
 }
 
@@ -95,7 +104,7 @@ export interface VerifyReceiptOptions {
 export async function verifyReceipt (bytes: Uint8Array, options: VerifyReceiptOptions = {}): Promise<VerifiedReceipt> {
   const receipt = decodeBounded(Receipt, bytes, MAX_RECEIPT_BYTES, 'receipt')
   const body = decodeBounded(ReceiptBody, receipt.body, MAX_RECEIPT_BYTES, 'receipt body')
-  if (body.version !== PROTOCOL_VERSION) {
+  if (body.version !== RECEIPT_VERSION) {
     throw new ProtocolError(ProtocolErrorCode.UNSUPPORTED_VERSION, `receipt version ${body.version} is not supported`)
   }
   if (!equals(ReceiptBody.encode(body), receipt.body)) {

@@ -10,7 +10,7 @@ import { Executor, MessageKind } from './gen/messages.js'
 import type { Acceptance, Ask, Bid, Capability, FileRef, GpuDevice, Hardware, Lease, Quote, ReceiptBody, Requirements } from './gen/messages.js'
 import { gpuClassesOf, isClassSlug, isVersion, KNOWN_EXECUTOR_MASK } from './hardware.js'
 import { ANY_GPU_CLASS, CPU_CLASS } from './ids.js'
-import { JOB_ID_BYTES, MAX_DURATION_S, MAX_ENVELOPE_BYTES_BY_KIND, MAX_FILE_BYTES, MAX_MULTIADDR_BYTES, MAX_STRING_BYTES, MAX_UNITS, SHA256_BYTES } from './limits.js'
+import { JOB_ID_BYTES, MAX_DURATION_S, MAX_ENVELOPE_BYTES_BY_KIND, MAX_FILE_BYTES, MAX_MULTIADDR_BYTES, MAX_STRING_BYTES, MAX_UNITS, SHA256_BYTES, WALLET_BYTES } from './limits.js'
 
 const encoder = new TextEncoder()
 
@@ -65,6 +65,11 @@ export function checkPeerIdBytes (bytes: Uint8Array, field: string): void {
   }
 }
 
+/** A Solana address: a 32-byte ed25519 public key. */
+export function checkWallet (wallet: Uint8Array, field: string): void {
+  checkBytes(wallet, WALLET_BYTES, field)
+}
+
 export function checkJobId (jobId: Uint8Array, field = 'job_id'): void {
   checkBytes(jobId, JOB_ID_BYTES, field)
 }
@@ -112,6 +117,7 @@ export function validateCapability (c: Capability): void {
     checkPrice(p.pricePerUnitHour, `prices[${i}].price_per_unit_hour`)
   })
   checkRange(c.maxDurationS, 0, MAX_DURATION_S, 'max_duration_s')
+  checkWallet(c.wallet, 'wallet')
 }
 
 export function validateAsk (a: Ask): void {
@@ -155,6 +161,7 @@ export function validateQuote (q: Quote): void {
   checkPrice(q.pricePerUnitHour, 'price_per_unit_hour')
   checkRange(q.maxDurationS, 1, MAX_DURATION_S, 'max_duration_s')
   checkMultiaddrs(q.multiaddrs, 'multiaddrs')
+  checkWallet(q.wallet, 'wallet')
 }
 
 export function validateAcceptance (a: Acceptance): void {
@@ -162,6 +169,7 @@ export function validateAcceptance (a: Acceptance): void {
   if (a.quote.byteLength === 0 || a.quote.byteLength > MAX_ENVELOPE_BYTES_BY_KIND[MessageKind.QUOTE]) {
     invalid('quote', 'must hold the quote envelope')
   }
+  checkWallet(a.wallet, 'wallet')
 }
 
 export function validateLease (l: Lease): void {
@@ -173,6 +181,7 @@ export function validateLease (l: Lease): void {
   checkPrice(l.pricePerUnitHour, 'price_per_unit_hour')
   checkRange(l.maxDurationS, 1, MAX_DURATION_S, 'max_duration_s')
   if (new Set(l.gpuIndices).size !== l.gpuIndices.length) invalid('gpu_indices', 'has duplicates')
+  checkWallet(l.renterWallet, 'renter_wallet')
 }
 
 /** A relative path whose every segment is a plain name: it can never leave the directory it is placed in. */
@@ -196,6 +205,8 @@ export function validateReceiptBody (r: ReceiptBody): void {
   checkBytes(r.inputsHash, SHA256_BYTES, 'inputs_hash')
   checkBytes(r.outputsHash, SHA256_BYTES, 'outputs_hash')
   if (r.endedAtMs < r.startedAtMs) invalid('ended_at_ms', 'is before started_at_ms')
+  checkWallet(r.providerWallet, 'provider_wallet')
+  checkWallet(r.renterWallet, 'renter_wallet')
 }
 
 export function validateBody (kind: MessageKind, body: unknown): void {

@@ -1,7 +1,10 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import { makeRequirements, type Bid, type GpuDevice, type Hardware, type Quote, type Requirements } from '../src/index.js'
+import {
+  JobStatus, buildReceiptBody, encodeReceiptBody, fileSetDigest, makeRequirements, signReceiptBody,
+  type Bid, type GpuDevice, type Hardware, type Quote, type Receipt, type ReceiptBody, type Requirements
+} from '../src/index.js'
 
 export const NOW = 1_750_000_000_000
 
@@ -58,6 +61,54 @@ export function quote (overrides: Partial<Quote> = {}): Quote {
     cpuCores: 16,
     ramMib: 65536n,
     multiaddrs: [],
+    wallet: wallet(3),
     ...overrides
   }
+}
+
+/** A stand-in Solana address: 32 bytes, all `fill`. */
+export function wallet (fill: number): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(32).fill(fill)
+}
+
+type Party = Awaited<ReturnType<typeof key>>
+
+export interface ReceiptOptions {
+  provider?: Party
+  renter?: Party
+  providerWallet?: Uint8Array
+  renterWallet?: Uint8Array
+  jobFill?: number
+  units?: number
+  pricePerUnitHour?: bigint
+  durationMs?: number
+}
+
+/** A receipt signed by both sides, with its parties and decoded body. */
+export async function signedReceipt (o: ReceiptOptions = {}): Promise<{ provider: Party, renter: Party, body: ReceiptBody, receipt: Receipt }> {
+  const provider = o.provider ?? await key()
+  const renter = o.renter ?? await key()
+  const body = buildReceiptBody({
+    jobId: new Uint8Array(16).fill(o.jobFill ?? 1),
+    provider: peerIdFromPrivateKey(provider.privateKey),
+    renter: peerIdFromPrivateKey(renter.privateKey),
+    leaseHash: new Uint8Array(32).fill(2),
+    gpuClass: 'nvidia-rtx-4090',
+    units: o.units ?? 2,
+    pricePerUnitHour: o.pricePerUnitHour ?? 2_466_667n,
+    inputsHash: fileSetDigest([]),
+    outputsHash: fileSetDigest([]),
+    startedAtMs: NOW,
+    endedAtMs: NOW + (o.durationMs ?? 90_500),
+    status: JobStatus.SUCCEEDED,
+    providerWallet: o.providerWallet ?? wallet(3),
+    renterWallet: o.renterWallet ?? wallet(4)
+  })
+  const bodyBytes = encodeReceiptBody(body)
+  const receipt = {
+    body: bodyBytes as Uint8Array<ArrayBuffer>,
+    providerSignature: await signReceiptBody(provider.privateKey, bodyBytes) as Uint8Array<ArrayBuffer>,
+    renterSignature: await signReceiptBody(renter.privateKey, bodyBytes) as Uint8Array<ArrayBuffer>
+  }
+  return { provider, renter, body, receipt }
 }

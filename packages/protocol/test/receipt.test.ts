@@ -1,36 +1,9 @@
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import {
-  JobStatus, ProtocolErrorCode, Receipt, ReceiptBody, amountOwed, billedSeconds, buildReceiptBody, encodeReceipt, encodeReceiptBody,
-  fileSetDigest, formatSol, maxCost, signReceiptBody, summarizePrices, verifyReceipt
+  ProtocolErrorCode, Receipt, ReceiptBody, amountOwed, billedSeconds, encodeReceipt,
+  fileSetDigest, formatSol, maxCost, summarizePrices, verifyReceipt
 } from '../src/index.js'
-import { NOW, key } from './fixtures.js'
-
-async function signedReceipt () {
-  const provider = await key()
-  const renter = await key()
-  const body = buildReceiptBody({
-    jobId: new Uint8Array(16).fill(1),
-    provider: peerIdFromPrivateKey(provider.privateKey),
-    renter: peerIdFromPrivateKey(renter.privateKey),
-    leaseHash: new Uint8Array(32).fill(2),
-    gpuClass: 'nvidia-rtx-4090',
-    units: 2,
-    pricePerUnitHour: 2_466_667n,
-    inputsHash: fileSetDigest([]),
-    outputsHash: fileSetDigest([]),
-    startedAtMs: NOW,
-    endedAtMs: NOW + 90_500,
-    status: JobStatus.SUCCEEDED
-  })
-  const bodyBytes = encodeReceiptBody(body)
-  const receipt = {
-    body: bodyBytes as Uint8Array<ArrayBuffer>,
-    providerSignature: await signReceiptBody(provider.privateKey, bodyBytes) as Uint8Array<ArrayBuffer>,
-    renterSignature: await signReceiptBody(renter.privateKey, bodyBytes) as Uint8Array<ArrayBuffer>
-  }
-  return { provider, renter, body, receipt }
-}
+import { signedReceipt } from './fixtures.js'
 
 describe('pricing', () => {
   it('bills started seconds, at least one, and rounds amounts up', () => {
@@ -86,6 +59,14 @@ describe('receipts', () => {
     const unsigned = { ...receipt, renterSignature: new Uint8Array(0) }
     expect((await verifyReceipt(encodeReceipt(unsigned)).catch(e => e)).message).toContain('renter signature')
     await expect(verifyReceipt(encodeReceipt(unsigned), { providerOnly: true })).resolves.toBeDefined()
+  })
+
+  it('requires both wallets, and refuses receipts of another version', async () => {
+    await expect(signedReceipt({ providerWallet: new Uint8Array(31) })).rejects.toThrow(/provider_wallet must be 32 bytes/)
+    await expect(signedReceipt({ renterWallet: new Uint8Array(0) })).rejects.toThrow(/renter_wallet must be 32 bytes/)
+    const { body, receipt } = await signedReceipt()
+    const v1 = { ...receipt, body: ReceiptBody.encode({ ...body, version: 1 }) }
+    expect((await verifyReceipt(encodeReceipt(v1)).catch(e => e)).code).toBe(ProtocolErrorCode.UNSUPPORTED_VERSION)
   })
 
   it('rejects a non-canonical body encoding', async () => {

@@ -2,6 +2,7 @@
  * Flags every networked command shares, and running a short-lived node for commands that find
  * no daemon to talk to.
  */
+import { existsSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { IonetError, IonetErrorCode } from '../errors.js'
 import { daemonAt } from '../control/client.js'
@@ -9,6 +10,8 @@ import type { ControlClient } from '../control/client.js'
 import { dataDirLayout, defaultDataDir } from '../node/data-dir.js'
 import { IonetNode } from '../node/ionet-node.js'
 import type { IonetNodeOptions } from '../node/ionet-node.js'
+import { DEFAULT_SOLANA_RPC } from '../solana/ledger-client.js'
+import { solanaCliWalletPath } from '../wallet/wallet.js'
 import { collect, parseMultiaddr } from './parse.js'
 
 export interface NetworkFlags {
@@ -18,16 +21,33 @@ export interface NetworkFlags {
   bootstrap?: string[]
   mdns: boolean
   json: boolean
+  wallet?: string
+  solanaRpc: string
+}
+
+/** --wallet and --solana-rpc: which Solana key pays or is paid, and which ledger. */
+export function addWalletFlags (cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--wallet <file>', 'Solana keypair file (default: ~/.config/solana/id.json if it exists, else <data-dir>/wallet.json, created)').env('IONET_WALLET'))
+    .addOption(new Option('--solana-rpc <url>', 'Solana JSON-RPC endpoint: `ionet-p2p ledger`, a validator, devnet or mainnet').default(DEFAULT_SOLANA_RPC).env('IONET_SOLANA_RPC'))
+}
+
+/** The wallet a command uses: --wallet, else the Solana CLI's default keypair, else the data directory's own. */
+export function walletPath (flags: { wallet?: string, dataDir: string }): string {
+  if (flags.wallet !== undefined) return flags.wallet
+  const cli = solanaCliWalletPath()
+  return existsSync(cli) ? cli : dataDirLayout(flags.dataDir).wallet
 }
 
 export function addNetworkFlags (cmd: Command, defaults: { listen: string }): Command {
-  return cmd
+  cmd
     .addOption(new Option('--data-dir <dir>', 'identity, datastore and receipts').default(defaultDataDir()).env('IONET_DATA_DIR'))
     .addOption(new Option('--listen <multiaddr>', `address to listen on (repeatable; default ${defaults.listen})`).argParser(collect(v => parseMultiaddr('--listen', v))))
     .addOption(new Option('--announce <multiaddr>', 'address to advertise instead of the listen addresses (repeatable)').argParser(collect(v => parseMultiaddr('--announce', v))))
     .addOption(new Option('--bootstrap <multiaddr>', 'peer to join the network through, ending in /p2p/<id> (repeatable)').argParser(collect(v => parseMultiaddr('--bootstrap', v))))
     .addOption(new Option('--no-mdns', 'do not discover peers on the local network with mDNS'))
     .addOption(new Option('--json', 'machine-readable output (NDJSON)').default(false))
+  return addWalletFlags(cmd)
 }
 
 export function bootstrapList (flags: NetworkFlags): string[] {
@@ -41,7 +61,9 @@ export function nodeOptions (flags: NetworkFlags, defaultListen: string): IonetN
     listen: flags.listen ?? [defaultListen],
     ...(flags.announce !== undefined ? { announce: flags.announce } : {}),
     bootstrap: bootstrapList(flags),
-    mdns: flags.mdns
+    mdns: flags.mdns,
+    wallet: walletPath(flags),
+    solanaRpc: flags.solanaRpc
   }
 }
 

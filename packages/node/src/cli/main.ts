@@ -5,7 +5,10 @@
 import { Command, CommanderError } from 'commander'
 import { AGENT } from '../node/ionet-node.js'
 import { demoCommand } from './commands/demo.js'
+import { ledgerCommand } from './commands/ledger.js'
 import { marketCommand } from './commands/market.js'
+import { receiptsCommands } from './commands/receipts.js'
+import { walletCommands } from './commands/wallet.js'
 import { startCommand } from './commands/start.js'
 import { peersCommand, statusCommand } from './commands/status.js'
 import { submitCommand } from './commands/submit.js'
@@ -18,11 +21,17 @@ export function buildProgram (): Command {
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (text, write) => { write(`ionet-p2p: ${text.replace(/^error: /, '').trimEnd()}\n`) } })
     .exitOverride()
-  for (const cmd of [startCommand(), submitCommand(), marketCommand(), peersCommand(), statusCommand(), demoCommand()]) {
-    cmd.exitOverride().configureOutput({ outputError: (text, write) => { write(`ionet-p2p ${cmd.name()}: ${text.replace(/^error: /, '').trimEnd()}\n`) } })
+  for (const cmd of [startCommand(), submitCommand(), marketCommand(), peersCommand(), statusCommand(), walletCommands(), receiptsCommands(), ledgerCommand(), demoCommand()]) {
+    configure(cmd, `ionet-p2p ${cmd.name()}`)
     program.addCommand(cmd)
   }
   return program
+}
+
+/** Usage errors as one line naming the command, for subcommands (wallet address, …) too. */
+function configure (cmd: Command, name: string): void {
+  cmd.exitOverride().configureOutput({ outputError: (text, write) => { write(`${name}: ${text.replace(/^error: /, '').trimEnd()}\n`) } })
+  for (const sub of cmd.commands) configure(sub, `${name} ${sub.name()}`)
 }
 
 export async function main (argv: string[]): Promise<number> {

@@ -63,6 +63,10 @@ export function describe (e: NodeEvent): string | undefined {
     case 'job:progress': return undefined
     case 'job:log': return e.text.replace(/\n$/, '').split('\n').map(l => `  ${e.fd === 2 ? '!' : '│'} ${l}`).join('\n')
     case 'receipt:stored': return `receipt ${e.role === 'renter' ? 'countersigned' : 'stored'} (${e.status}): ${e.gpuSeconds} GPU-s, ${lamports(e.amount)} → ${e.path}`
+    case 'receipts:anchored': return `paid and anchored ${e.receipts} receipt(s), ${lamports(e.lamports)}, root ${e.root.slice(0, 16)}… in transaction ${e.signature}`
+    case 'receipt:paid': return e.role === 'provider' ? `paid for job ${e.jobId.slice(0, 8)} by ${short(e.counterparty)}: ${lamports(e.amount)}, checked on the ledger (tx ${e.signature.slice(0, 16)}…)` : `${short(e.counterparty)} acknowledged payment for job ${e.jobId.slice(0, 8)}`
+    case 'payment:failed': return `! paying receipts failed: ${e.message}`
+    case 'notice:failed': return `! could not hand ${short(e.provider)} the proof for job ${e.jobId.slice(0, 8)}: ${e.reason}`
   }
 }
 

@@ -21,6 +21,14 @@ export class ControlClient {
     return parsed
   }
 
+  /** A POST whose failure keeps the daemon's error code (e.g. a ledger error while anchoring). */
+  async post<T> (path: string, timeoutMs = 300_000): Promise<T> {
+    const { status, body } = await this.call('POST', path, '', timeoutMs)
+    const parsed = JSON.parse(body) as T & { code?: string, message?: string }
+    if (status !== 200) throw new IonetError((parsed.code as IonetErrorCode | undefined) ?? IonetErrorCode.NO_NODE_RUNNING, parsed.message ?? `daemon answered ${status}`)
+    return parsed
+  }
+
   /** Streams a submission's events to `onEvent`; resolves with the final result line. */
   async submit (submission: WireSubmission, onEvent: (e: NodeEvent) => void): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {

@@ -63,6 +63,10 @@ export class ControlServer {
         return send(res, 200, await marketView(this.node, { ...(gpuClass !== undefined ? { gpuClass } : {}), waitMs }))
       }
       if (req.method === 'POST' && url.pathname === '/v1/submit') return await this.submit(req, res)
+      if (req.method === 'POST' && url.pathname === '/v1/anchor') {
+        const report = await this.node.anchorReceipts()
+        return send(res, 200, { anchored: report.anchored.map(b => ({ ...b, lamports: b.lamports.toString() })), pending: report.pending })
+      }
       send(res, 404, { code: 'ERR_NOT_FOUND', message: `no such endpoint: ${req.method} ${url.pathname}` })
     } catch (err) {
       send(res, 500, { code: errorCode(err) ?? 'ERR_INTERNAL', message: (err as Error).message })

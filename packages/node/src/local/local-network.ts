@@ -40,6 +40,8 @@ export class LocalNetwork {
       // Every node shares one IP here; the default penalty would push them out of each other's mesh.
       ipColocationFactorWeight: 0,
       timing: { askIntervalMs: 1_000 },
+      // Payments run when a caller asks (anchorReceipts), against the ledger it names.
+      payments: { anchorIntervalMs: 0 },
       ...this.defaults,
       ...options
     })

@@ -12,7 +12,7 @@
  */
 import { mkdir, readFile, rename, open, rm } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { IonetError, IonetErrorCode } from '../errors.js'
 
 export interface DataDirLayout {
@@ -24,6 +24,12 @@ export interface DataDirLayout {
   jobs: string
   moduleCache: string
   controlSocket: string
+  /** The embedded Solana ledger's state (`ionet-p2p ledger`). */
+  ledger: string
+  /** The Solana wallet generated when no other is given (mode 0600). */
+  wallet: string
+  /** Payment batches: what was (or is being) anchored and paid, written before each send. */
+  payments: string
   lock: string
 }
 
@@ -42,6 +48,9 @@ export function dataDirLayout (root: string): DataDirLayout {
     jobs: join(abs, 'jobs'),
     moduleCache: join(abs, 'cache', 'modules'),
     controlSocket: join(abs, 'control.sock'),
+    ledger: join(abs, 'ledger'),
+    wallet: join(abs, 'wallet.json'),
+    payments: join(abs, 'payments'),
     lock: join(abs, 'node.lock')
   }
 }
@@ -71,6 +80,13 @@ export async function writeFileAtomic (path: string, data: Uint8Array | string, 
     await handle.close()
   }
   await rename(tmp, path)
+  // The rename lives in the directory: sync it too, or a power cut may forget the new name.
+  const dir = await open(dirname(path), 'r')
+  try {
+    await dir.sync()
+  } finally {
+    await dir.close()
+  }
 }
 
 /**

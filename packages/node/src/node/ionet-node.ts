@@ -14,6 +14,15 @@ import { NodeEvents } from '../events.js'
 import type { Executor as JobExecutor, ExecutorKind } from '../executors/types.js'
 import { PeerScorer } from '../network/peer-scorer.js'
 import { ReceiptStore } from '../receipts/receipt-store.js'
+import { AnchorNotices } from '../payments/anchor-notices.js'
+import { Anchorer } from '../payments/anchorer.js'
+import type { AnchorReport } from '../payments/anchorer.js'
+import { DEFAULT_CREDIT_POLICY, RenterCredit } from '../payments/credit.js'
+import type { CreditPolicy } from '../payments/credit.js'
+import { PaymentStore } from '../payments/payment-store.js'
+import { DEFAULT_SOLANA_RPC, LedgerClient } from '../solana/ledger-client.js'
+import { loadOrCreateWallet } from '../wallet/wallet.js'
+import type { Wallet } from '../wallet/wallet.js'
 import { CapabilityAdvertiser } from '../services/capability/advertiser.js'
 import { CapabilityDirectory } from '../services/capability/directory.js'
 import { CapabilityRecords } from '../services/capability/records.js'
@@ -57,6 +66,19 @@ export interface IonetNodeOptions {
   ipColocationFactorWeight?: number
   events?: NodeEvents
   now?: () => number
+  /** Solana wallet file (Solana CLI format); default <dataDir>/wallet.json, created on first use. */
+  wallet?: string
+  /** Solana JSON-RPC endpoint for payments; default http://127.0.0.1:8899 (`ionet-p2p ledger`). */
+  solanaRpc?: string
+  payments?: {
+    /** How often this node pays and anchors its receipts as a renter; 0: only when asked. Default 5 min. */
+    anchorIntervalMs?: number
+    maxReceiptsPerBatch?: number
+    /** How long one anchoring run waits for its transaction to land. */
+    confirmTimeoutMs?: number
+    /** What this node, as a provider, lets a renter owe it (see payments/credit.ts). */
+    credit?: Partial<CreditPolicy>
+  }
   /** Timing knobs for the market services (tests and simulations shorten them). */
   timing?: { askIntervalMs?: number, leaseTtlMs?: number, capabilityRefreshMs?: number, capabilityEarlyRepublishMs?: number[] }
 }
@@ -76,6 +98,11 @@ export class IonetNode {
   readonly ledger?: CapacityLedger
   readonly hardware?: Hardware
   readonly reputation: ReputationBook
+  readonly wallet: Wallet
+  readonly solana: LedgerClient
+  readonly payments: PaymentStore
+  readonly anchorer: Anchorer
+  readonly credit: RenterCredit
   /** This node's capability record body, when it sells something. */
   readonly capability?: () => Capability
   private readonly inbox: QuoteInbox
@@ -83,12 +110,16 @@ export class IonetNode {
   private readonly advertiser?: CapabilityAdvertiser
   private readonly datastore: LevelDatastore
   private readonly unlock: () => Promise<void>
+  private readonly notices: AnchorNotices
+  private readonly anchorIntervalMs: number
+  private anchorTimer: NodeJS.Timeout | undefined
+  private readonly stopListening: () => void
 
   private constructor (parts: {
     libp2p: IonetLibp2p, events: NodeEvents, scorer: PeerScorer, layout: DataDirLayout, records: CapabilityRecords, datastore: LevelDatastore, unlock: () => Promise<void>,
-    options: IonetNodeOptions, privateKey: PrivateKey, capabilitySeq: bigint
+    options: IonetNodeOptions, privateKey: PrivateKey, capabilitySeq: bigint, wallet: Wallet, solana: LedgerClient
   }) {
-    const { libp2p, events, scorer, layout, records, options, privateKey } = parts
+    const { libp2p, events, scorer, layout, records, options, privateKey, wallet, solana } = parts
     const now = options.now ?? Date.now
     this.libp2p = libp2p
     this.events = events
@@ -101,11 +132,28 @@ export class IonetNode {
     this.asks = new AskBook(now)
     this.askWatcher = new AskWatcher({ libp2p, book: this.asks, scorer, events, now })
     this.receipts = new ReceiptStore(layout.receipts)
+    this.wallet = wallet
+    this.solana = solana
+    this.payments = new PaymentStore(layout.payments)
+    this.credit = new RenterCredit({ ...DEFAULT_CREDIT_POLICY, ...options.payments?.credit })
+    this.notices = new AnchorNotices({ libp2p, receipts: this.receipts, ledger: solana, credit: this.credit, scorer, events })
+    this.anchorer = new Anchorer({
+      receipts: this.receipts, payments: this.payments, ledger: solana, wallet, self: libp2p.peerId.toString(),
+      ...(options.payments?.maxReceiptsPerBatch !== undefined ? { maxReceiptsPerBatch: options.payments.maxReceiptsPerBatch } : {}),
+      ...(options.payments?.confirmTimeoutMs !== undefined ? { confirmTimeoutMs: options.payments.confirmTimeoutMs } : {})
+    })
+    this.anchorIntervalMs = options.payments?.anchorIntervalMs ?? 5 * 60_000
+    // A provider's new receipts are debts until a verified anchor pays them.
+    this.stopListening = events.on((e) => {
+      if (e.type === 'receipt:stored' && e.role === 'provider' && !e.status.startsWith('unsigned')) {
+        void this.receipts.get(e.jobId).then(r => { if (r !== undefined) this.credit.add(r) }, () => {})
+      }
+    })
     this.inbox = new QuoteInbox({ libp2p, scorer, events, now })
     const reputation = new ReputationBook(scorer)
     this.reputation = reputation
     this.renter = new RenterMarket({
-      libp2p, privateKey, directory: this.directory, inbox: this.inbox, asks: this.asks, reputation, receipts: this.receipts, events, now,
+      libp2p, privateKey, directory: this.directory, inbox: this.inbox, asks: this.asks, reputation, receipts: this.receipts, wallet: wallet.publicKey, events, now,
       watchAsks: (gpuClass) => { this.askWatcher.watch(gpuClass) }
     })
 
@@ -116,12 +164,13 @@ export class IonetNode {
       this.hardware = p.hardware
       this.ledger = new CapacityLedger(p.hardware)
       this.provider = new ProviderMarket({
-        libp2p, privateKey, hardware: p.hardware, terms, ledger: this.ledger, scorer, events, now,
+        libp2p, privateKey, hardware: p.hardware, terms, ledger: this.ledger, scorer, events, now, wallet: wallet.publicKey,
+        creditCheck: (renter, maxCost) => this.credit.refusal(renter, maxCost, now()),
         ...(options.timing?.askIntervalMs !== undefined ? { askIntervalMs: options.timing.askIntervalMs } : {}),
         ...(options.timing?.leaseTtlMs !== undefined ? { leaseTtlMs: options.timing.leaseTtlMs } : {})
       })
       this.jobServer = new JobServer({
-        libp2p, privateKey, market: this.provider, ledger: this.ledger, executors: p.executors,
+        libp2p, privateKey, wallet: wallet.publicKey, market: this.provider, ledger: this.ledger, executors: p.executors,
         jobsDir: layout.jobs, moduleCacheDir: layout.moduleCache, receipts: this.receipts, scorer, events, now,
         ...(p.limits !== undefined ? { limits: p.limits } : {})
       })
@@ -133,7 +182,8 @@ export class IonetNode {
         multiaddrs: libp2p.getMultiaddrs().slice(0, 16).map(a => a.bytes as Uint8Array<ArrayBuffer>),
         agent: AGENT,
         prices: provider.classes.map(gpuClass => ({ gpuClass, pricePerUnitHour: provider.offer(gpuClass).pricePerUnitHour as bigint })),
-        maxDurationS: terms.maxDurationS
+        maxDurationS: terms.maxDurationS,
+        wallet: wallet.publicKey as Uint8Array<ArrayBuffer>
       })
       this.capability = capability
       const seq = new SequenceCounter(now, parts.capabilitySeq)
@@ -152,9 +202,13 @@ export class IonetNode {
     const layout = await prepareDataDir(options.dataDir)
     const unlock = await lockDataDir(layout)
     let privateKey: PrivateKey
+    let wallet: Wallet
+    let solana: LedgerClient
     const datastore = new LevelDatastore(layout.datastore)
     try {
       privateKey = options.privateKey ?? (await loadOrCreateIdentity(layout.identityKey)).privateKey
+      wallet = await loadOrCreateWallet(options.wallet ?? layout.wallet)
+      solana = new LedgerClient(options.solanaRpc ?? DEFAULT_SOLANA_RPC)
       await datastore.open()
     } catch (err) {
       await unlock()
@@ -189,7 +243,7 @@ export class IonetNode {
       throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `cannot start libp2p: ${err.message}`)
     })
     libp2pRef = libp2p
-    return new IonetNode({ libp2p, events, scorer, layout, records, datastore, unlock, options, privateKey, capabilitySeq: BigInt(state.capabilitySeq) })
+    return new IonetNode({ libp2p, events, scorer, layout, records, datastore, unlock, options, privateKey, capabilitySeq: BigInt(state.capabilitySeq), wallet, solana })
   }
 
   get peerId (): string {
@@ -207,16 +261,66 @@ export class IonetNode {
     }
     await this.libp2p.start()
     await this.inbox.start()
+    await this.notices.start()
     if (this.provider !== undefined) {
       await this.provider.start()
       await this.jobServer?.start()
       for (const gpuClass of this.provider.classes) this.askWatcher.watch(gpuClass)
       this.advertiser?.start()
     }
+    if (this.provider !== undefined) await this.credit.load(this.receipts, this.peerId)
+    if (this.anchorIntervalMs > 0) {
+      // Soon after start (settling anything a crash left open), then on the interval.
+      const run = (delay: number): void => {
+        this.anchorTimer = setTimeout(() => { void this.anchorInBackground().finally(() => { if (this.anchorTimer !== undefined) run(this.anchorIntervalMs) }) }, delay)
+        this.anchorTimer.unref()
+      }
+      run(Math.min(5_000, this.anchorIntervalMs))
+    }
     this.events.emit({ type: 'node:started', peerId: this.peerId, addresses: this.multiaddrs, classes: this.provider?.classes ?? [] })
   }
 
+  private async anchorInBackground (): Promise<void> {
+    try {
+      await this.anchorReceipts()
+    } catch (err) {
+      this.events.emit({ type: 'payment:failed', code: (err as IonetError).code ?? 'ERR_UNKNOWN', message: (err as Error).message })
+    }
+  }
+
+  /**
+   * Pays and anchors this node's unpaid receipts as a renter (see payments/anchorer.ts), then
+   * hands each provider the proofs of its receipts. Throws when the ledger cannot be used.
+   */
+  async anchorReceipts (): Promise<AnchorReport> {
+    const report = await this.anchorer.anchorNow()
+    for (const b of report.anchored) this.events.emit({ type: 'receipts:anchored', root: b.root, signature: b.signature, receipts: b.receipts, lamports: b.lamports.toString() })
+    await this.deliverProofs()
+    return report
+  }
+
+  /** Sends providers the proofs they have not acknowledged yet; a provider that is offline gets them next time. */
+  private async deliverProofs (): Promise<void> {
+    for (const jobId of await this.receipts.undeliveredJobIds()) {
+      const anchored = await this.receipts.readAnchored(jobId)
+      const receipt = anchored === undefined ? undefined : await this.receipts.get(jobId)
+      if (anchored === undefined || receipt === undefined || !receipt.renter.equals(this.libp2p.peerId)) continue
+      try {
+        const answer = await this.notices.notify(receipt.provider, anchored)
+        if (!answer.accepted) throw new Error(answer.reason)
+        await this.receipts.markDelivered(jobId)
+        this.events.emit({ type: 'receipt:paid', jobId, role: 'renter', counterparty: receipt.provider.toString(), amount: receipt.body.amount.toString(), signature: anchored.signature })
+      } catch (err) {
+        this.events.emit({ type: 'notice:failed', jobId, provider: receipt.provider.toString(), reason: (err as Error).message })
+      }
+    }
+  }
+
   async stop (): Promise<void> {
+    clearTimeout(this.anchorTimer)
+    this.anchorTimer = undefined
+    this.stopListening()
+    await this.notices.stop().catch(() => {})
     this.advertiser?.stop()
     this.askWatcher.stop()
     await this.provider?.stop().catch(() => {})

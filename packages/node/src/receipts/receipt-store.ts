@@ -4,11 +4,12 @@
  *
  *   receipts/<job id hex>.receipt           both signatures
  *   receipts/unsigned/<job id hex>.receipt  provider's signature only
+ *   receipts/anchored/<job id hex>.json     the anchored-receipt file: proof it was anchored and paid
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { hex, verifyReceipt } from '@ionet-p2p/protocol'
-import type { VerifiedReceipt } from '@ionet-p2p/protocol'
+import { encodeAnchoredReceipt, hex, parseAnchoredReceipt, verifyReceipt } from '@ionet-p2p/protocol'
+import type { AnchoredReceipt, VerifiedReceipt } from '@ionet-p2p/protocol'
 import { writeFileAtomic } from '../node/data-dir.js'
 
 export interface StoredReceipt {
@@ -32,6 +33,46 @@ export class ReceiptStore {
     const path = join(dir, `${hex(verified.body.jobId)}.receipt`)
     await writeFileAtomic(path, bytes, 0o644)
     return path
+  }
+
+  /** A co-signed receipt by job id (hex), verified; undefined when there is none. */
+  async get (jobId: string): Promise<VerifiedReceipt | undefined> {
+    const bytes = await readFile(join(this.dir, `${jobId}.receipt`)).catch(() => undefined)
+    return bytes === undefined ? undefined : await verifyReceipt(bytes)
+  }
+
+  anchoredPath (jobId: string): string {
+    return join(this.dir, 'anchored', `${jobId}.json`)
+  }
+
+  /** Keeps the proof that a receipt was anchored and paid; returns its path. */
+  async saveAnchored (anchored: AnchoredReceipt, jobId: string): Promise<string> {
+    await mkdir(join(this.dir, 'anchored'), { recursive: true })
+    const path = this.anchoredPath(jobId)
+    await writeFileAtomic(path, encodeAnchoredReceipt(anchored), 0o644)
+    return path
+  }
+
+  /** Job ids (hex) that have an anchored-receipt file. */
+  async anchoredJobIds (): Promise<Set<string>> {
+    const names = await readdir(join(this.dir, 'anchored')).catch(() => [] as string[])
+    return new Set(names.filter(n => n.endsWith('.json')).map(n => n.slice(0, -5)))
+  }
+
+  /** Records that the provider acknowledged the proof (renter side), so it is not sent again. */
+  async markDelivered (jobId: string): Promise<void> {
+    await writeFileAtomic(join(this.dir, 'anchored', `${jobId}.delivered`), '', 0o644)
+  }
+
+  /** Anchored receipts whose provider has not acknowledged the proof yet. */
+  async undeliveredJobIds (): Promise<string[]> {
+    const names = new Set(await readdir(join(this.dir, 'anchored')).catch(() => [] as string[]))
+    return [...names].filter(n => n.endsWith('.json') && !names.has(`${n.slice(0, -5)}.delivered`)).map(n => n.slice(0, -5)).sort()
+  }
+
+  async readAnchored (jobId: string): Promise<AnchoredReceipt | undefined> {
+    const text = await readFile(this.anchoredPath(jobId), 'utf8').catch(() => undefined)
+    return text === undefined ? undefined : parseAnchoredReceipt(text)
   }
 
   async list (): Promise<StoredReceipt[]> {

@@ -33,7 +33,7 @@ describe('ionet-p2p CLI', () => {
   beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'ionet-cli-')) })
 
   it('has --help on every command', async () => {
-    for (const cmd of [[], ['start'], ['submit'], ['market'], ['peers'], ['status'], ['demo']]) {
+    for (const cmd of [[], ['start'], ['submit'], ['market'], ['peers'], ['status'], ['demo'], ['ledger'], ['wallet', 'address'], ['wallet', 'balance'], ['wallet', 'airdrop'], ['receipts', 'list'], ['receipts', 'verify'], ['receipts', 'anchor']]) {
       const r = await runCli([...cmd, '--help'])
       expect(r.code, cmd.join(' ')).toBe(0)
       expect(r.stdout).toContain('Usage: ionet-p2p')
@@ -157,5 +157,8 @@ describe('ionet-p2p CLI', () => {
     expect(r.stdout).toContain('no provider matched')
     expect(r.stdout).toMatch(/ran on rig-2x4090/)
     expect(r.stdout.match(/verifies: provider/g)).toHaveLength(2)
+    expect(r.stdout).toMatch(/paid for job [0-9a-f]{8} by renter: .*checked on the ledger/)
+    expect(r.stdout).toMatch(/rig-2x4090's wallet: 1 SOL → 1\.0000\d+ SOL/)
+    expect(r.stdout).toMatch(/✓ leaf 0 of 1, anchored by \w+ in slot \d+/)
   }, 150_000)
 })

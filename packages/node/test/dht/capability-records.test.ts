@@ -78,7 +78,8 @@ describe('capability records in the DHT', () => {
       multiaddrs: [],
       agent: 'forged',
       prices: [],
-      maxDurationS: 0
+      maxDurationS: 0,
+      wallet: new Uint8Array(32).fill(1)
     }
     const attackerKey = await generateKeyPair('Ed25519')
     const forged = await sealEnvelope(attackerKey, MessageKind.CAPABILITY, forgedBody, { seq: before + 1_000_000n, now: Date.now(), ttlMs: 60_000 })

@@ -951,6 +951,7 @@ export interface Capability {
   agent: string
   prices: ClassPrice[]
   maxDurationS: number
+  wallet: Uint8Array<ArrayBuffer>
 }
 
 export namespace Capability {
@@ -1004,6 +1005,11 @@ export namespace Capability {
           w.uint32(obj.maxDurationS)
         }
 
+        if ((obj.wallet != null && obj.wallet.byteLength > 0)) {
+          w.uint32(66)
+          w.bytes(obj.wallet)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1014,7 +1020,8 @@ export namespace Capability {
           multiaddrs: [],
           agent: '',
           prices: [],
-          maxDurationS: 0
+          maxDurationS: 0,
+          wallet: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1077,6 +1084,10 @@ export namespace Capability {
             }
             case 7: {
               obj.maxDurationS = reader.uint32()
+              break
+            }
+            case 8: {
+              obj.wallet = reader.bytes()
               break
             }
             default: {
@@ -1185,6 +1196,13 @@ export namespace Capability {
               yield {
                 field: `${prefix}.maxDurationS`,
                 value: reader.uint32()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.wallet`,
+                value: reader.bytes()
               }
               break
             }
@@ -1318,6 +1336,11 @@ export namespace Capability {
     value: number
   }
 
+  export interface CapabilityWalletFieldEvent {
+    field: '$.wallet'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Capability>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Capability.codec())
   }
@@ -1326,7 +1349,7 @@ export namespace Capability {
     return decodeMessage(buf, Capability.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Capability>): Generator<CapabilityHardwareGpusVendorFieldEvent | CapabilityHardwareGpusModelFieldEvent | CapabilityHardwareGpusVramMibFieldEvent | CapabilityHardwareGpusDriverVersionFieldEvent | CapabilityHardwareGpusCudaVersionFieldEvent | CapabilityHardwareGpusComputeCapabilityFieldEvent | CapabilityHardwareGpusPciIdFieldEvent | CapabilityHardwareGpusIndexFieldEvent | CapabilityHardwareGpusDeclaredFieldEvent | CapabilityHardwareCpuCoresFieldEvent | CapabilityHardwareCpuModelFieldEvent | CapabilityHardwareRamMibFieldEvent | CapabilityHardwareOsFieldEvent | CapabilityHardwareArchFieldEvent | CapabilityExecutorMaskFieldEvent | CapabilityGpuClassesFieldEvent | CapabilityMultiaddrsFieldEvent | CapabilityAgentFieldEvent | CapabilityPricesGpuClassFieldEvent | CapabilityPricesPricePerUnitHourFieldEvent | CapabilityMaxDurationSFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Capability>): Generator<CapabilityHardwareGpusVendorFieldEvent | CapabilityHardwareGpusModelFieldEvent | CapabilityHardwareGpusVramMibFieldEvent | CapabilityHardwareGpusDriverVersionFieldEvent | CapabilityHardwareGpusCudaVersionFieldEvent | CapabilityHardwareGpusComputeCapabilityFieldEvent | CapabilityHardwareGpusPciIdFieldEvent | CapabilityHardwareGpusIndexFieldEvent | CapabilityHardwareGpusDeclaredFieldEvent | CapabilityHardwareCpuCoresFieldEvent | CapabilityHardwareCpuModelFieldEvent | CapabilityHardwareRamMibFieldEvent | CapabilityHardwareOsFieldEvent | CapabilityHardwareArchFieldEvent | CapabilityExecutorMaskFieldEvent | CapabilityGpuClassesFieldEvent | CapabilityMultiaddrsFieldEvent | CapabilityAgentFieldEvent | CapabilityPricesGpuClassFieldEvent | CapabilityPricesPricePerUnitHourFieldEvent | CapabilityMaxDurationSFieldEvent | CapabilityWalletFieldEvent> {
     return streamMessage(buf, Capability.codec(), opts)
   }
 }
@@ -2295,6 +2318,7 @@ export interface Quote {
   cpuCores: number
   ramMib: bigint
   multiaddrs: Uint8Array<ArrayBuffer>[]
+  wallet: Uint8Array<ArrayBuffer>
 }
 
 export namespace Quote {
@@ -2361,6 +2385,11 @@ export namespace Quote {
           }
         }
 
+        if ((obj.wallet != null && obj.wallet.byteLength > 0)) {
+          w.uint32(90)
+          w.bytes(obj.wallet)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2375,7 +2404,8 @@ export namespace Quote {
           maxDurationS: 0,
           cpuCores: 0,
           ramMib: 0n,
-          multiaddrs: []
+          multiaddrs: [],
+          wallet: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2440,6 +2470,10 @@ export namespace Quote {
               }
 
               obj.multiaddrs.push(reader.bytes())
+              break
+            }
+            case 11: {
+              obj.wallet = reader.bytes()
               break
             }
             default: {
@@ -2559,6 +2593,13 @@ export namespace Quote {
 
               break
             }
+            case 11: {
+              yield {
+                field: `${prefix}.wallet`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2671,6 +2712,11 @@ export namespace Quote {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface QuoteWalletFieldEvent {
+    field: '$.wallet'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Quote>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Quote.codec())
   }
@@ -2679,7 +2725,7 @@ export namespace Quote {
     return decodeMessage(buf, Quote.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Quote>): Generator<QuoteJobIdFieldEvent | QuoteBidHashFieldEvent | QuoteGpuClassFieldEvent | QuoteGpusVendorFieldEvent | QuoteGpusModelFieldEvent | QuoteGpusVramMibFieldEvent | QuoteGpusDriverVersionFieldEvent | QuoteGpusCudaVersionFieldEvent | QuoteGpusComputeCapabilityFieldEvent | QuoteGpusPciIdFieldEvent | QuoteGpusIndexFieldEvent | QuoteGpusDeclaredFieldEvent | QuoteUnitsFieldEvent | QuotePricePerUnitHourFieldEvent | QuoteMaxDurationSFieldEvent | QuoteCpuCoresFieldEvent | QuoteRamMibFieldEvent | QuoteMultiaddrsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Quote>): Generator<QuoteJobIdFieldEvent | QuoteBidHashFieldEvent | QuoteGpuClassFieldEvent | QuoteGpusVendorFieldEvent | QuoteGpusModelFieldEvent | QuoteGpusVramMibFieldEvent | QuoteGpusDriverVersionFieldEvent | QuoteGpusCudaVersionFieldEvent | QuoteGpusComputeCapabilityFieldEvent | QuoteGpusPciIdFieldEvent | QuoteGpusIndexFieldEvent | QuoteGpusDeclaredFieldEvent | QuoteUnitsFieldEvent | QuotePricePerUnitHourFieldEvent | QuoteMaxDurationSFieldEvent | QuoteCpuCoresFieldEvent | QuoteRamMibFieldEvent | QuoteMultiaddrsFieldEvent | QuoteWalletFieldEvent> {
     return streamMessage(buf, Quote.codec(), opts)
   }
 }
@@ -2687,6 +2733,7 @@ export namespace Quote {
 export interface Acceptance {
   jobId: Uint8Array<ArrayBuffer>
   quote: Uint8Array<ArrayBuffer>
+  wallet: Uint8Array<ArrayBuffer>
 }
 
 export namespace Acceptance {
@@ -2709,13 +2756,19 @@ export namespace Acceptance {
           w.bytes(obj.quote)
         }
 
+        if ((obj.wallet != null && obj.wallet.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.wallet)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           jobId: uint8ArrayAlloc(0),
-          quote: uint8ArrayAlloc(0)
+          quote: uint8ArrayAlloc(0),
+          wallet: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2730,6 +2783,10 @@ export namespace Acceptance {
             }
             case 2: {
               obj.quote = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.wallet = reader.bytes()
               break
             }
             default: {
@@ -2761,6 +2818,13 @@ export namespace Acceptance {
               }
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.wallet`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2783,6 +2847,11 @@ export namespace Acceptance {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface AcceptanceWalletFieldEvent {
+    field: '$.wallet'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Acceptance>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Acceptance.codec())
   }
@@ -2791,7 +2860,7 @@ export namespace Acceptance {
     return decodeMessage(buf, Acceptance.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Acceptance>): Generator<AcceptanceJobIdFieldEvent | AcceptanceQuoteFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Acceptance>): Generator<AcceptanceJobIdFieldEvent | AcceptanceQuoteFieldEvent | AcceptanceWalletFieldEvent> {
     return streamMessage(buf, Acceptance.codec(), opts)
   }
 }
@@ -2805,6 +2874,7 @@ export interface Lease {
   pricePerUnitHour: bigint
   maxDurationS: number
   gpuIndices: number[]
+  renterWallet: Uint8Array<ArrayBuffer>
 }
 
 export namespace Lease {
@@ -2859,6 +2929,11 @@ export namespace Lease {
           }
         }
 
+        if ((obj.renterWallet != null && obj.renterWallet.byteLength > 0)) {
+          w.uint32(74)
+          w.bytes(obj.renterWallet)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2871,7 +2946,8 @@ export namespace Lease {
           units: 0,
           pricePerUnitHour: 0n,
           maxDurationS: 0,
-          gpuIndices: []
+          gpuIndices: [],
+          renterWallet: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2918,6 +2994,10 @@ export namespace Lease {
               }
 
               obj.gpuIndices.push(reader.uint32())
+              break
+            }
+            case 9: {
+              obj.renterWallet = reader.bytes()
               break
             }
             default: {
@@ -3007,6 +3087,13 @@ export namespace Lease {
 
               break
             }
+            case 9: {
+              yield {
+                field: `${prefix}.renterWallet`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -3060,6 +3147,11 @@ export namespace Lease {
     value: number
   }
 
+  export interface LeaseRenterWalletFieldEvent {
+    field: '$.renterWallet'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Lease>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Lease.codec())
   }
@@ -3068,7 +3160,7 @@ export namespace Lease {
     return decodeMessage(buf, Lease.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Lease>): Generator<LeaseJobIdFieldEvent | LeaseAcceptanceHashFieldEvent | LeaseQuoteHashFieldEvent | LeaseRenterFieldEvent | LeaseUnitsFieldEvent | LeasePricePerUnitHourFieldEvent | LeaseMaxDurationSFieldEvent | LeaseGpuIndicesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Lease>): Generator<LeaseJobIdFieldEvent | LeaseAcceptanceHashFieldEvent | LeaseQuoteHashFieldEvent | LeaseRenterFieldEvent | LeaseUnitsFieldEvent | LeasePricePerUnitHourFieldEvent | LeaseMaxDurationSFieldEvent | LeaseGpuIndicesFieldEvent | LeaseRenterWalletFieldEvent> {
     return streamMessage(buf, Lease.codec(), opts)
   }
 }
@@ -5227,6 +5319,8 @@ export interface ReceiptBody {
   startedAtMs: bigint
   endedAtMs: bigint
   status: JobStatus
+  providerWallet: Uint8Array<ArrayBuffer>
+  renterWallet: Uint8Array<ArrayBuffer>
 }
 
 export namespace ReceiptBody {
@@ -5314,6 +5408,16 @@ export namespace ReceiptBody {
           JobStatus.codec().encode(obj.status, w)
         }
 
+        if ((obj.providerWallet != null && obj.providerWallet.byteLength > 0)) {
+          w.uint32(130)
+          w.bytes(obj.providerWallet)
+        }
+
+        if ((obj.renterWallet != null && obj.renterWallet.byteLength > 0)) {
+          w.uint32(138)
+          w.bytes(obj.renterWallet)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -5333,7 +5437,9 @@ export namespace ReceiptBody {
           outputsHash: uint8ArrayAlloc(0),
           startedAtMs: 0n,
           endedAtMs: 0n,
-          status: JobStatus.JOB_STATUS_UNSPECIFIED
+          status: JobStatus.JOB_STATUS_UNSPECIFIED,
+          providerWallet: uint8ArrayAlloc(0),
+          renterWallet: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -5400,6 +5506,14 @@ export namespace ReceiptBody {
             }
             case 15: {
               obj.status = JobStatus.codec().decode(reader)
+              break
+            }
+            case 16: {
+              obj.providerWallet = reader.bytes()
+              break
+            }
+            case 17: {
+              obj.renterWallet = reader.bytes()
               break
             }
             default: {
@@ -5522,6 +5636,20 @@ export namespace ReceiptBody {
               }
               break
             }
+            case 16: {
+              yield {
+                field: `${prefix}.providerWallet`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 17: {
+              yield {
+                field: `${prefix}.renterWallet`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -5609,6 +5737,16 @@ export namespace ReceiptBody {
     value: JobStatus
   }
 
+  export interface ReceiptBodyProviderWalletFieldEvent {
+    field: '$.providerWallet'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ReceiptBodyRenterWalletFieldEvent {
+    field: '$.renterWallet'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<ReceiptBody>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ReceiptBody.codec())
   }
@@ -5617,7 +5755,7 @@ export namespace ReceiptBody {
     return decodeMessage(buf, ReceiptBody.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptBody>): Generator<ReceiptBodyVersionFieldEvent | ReceiptBodyJobIdFieldEvent | ReceiptBodyProviderFieldEvent | ReceiptBodyRenterFieldEvent | ReceiptBodyLeaseHashFieldEvent | ReceiptBodyGpuClassFieldEvent | ReceiptBodyUnitsFieldEvent | ReceiptBodyGpuSecondsFieldEvent | ReceiptBodyPricePerUnitHourFieldEvent | ReceiptBodyAmountFieldEvent | ReceiptBodyInputsHashFieldEvent | ReceiptBodyOutputsHashFieldEvent | ReceiptBodyStartedAtMsFieldEvent | ReceiptBodyEndedAtMsFieldEvent | ReceiptBodyStatusFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptBody>): Generator<ReceiptBodyVersionFieldEvent | ReceiptBodyJobIdFieldEvent | ReceiptBodyProviderFieldEvent | ReceiptBodyRenterFieldEvent | ReceiptBodyLeaseHashFieldEvent | ReceiptBodyGpuClassFieldEvent | ReceiptBodyUnitsFieldEvent | ReceiptBodyGpuSecondsFieldEvent | ReceiptBodyPricePerUnitHourFieldEvent | ReceiptBodyAmountFieldEvent | ReceiptBodyInputsHashFieldEvent | ReceiptBodyOutputsHashFieldEvent | ReceiptBodyStartedAtMsFieldEvent | ReceiptBodyEndedAtMsFieldEvent | ReceiptBodyStatusFieldEvent | ReceiptBodyProviderWalletFieldEvent | ReceiptBodyRenterWalletFieldEvent> {
     return streamMessage(buf, ReceiptBody.codec(), opts)
   }
 }

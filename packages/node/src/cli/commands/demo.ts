@@ -12,8 +12,14 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
-import { makeRequirements, verifyReceipt } from '@ionet-p2p/protocol'
+import { formatSol, hex, makeRequirements, verifyReceipt } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
+import { EmbeddedLedger } from '../../ledger/embedded-ledger.js'
+import { serveLedger } from '../../ledger/rpc-server.js'
+import type { LedgerRpcServer } from '../../ledger/rpc-server.js'
+import { verifyAnchoredReceipt } from '../../payments/verify-anchor.js'
+import { LedgerClient } from '../../solana/ledger-client.js'
+import { loadOrCreateWallet } from '../../wallet/wallet.js'
 import type { NodeEvent } from '../../events.js'
 import { IonetNode } from '../../node/ionet-node.js'
 import { createRenderer, setAlias, short } from '../render.js'
@@ -36,7 +42,8 @@ const PROVIDERS: DemoProvider[] = [
 ]
 
 /** Provider-side events worth showing in the demo (the rest is routine). */
-const SHOWN: ReadonlySet<NodeEvent['type']> = new Set(['bid:received', 'bid:declined', 'quote:sent', 'lease:granted', 'lease:refused', 'job:started', 'job:finished', 'receipt:stored', 'peer:penalized'])
+const SHOWN: ReadonlySet<NodeEvent['type']> = new Set(['bid:received', 'bid:declined', 'quote:sent', 'lease:granted', 'lease:refused', 'job:started', 'job:finished', 'receipt:stored', 'receipt:paid', 'peer:penalized'])
+const SOL = 1_000_000_000n
 
 interface Child { name: string, process: ChildProcess, events: NodeEvent[], waiters: Array<() => void> }
 
@@ -55,21 +62,31 @@ async function runDemo (flags: { dir?: string, json: boolean }): Promise<void> {
   await mkdir(dir, { recursive: true })
   const children: Child[] = []
   let renter: IonetNode | undefined
+  let ledgerServer: LedgerRpcServer | undefined
   const step = (text: string): void => { out.line(`\n== ${text}`) }
   try {
+    step('0. an embedded Solana ledger (a real Solana VM, LiteSVM) for payments, and a wallet per node')
+    ledgerServer = await serveLedger(await EmbeddedLedger.open(join(dir, 'ledger')))
+    const ledger = new LedgerClient(ledgerServer.url)
+    const rpcArgs = ['--solana-rpc', ledgerServer.url]
+    // Every provider's wallet must exist (hold the rent-exempt minimum) before small payments reach it.
+    for (const name of PROVIDERS.map(p => p.name)) await ledger.requestAirdrop((await loadOrCreateWallet(join(dir, name, 'wallet.json'))).address, SOL)
+    out.line(`   Solana JSON-RPC at ${ledgerServer.url}; each provider's wallet holds 1 SOL`)
+
     step('1. a bootstrap peer (it sells nothing; it is just the first address to dial)')
-    const seed = launch('seed', ['--no-provide'], dir, out, children)
+    const seed = launch('seed', ['--no-provide', ...rpcArgs], dir, out, children)
     await waitFor(seed, e => e.type === 'node:started')
     const seedAddr = firstLoopback(seed)
     out.line(`   seed at ${seedAddr}`)
 
     step('2. five providers join through it and advertise signed capability records in the DHT')
-    const providers = PROVIDERS.map(p => { out.line(`   ${p.name.padEnd(11)} ${p.story}`); return launch(p.name, [...p.args, '--bootstrap', seedAddr], dir, out, children) })
+    const providers = PROVIDERS.map(p => { out.line(`   ${p.name.padEnd(11)} ${p.story}`); return launch(p.name, [...p.args, '--bootstrap', seedAddr, ...rpcArgs], dir, out, children) })
     await Promise.all(providers.map(async c => waitFor(c, e => e.type === 'capability:published' && e.peers > 0)))
     out.line('   all five records are stored in the DHT')
 
     step('3. a renter joins (in this process) and asks for an H100 that nobody has')
-    renter = await IonetNode.create({ dataDir: join(dir, 'renter'), listen: [LOOPBACK], bootstrap: [seedAddr], mdns: false, ipColocationFactorWeight: 0 })
+    renter = await IonetNode.create({ dataDir: join(dir, 'renter'), wallet: join(dir, 'renter', 'wallet.json'), solanaRpc: ledgerServer.url, payments: { anchorIntervalMs: 0 }, listen: [LOOPBACK], bootstrap: [seedAddr], mdns: false, ipColocationFactorWeight: 0 })
+    await ledger.requestAirdrop(renter.wallet.address, 10n * SOL)
     renter.events.on(e => { out.event(e, 'renter') })
     setAlias(renter.peerId, 'renter')
     await renter.start()
@@ -101,17 +118,35 @@ async function runDemo (flags: { dir?: string, json: boolean }): Promise<void> {
       const r = await verifyReceipt(await readFile(path))
       out.line(`   receipt ${path}\n     verifies: provider ${short(r.provider.toString())} and renter ${short(r.renter.toString())} both signed ${r.body.gpuSeconds} GPU-s for ${r.body.amount} lamports`)
     }
+    step('6. the renter pays: one Solana transaction transfers the amount and anchors the receipt\'s Merkle root in a memo')
+    const winnerWallet = (await loadOrCreateWallet(join(dir, winner, 'wallet.json'))).address
+    const before = await ledger.balance(winnerWallet)
+    const report = await renter.anchorReceipts()
+    const batch = report.anchored[0]
+    if (batch === undefined) throw new IonetError(IonetErrorCode.LEDGER_REJECTED, 'the receipt was not anchored')
+    out.line(`   transaction ${batch.signature}: ${batch.receipts} receipt(s), root ${batch.root.slice(0, 16)}…, ${formatSol(batch.lamports)} to ${winner}`)
+    await waitFor(children.find(c => c.name === winner) as Child, e => e.type === 'receipt:paid')
+    out.line(`   ${winner}'s wallet: ${formatSol(before)} → ${formatSol(await ledger.balance(winnerWallet))}; it checked the proof on the ledger itself`)
+
+    step('7. anyone can verify the paid receipt: signatures, Merkle proof, memo and transfer on the ledger')
+    const anchoredPath = renter.receipts.anchoredPath(hex(outcome.receipt.body.jobId))
+    const anchored = await renter.receipts.readAnchored(hex(outcome.receipt.body.jobId))
+    if (anchored === undefined) throw new IonetError(IonetErrorCode.ANCHOR_INVALID, 'no anchored receipt was written')
+    const { evidence } = await verifyAnchoredReceipt(ledger, anchored)
+    out.line(`   ${anchoredPath}\n     ✓ leaf ${anchored.proof.index} of ${anchored.anchor.treeSize}, anchored by ${evidence.payer} in slot ${evidence.slot}, ${formatSol(evidence.transferred)} paid to the provider`)
+    out.line(`   (the same check from a shell: ionet-p2p receipts verify <file> --solana-rpc <url>)`)
     step('done: no server took part; every message was signed by the peer that sent it')
   } finally {
     await renter?.stop().catch(() => {})
     await Promise.all(children.map(stopChild))
+    await ledgerServer?.close().catch(() => {})
     out.close()
     if (flags.dir === undefined) await rm(dir, { recursive: true, force: true })
   }
 }
 
 function launch (name: string, args: string[], dir: string, out: Renderer, children: Child[]): Child {
-  const proc = spawn(process.execPath, [BIN, 'start', '--data-dir', join(dir, name), '--listen', LOOPBACK, '--no-mdns', '--no-detect-gpus', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, [BIN, 'start', '--data-dir', join(dir, name), '--wallet', join(dir, name, 'wallet.json'), '--listen', LOOPBACK, '--no-mdns', '--no-detect-gpus', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const child: Child = { name, process: proc, events: [], waiters: [] }
   children.push(child)
   createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (line) => {

@@ -28,6 +28,9 @@ interface StartFlags extends NetworkFlags {
   maxMemory: number
   maxOutput: number
   maxInput: number
+  anchorInterval: number
+  creditLimit: bigint
+  paymentGrace: number
 }
 
 export const DEFAULT_GPU_PRICE = 2_000_000n
@@ -49,13 +52,19 @@ export function startCommand (): Command {
     .addOption(new Option('--max-memory <size>', 'memory limit for a WASM job').default(4096, '4GiB').argParser(v => parseSizeMiB('--max-memory', v)))
     .addOption(new Option('--max-output <size>', 'output limit per job (logs and files)').default(8192, '8GiB').argParser(v => parseSizeMiB('--max-output', v)))
     .addOption(new Option('--max-input <size>', 'input limit per job (module and files)').default(8192, '8GiB').argParser(v => parseSizeMiB('--max-input', v)))
+    .addOption(new Option('--anchor-interval <seconds>', 'how often to pay and anchor this node\'s receipts as a renter (0: only on `receipts anchor`)').default(300).argParser(v => parseCount('--anchor-interval', v, 0, 7 * 24 * 3600)))
+    .addOption(new Option('--credit-limit <lamports>', 'most a renter may owe this provider in unpaid receipts, counting the job quoted').default(50_000_000n, '50000000 (0.05 SOL)').argParser(v => parseLamports('--credit-limit', v)))
+    .addOption(new Option('--payment-grace <minutes>', 'how long a receipt may stay unpaid before its renter gets no more quotes').default(60).argParser(v => parseCount('--payment-grace', v, 1, 30 * 24 * 60)))
   addNetworkFlags(cmd, { listen: '/ip4/0.0.0.0/tcp/4001' })
   return cmd.action(async (flags: StartFlags) => { await runStart(flags) })
 }
 
 async function runStart (flags: StartFlags): Promise<void> {
   const out = createRenderer({ json: flags.json })
-  const options: IonetNodeOptions = { ...nodeOptions(flags, '/ip4/0.0.0.0/tcp/4001') }
+  const options: IonetNodeOptions = {
+    ...nodeOptions(flags, '/ip4/0.0.0.0/tcp/4001'),
+    payments: { anchorIntervalMs: flags.anchorInterval * 1000, credit: { limitLamports: flags.creditLimit, graceMs: flags.paymentGrace * 60_000 } }
+  }
   const MiB = 1024n * 1024n
   if (flags.provide) {
     const declared = (flags.declareGpu ?? []).flat()
@@ -117,6 +126,7 @@ function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number
   } else {
     w('selling', 'nothing (--no-provide)')
   }
+  w('wallet', `${node.wallet.address} (${node.wallet.path}); ledger ${node.solana.url}`)
   w('peers', bootstrapCount === 0 ? (flags.mdns ? 'waiting for peers on the LAN (mDNS)' : 'none yet: others can join through the addresses above') : `reached ${reached} of ${bootstrapCount} bootstrap peer(s)`)
   process.stdout.write('Press Ctrl-C to stop.\n')
 }

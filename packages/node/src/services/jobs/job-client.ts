@@ -39,6 +39,9 @@ export interface JobClientOptions {
   maxMemoryMiB: number
   outDir: string
   receipts: ReceiptStore
+  /** This renter's paying wallet and the wallet the provider's quote named (32 bytes each). */
+  wallet: Uint8Array
+  providerWallet: Uint8Array
   events: NodeEvents
   now?: () => number
   idleTimeoutMs?: number
@@ -185,6 +188,8 @@ function checkReceiptTerms (r: VerifiedReceipt, o: JobClientOptions, result: Job
   if (!equals(b.inputsHash, inputsHash)) problems.push('inputs hash')
   if (!equals(b.outputsHash, outputsHash)) problems.push('outputs hash')
   if (b.status !== result.status) problems.push('status')
+  if (!equals(b.providerWallet, o.providerWallet)) problems.push('provider wallet (not the quoted one)')
+  if (!equals(b.renterWallet, o.wallet)) problems.push('renter wallet')
   if (b.startedAtMs !== result.startedAtMs || b.endedAtMs !== result.endedAtMs) problems.push('run times')
   const started = Number(b.startedAtMs)
   const ended = Number(b.endedAtMs)

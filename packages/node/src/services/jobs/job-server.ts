@@ -51,6 +51,8 @@ export const DEFAULT_JOB_LIMITS: JobLimits = {
 export interface JobServerOptions {
   libp2p: IonetLibp2p
   privateKey: PrivateKey
+  /** The provider's Solana wallet (32 bytes), named in every receipt as the one to be paid. */
+  wallet: Uint8Array
   market: ProviderMarket
   ledger: CapacityLedger
   executors: Partial<Record<ExecutorKind, Executor>>
@@ -224,7 +226,9 @@ export class JobServer {
       outputsHash: fileSetDigest(outputs.map(o => o.ref)),
       startedAtMs: result.startedAtMs,
       endedAtMs: result.endedAtMs,
-      status: STATUS[result.status]
+      status: STATUS[result.status],
+      providerWallet: this.o.wallet,
+      renterWallet: l.renterWallet
     }))
     const providerSignature = await signReceiptBody(this.o.privateKey, body)
     const proposal = { body: body as Uint8Array<ArrayBuffer>, providerSignature: providerSignature as Uint8Array<ArrayBuffer>, renterSignature: new Uint8Array(0) }

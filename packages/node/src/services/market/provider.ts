@@ -10,7 +10,7 @@ import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
   ANY_GPU_CLASS, CPU_CLASS, LeaseRejection, LeaseReply, MessageKind, PROTOCOL_IDS, QuoteAck,
-  askTopic, bidTopic, evaluateFit, gpuClassesOf, gpuClassOf, hex, openEnvelope, sealEnvelope
+  askTopic, bidTopic, evaluateFit, gpuClassesOf, gpuClassOf, hex, maxCost, openEnvelope, sealEnvelope
 } from '@ionet-p2p/protocol'
 import type { Ask, Bid, GpuDevice, Hardware, Lease, OpenedEnvelope, Offer, Quote } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
@@ -52,6 +52,10 @@ export interface ProviderMarketOptions {
   leaseTtlMs?: number
   /** Quotes being sent at once; further bids are declined while busy. */
   maxConcurrentQuotes?: number
+  /** The Solana wallet (32 bytes) quotes name for payment. */
+  wallet: Uint8Array
+  /** Why this renter gets no more credit for a job of at most `maxCost` lamports, or undefined (payments/credit.ts). */
+  creditCheck?: (renter: string, maxCost: bigint) => string | undefined
 }
 
 const MAX_ACCEPTANCE_FRAME = 48 * 1024
@@ -67,7 +71,7 @@ export interface GrantedLease {
 }
 
 export class ProviderMarket {
-  private readonly o: Required<Omit<ProviderMarketOptions, 'terms'>> & { terms: ProviderTerms }
+  private readonly o: Required<Omit<ProviderMarketOptions, 'terms' | 'creditCheck'>> & Pick<ProviderMarketOptions, 'creditCheck'> & { terms: ProviderTerms }
   private readonly seq: SequenceCounter
   private readonly seenBids = new Map<string, number>()
   private readonly leases = new Map<string, GrantedLease>()
@@ -223,6 +227,8 @@ export class ProviderMarket {
       if (best === undefined || price < best.price) best = { gpuClass, gpus: fit.gpus, price }
     }
     if (best === undefined) return decline(firstReason ?? `no ${r.gpuClass} here`)
+    const noCredit = this.o.creditCheck?.(renter, maxCost(r.units, bid.durationS, best.price))
+    if (noCredit !== undefined) return decline(noCredit)
     if (this.quotesInFlight >= this.o.maxConcurrentQuotes) return decline('busy sending other quotes')
 
     const quote: Quote = {
@@ -235,7 +241,8 @@ export class ProviderMarket {
       maxDurationS: this.o.terms.maxDurationS,
       cpuCores: this.o.hardware.cpuCores,
       ramMib: this.o.hardware.ramMib,
-      multiaddrs: this.o.libp2p.getMultiaddrs().slice(0, 16).map(a => a.bytes as Uint8Array<ArrayBuffer>)
+      multiaddrs: this.o.libp2p.getMultiaddrs().slice(0, 16).map(a => a.bytes as Uint8Array<ArrayBuffer>),
+      wallet: this.o.wallet as Uint8Array<ArrayBuffer>
     }
     this.quotesInFlight++
     try {
@@ -333,7 +340,8 @@ export class ProviderMarket {
       units: q.units,
       pricePerUnitHour: q.pricePerUnitHour,
       maxDurationS: q.maxDurationS,
-      gpuIndices
+      gpuIndices,
+      renterWallet: acceptance.body.wallet
     }
     const envelope = await sealEnvelope(this.o.privateKey, MessageKind.LEASE, lease, { seq: this.seq.next(), now, ttlMs: this.o.leaseTtlMs })
     this.leases.set(jobId, { jobId, renter: renter.toString(), lease, gpuClass: q.gpuClass, expiresAtMs })

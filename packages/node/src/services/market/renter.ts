@@ -75,6 +75,8 @@ export interface RenterMarketOptions {
   watchAsks: (gpuClass: string) => void
   reputation: ReputationBook
   receipts: ReceiptStore
+  /** The Solana wallet (32 bytes) this renter pays from; acceptances name it. */
+  wallet: Uint8Array
   events: NodeEvents
   now?: () => number
 }
@@ -184,6 +186,8 @@ export class RenterMarket {
           maxMemoryMiB: job.maxMemoryMiB ?? 0,
           outDir: job.outDir,
           receipts: this.o.receipts,
+          wallet: this.o.wallet,
+          providerWallet: quote.quote.body.wallet,
           events,
           now: this.o.now,
           ...(job.signal !== undefined ? { signal: job.signal } : {})
@@ -263,7 +267,7 @@ export class RenterMarket {
   private async lease (events: NodeEvents, jobId: Uint8Array, chosen: Received): Promise<OpenedEnvelope<MessageKind.LEASE> | undefined> {
     const { libp2p } = this.o
     const provider = chosen.quote.signer
-    const acceptance = await sealEnvelope(this.o.privateKey, MessageKind.ACCEPTANCE, { jobId: jobId as Uint8Array<ArrayBuffer>, quote: chosen.quote.bytes as Uint8Array<ArrayBuffer> }, { seq: this.seq.next(), now: this.o.now(), ttlMs: 60_000 })
+    const acceptance = await sealEnvelope(this.o.privateKey, MessageKind.ACCEPTANCE, { jobId: jobId as Uint8Array<ArrayBuffer>, quote: chosen.quote.bytes as Uint8Array<ArrayBuffer>, wallet: this.o.wallet as Uint8Array<ArrayBuffer> }, { seq: this.seq.next(), now: this.o.now(), ttlMs: 60_000 })
     const acceptanceHash = (await openEnvelope(acceptance, { kind: MessageKind.ACCEPTANCE, now: this.o.now() })).hash
     try {
       const stream = await libp2p.dialProtocol(provider, PROTOCOL_IDS.lease, { signal: AbortSignal.timeout(LEASE_TIMEOUT_MS) })
@@ -280,7 +284,7 @@ export class RenterMarket {
       const lease = await openEnvelope(reply.lease, { kind: MessageKind.LEASE, now: this.o.now(), expectedSigner: provider.toString() })
       const l = lease.body
       if (!equals(l.jobId, jobId) || !equals(l.quoteHash, chosen.quote.hash) || !equals(l.acceptanceHash, acceptanceHash) ||
-        !equals(l.renter, libp2p.peerId.toMultihash().bytes) || l.units !== chosen.quote.body.units || l.pricePerUnitHour !== chosen.quote.body.pricePerUnitHour) {
+        !equals(l.renter, libp2p.peerId.toMultihash().bytes) || l.units !== chosen.quote.body.units || l.pricePerUnitHour !== chosen.quote.body.pricePerUnitHour || !equals(l.renterWallet, this.o.wallet)) {
         throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'the lease does not match the accepted quote')
       }
       events.emit({ type: 'lease:accepted', jobId: hex(jobId), provider: provider.toString(), units: l.units, expiresAtMs: lease.expiresAtMs })

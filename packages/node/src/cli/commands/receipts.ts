@@ -1,0 +1,164 @@
+/**
+ * `ionet-p2p receipts list|verify|anchor`: what this node is owed and owes, proof that a receipt
+ * was anchored and paid (checkable by anyone with the file and a Solana RPC), and paying now.
+ */
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { Command, Option } from 'commander'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { formatSol, hex, parseAnchoredReceipt, verifyReceipt } from '@ionet-p2p/protocol'
+import { IonetError, IonetErrorCode } from '../../errors.js'
+import { daemonAt } from '../../control/client.js'
+import { dataDirLayout, defaultDataDir, lockDataDir } from '../../node/data-dir.js'
+import { loadOrCreateIdentity } from '../../node/identity.js'
+import { Anchorer } from '../../payments/anchorer.js'
+import type { AnchorReport } from '../../payments/anchorer.js'
+import { PaymentStore } from '../../payments/payment-store.js'
+import { verifyAnchoredReceipt } from '../../payments/verify-anchor.js'
+import { ReceiptStore } from '../../receipts/receipt-store.js'
+import { LedgerClient } from '../../solana/ledger-client.js'
+import { loadOrCreateWallet } from '../../wallet/wallet.js'
+import { addWalletFlags, walletPath } from '../common.js'
+
+interface ReceiptFlags { dataDir: string, wallet?: string, solanaRpc: string, json: boolean }
+
+function receiptsCommand (name: string, summary: string): Command {
+  const cmd = new Command(name)
+    .summary(summary)
+    .addOption(new Option('--data-dir <dir>', 'data directory holding the receipts').default(defaultDataDir()).env('IONET_DATA_DIR'))
+    .addOption(new Option('--json', 'machine-readable output').default(false))
+  return addWalletFlags(cmd)
+}
+
+export type ReceiptState = 'paid' | 'pending' | 'unpaid' | 'unsigned'
+
+export interface ReceiptLine {
+  jobId: string
+  role: 'renter' | 'provider' | 'other'
+  counterparty: string
+  amount: string
+  endedAt: string
+  state: ReceiptState
+  /** The anchoring transaction (paid), or the batch's latest attempt and last error (pending). */
+  signature?: string
+  note?: string
+}
+
+/** Every receipt in a data directory with its payment state; reads only. */
+export async function listReceipts (dataDir: string): Promise<ReceiptLine[]> {
+  const layout = dataDirLayout(dataDir)
+  const self = existsSync(layout.identityKey) ? peerIdFromPrivateKey((await loadOrCreateIdentity(layout.identityKey)).privateKey).toString() : undefined
+  const store = new ReceiptStore(layout.receipts)
+  const anchored = await store.anchoredJobIds()
+  const open = new Map<string, { signature?: string, note?: string }>()
+  for (const b of await new PaymentStore(layout.payments).list()) {
+    if (b.anchored !== undefined) continue
+    for (const id of b.jobIds) open.set(id, { ...(b.attempts.at(-1) !== undefined ? { signature: b.attempts.at(-1)?.signature } : {}), ...(b.lastError !== undefined ? { note: b.lastError } : {}) })
+  }
+  const lines: ReceiptLine[] = []
+  for (const s of await store.list()) {
+    const b = s.receipt.body
+    const jobId = hex(b.jobId)
+    const role = s.receipt.renter.toString() === self ? 'renter' : s.receipt.provider.toString() === self ? 'provider' : 'other'
+    let state: ReceiptState = !s.complete ? 'unsigned' : anchored.has(jobId) ? 'paid' : open.has(jobId) ? 'pending' : 'unpaid'
+    let extra: { signature?: string, note?: string } = {}
+    if (state === 'paid') {
+      const file = await store.readAnchored(jobId).catch(() => undefined)
+      if (file === undefined) state = 'unpaid'
+      else extra = { signature: file.signature }
+    } else if (state === 'pending') {
+      extra = open.get(jobId) ?? {}
+    }
+    lines.push({
+      jobId, role, counterparty: (role === 'renter' ? s.receipt.provider : s.receipt.renter).toString(), amount: b.amount.toString(),
+      endedAt: new Date(Number(b.endedAtMs)).toISOString(), state, ...extra
+    })
+  }
+  return lines
+}
+
+async function anchorStandalone (flags: ReceiptFlags): Promise<AnchorReport> {
+  const layout = dataDirLayout(flags.dataDir)
+  if (!existsSync(layout.identityKey)) throw new IonetError(IonetErrorCode.DATA_DIR, `no node has run with data directory ${layout.root}, so it holds no receipts`)
+  const unlock = await lockDataDir(layout)
+  try {
+    const self = peerIdFromPrivateKey((await loadOrCreateIdentity(layout.identityKey)).privateKey).toString()
+    const wallet = await loadOrCreateWallet(walletPath(flags))
+    return await new Anchorer({ receipts: new ReceiptStore(layout.receipts), payments: new PaymentStore(layout.payments), ledger: new LedgerClient(flags.solanaRpc), wallet, self }).anchorNow()
+  } finally {
+    await unlock()
+  }
+}
+
+export function receiptsCommands (): Command {
+  const receipts = new Command('receipts').summary('list, verify and pay for co-signed job receipts')
+
+  receipts.addCommand(receiptsCommand('list', 'show receipts: paid, pending (sent, not yet landed), unpaid, or unsigned by the renter').action(async (flags: ReceiptFlags) => {
+    const lines = await listReceipts(flags.dataDir)
+    if (flags.json) {
+      for (const l of lines) process.stdout.write(JSON.stringify(l) + '\n')
+      return
+    }
+    if (lines.length === 0) {
+      process.stdout.write(`no receipts in ${dataDirLayout(flags.dataDir).receipts}\n`)
+      return
+    }
+    for (const l of lines) {
+      process.stdout.write(`${l.state.padEnd(8)} ${l.role.padEnd(8)} job ${l.jobId.slice(0, 12)}… ${formatSol(BigInt(l.amount)).padStart(16)}  with ${l.counterparty.slice(-8)}  ended ${l.endedAt}${l.signature !== undefined ? `  tx ${l.signature.slice(0, 16)}…` : ''}${l.note !== undefined ? `  (${l.note})` : ''}\n`)
+    }
+    const sum = (state: ReceiptState): bigint => lines.filter(l => l.state === state).reduce((s, l) => s + BigInt(l.amount), 0n)
+    process.stdout.write(`paid ${formatSol(sum('paid'))}, pending ${formatSol(sum('pending'))}, unpaid ${formatSol(sum('unpaid'))}\n`)
+  }))
+
+  receipts.addCommand(receiptsCommand('verify', 'check a receipt file: both signatures, its Merkle proof, and the anchoring transaction on the ledger')
+    .argument('<file>', 'an anchored receipt (<data-dir>/receipts/anchored/<job>.json) or a bare .receipt')
+    .action(async (file: string, flags: ReceiptFlags) => {
+      let bytes: Buffer
+      try {
+        bytes = await readFile(file)
+      } catch (err) {
+        throw new IonetError(IonetErrorCode.FILE_NOT_FOUND, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+      }
+      if (bytes[0] !== 0x7b) {
+        // Not JSON: a bare receipt. Its signatures can be checked, its payment cannot.
+        const r = await verifyReceipt(bytes)
+        throw new IonetError(IonetErrorCode.ANCHOR_INVALID, `${file}: both signatures verify (job ${hex(r.body.jobId)}, ${r.body.amount} lamports), but it is a bare receipt with no anchor proof; verify its file in receipts/anchored/ once it is paid`)
+      }
+      const anchored = parseAnchoredReceipt(bytes.toString('utf8'))
+      const { receipt, evidence } = await verifyAnchoredReceipt(new LedgerClient(flags.solanaRpc), anchored)
+      const b = receipt.body
+      const result = {
+        valid: true, jobId: hex(b.jobId), provider: receipt.provider.toString(), renter: receipt.renter.toString(), amount: b.amount.toString(),
+        root: hex(anchored.anchor.root), treeSize: anchored.anchor.treeSize, index: anchored.proof.index, signature: evidence.signature, slot: evidence.slot.toString(),
+        payer: evidence.payer, transferred: evidence.transferred.toString()
+      }
+      if (flags.json) {
+        process.stdout.write(JSON.stringify(result) + '\n')
+        return
+      }
+      process.stdout.write([
+        `✓ receipt for job ${result.jobId}: ${b.gpuSeconds} GPU-s of ${b.gpuClass}, ${formatSol(b.amount)}`,
+        `✓ signed by provider ${result.provider} and renter ${result.renter}`,
+        `✓ leaf ${result.index} of ${result.treeSize} under Merkle root ${result.root}`,
+        `✓ anchored by ${evidence.payer} in transaction ${evidence.signature} (slot ${evidence.slot}) on ${flags.solanaRpc}`,
+        `✓ which pays the provider's wallet ${formatSol(evidence.transferred)} (≥ the receipt's ${formatSol(b.amount)})`
+      ].join('\n') + '\n')
+    }))
+
+  receipts.addCommand(receiptsCommand('anchor', 'pay and anchor this node\'s unpaid receipts now (as a renter)').action(async (flags: ReceiptFlags) => {
+    const daemon = await daemonAt(dataDirLayout(flags.dataDir).controlSocket)
+    const report = daemon !== undefined
+      ? await daemon.post<{ anchored: Array<{ root: string, signature: string, receipts: number, lamports: string }>, pending: number }>('/v1/anchor')
+      : await anchorStandalone(flags)
+    const anchored = report.anchored.map(b => ({ ...b, lamports: b.lamports.toString() }))
+    if (flags.json) {
+      process.stdout.write(JSON.stringify({ anchored, pending: report.pending }) + '\n')
+      return
+    }
+    if (anchored.length === 0 && report.pending === 0) process.stdout.write('nothing to pay: every receipt this node owes is paid\n')
+    for (const b of anchored) process.stdout.write(`paid ${b.receipts} receipt(s), ${formatSol(BigInt(b.lamports))}, root ${b.root.slice(0, 16)}… in transaction ${b.signature}\n`)
+    if (report.pending > 0) process.stdout.write(`${report.pending} batch(es) sent but not landed yet; run this again to settle them\n`)
+    if (daemon === undefined && anchored.length > 0) process.stdout.write('providers get their proofs when this node next runs (ionet-p2p start)\n')
+  }))
+  return receipts
+}

@@ -1,0 +1,67 @@
+/**
+ * A provider's view of what renters owe it: co-signed receipts no verified anchor has paid yet.
+ * It bounds what a renter who never pays can take from this provider (docs/payments.md): no new
+ * quotes once any receipt is unpaid past the grace period, or once unpaid receipts plus the new
+ * job's most possible cost would pass the credit limit.
+ */
+import { formatSol, hex } from '@ionet-p2p/protocol'
+import type { VerifiedReceipt } from '@ionet-p2p/protocol'
+import type { ReceiptStore } from '../receipts/receipt-store.js'
+
+export interface CreditPolicy {
+  /** How long after a job ends its receipt may stay unpaid. */
+  graceMs: number
+  /** Most lamports one renter may owe this provider, counting the job being quoted. */
+  limitLamports: bigint
+}
+
+export const DEFAULT_CREDIT_POLICY: CreditPolicy = { graceMs: 60 * 60_000, limitLamports: 50_000_000n }
+
+interface Debt { amount: bigint, endedAtMs: number }
+
+export class RenterCredit {
+  private readonly owed = new Map<string, Map<string, Debt>>()
+
+  constructor (readonly policy: CreditPolicy = DEFAULT_CREDIT_POLICY) {}
+
+  /** Rebuilds the book from the receipt store: this provider's receipts without a proof of payment. */
+  async load (store: ReceiptStore, self: string): Promise<void> {
+    const paid = await store.anchoredJobIds()
+    for (const s of await store.list()) {
+      if (s.complete && s.receipt.provider.toString() === self && !paid.has(hex(s.receipt.body.jobId))) this.add(s.receipt)
+    }
+  }
+
+  add (r: VerifiedReceipt): void {
+    const renter = r.renter.toString()
+    const debts = this.owed.get(renter) ?? new Map<string, Debt>()
+    debts.set(hex(r.body.jobId), { amount: r.body.amount, endedAtMs: Number(r.body.endedAtMs) })
+    this.owed.set(renter, debts)
+  }
+
+  settle (renter: string, jobId: string): void {
+    const debts = this.owed.get(renter)
+    debts?.delete(jobId)
+    if (debts?.size === 0) this.owed.delete(renter)
+  }
+
+  /** Unpaid receipts of one renter: how many, how much, and how many are overdue. */
+  outstanding (renter: string, now: number): { receipts: number, lamports: bigint, overdue: number } {
+    const debts = [...(this.owed.get(renter)?.values() ?? [])]
+    return {
+      receipts: debts.length,
+      lamports: debts.reduce((s, d) => s + d.amount, 0n),
+      overdue: debts.filter(d => d.endedAtMs + this.policy.graceMs < now).length
+    }
+  }
+
+  /** Why `renter` gets no credit for a job costing up to `maxCost`, or undefined when it does. */
+  refusal (renter: string, maxCost: bigint, now: number): string | undefined {
+    const o = this.outstanding(renter, now)
+    if (o.overdue > 0) return `renter has ${o.overdue} receipt${o.overdue === 1 ? '' : 's'} unpaid for over ${Math.round(this.policy.graceMs / 60_000)} min`
+    if (o.lamports + maxCost > this.policy.limitLamports) {
+      return `renter owes ${formatSol(o.lamports)} unpaid; this job could add ${formatSol(maxCost)}, beyond the credit limit of ${formatSol(this.policy.limitLamports)}`
+    }
+    return undefined
+  }
+}
