@@ -73,6 +73,8 @@ export interface IonetNodeOptions {
   payments?: {
     /** How often this node pays and anchors its receipts as a renter; 0: only when asked. Default 5 min. */
     anchorIntervalMs?: number
+    /** Pay as soon as this many of this node's receipts are unpaid, without waiting for the interval; 0: never early. Default 1,000. */
+    anchorAtReceipts?: number
     maxReceiptsPerBatch?: number
     /** How long one anchoring run waits for its transaction to land. */
     confirmTimeoutMs?: number
@@ -143,10 +145,18 @@ export class IonetNode {
       ...(options.payments?.confirmTimeoutMs !== undefined ? { confirmTimeoutMs: options.payments.confirmTimeoutMs } : {})
     })
     this.anchorIntervalMs = options.payments?.anchorIntervalMs ?? 5 * 60_000
-    // A provider's new receipts are debts until a verified anchor pays them.
+    const anchorAt = options.payments?.anchorAtReceipts ?? 1_000
+    let unpaidSinceRun = 0
     this.stopListening = events.on((e) => {
+      // A provider's new receipts are debts until a verified anchor pays them.
       if (e.type === 'receipt:stored' && e.role === 'provider' && !e.status.startsWith('unsigned')) {
         void this.receipts.get(e.jobId).then(r => { if (r !== undefined) this.credit.add(r) }, () => {})
+      }
+      // A renter pays early once enough receipts wait (the run itself finds exactly which).
+      if (e.type === 'receipt:stored' && e.role === 'renter' && anchorAt > 0 && ++unpaidSinceRun >= anchorAt) {
+        unpaidSinceRun = 0
+        // After the provider has stored its copy (it does on our countersignature), or it would refuse the proof.
+        setTimeout(() => { void this.anchorInBackground() }, 2_000).unref()
       }
     })
     this.inbox = new QuoteInbox({ libp2p, scorer, events, now })

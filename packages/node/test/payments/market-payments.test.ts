@@ -80,6 +80,16 @@ describe('paying for jobs on the embedded Solana ledger', () => {
     expect(third.receipt.body.amount).toBeGreaterThan(0n)
   }, 120_000)
 
+  it('a renter set to pay at one receipt pays right after the job, without being asked', async () => {
+    const eager = await net.node('eager-buyer', { payments: { anchorIntervalMs: 0, anchorAtReceipts: 1 } })
+    await eager.solana.requestAirdrop(eager.wallet.address, SOL)
+    const paid = provider.events.waitFor('receipt:paid', e => e.counterparty === eager.peerId, 30_000)
+    const outcome = await eager.submit({
+      requirements: wants(), durationS: DURATION_S, maxPricePerUnitHour: PRICE, modulePath: example('mandelbrot'), args: ['64', '48', '50'], inputs: [], outDir: join(dir, 'eager'), quoteWindowMs: 1500
+    })
+    expect((await paid).jobId).toBe(hex(outcome.receipt.body.jobId))
+  }, 60_000)
+
   it('a proof sent by someone other than the renter, or for a receipt the provider does not hold, is refused', async () => {
     const anchoredId = [...await renter.receipts.anchoredJobIds()][0] as string
     const anchored = (await renter.receipts.readAnchored(anchoredId))!

@@ -29,6 +29,7 @@ interface StartFlags extends NetworkFlags {
   maxOutput: number
   maxInput: number
   anchorInterval: number
+  anchorAt: number
   creditLimit: bigint
   paymentGrace: number
 }
@@ -53,6 +54,7 @@ export function startCommand (): Command {
     .addOption(new Option('--max-output <size>', 'output limit per job (logs and files)').default(8192, '8GiB').argParser(v => parseSizeMiB('--max-output', v)))
     .addOption(new Option('--max-input <size>', 'input limit per job (module and files)').default(8192, '8GiB').argParser(v => parseSizeMiB('--max-input', v)))
     .addOption(new Option('--anchor-interval <seconds>', 'how often to pay and anchor this node\'s receipts as a renter (0: only on `receipts anchor`)').default(300).argParser(v => parseCount('--anchor-interval', v, 0, 7 * 24 * 3600)))
+    .addOption(new Option('--anchor-at <receipts>', 'also pay as soon as this many receipts are unpaid (0: only on the interval)').default(1000).argParser(v => parseCount('--anchor-at', v, 0, 10_000)))
     .addOption(new Option('--credit-limit <lamports>', 'most a renter may owe this provider in unpaid receipts, counting the job quoted').default(50_000_000n, '50000000 (0.05 SOL)').argParser(v => parseLamports('--credit-limit', v)))
     .addOption(new Option('--payment-grace <minutes>', 'how long a receipt may stay unpaid before its renter gets no more quotes').default(60).argParser(v => parseCount('--payment-grace', v, 1, 30 * 24 * 60)))
   addNetworkFlags(cmd, { listen: '/ip4/0.0.0.0/tcp/4001' })
@@ -63,7 +65,7 @@ async function runStart (flags: StartFlags): Promise<void> {
   const out = createRenderer({ json: flags.json })
   const options: IonetNodeOptions = {
     ...nodeOptions(flags, '/ip4/0.0.0.0/tcp/4001'),
-    payments: { anchorIntervalMs: flags.anchorInterval * 1000, credit: { limitLamports: flags.creditLimit, graceMs: flags.paymentGrace * 60_000 } }
+    payments: { anchorIntervalMs: flags.anchorInterval * 1000, anchorAtReceipts: flags.anchorAt, credit: { limitLamports: flags.creditLimit, graceMs: flags.paymentGrace * 60_000 } }
   }
   const MiB = 1024n * 1024n
   if (flags.provide) {
