@@ -45,7 +45,22 @@ export interface ReceiptBatch {
   /** The one wallet that pays for every receipt in the batch. */
   payer: Uint8Array
   /** Lamports owed per provider wallet (hex of the address), in first-seen order. */
-  transfers: Map<string, { wallet: Uint8Array, lamports: bigint, receipts: number }>
+  transfers: Map<string, ProviderTransfer>
+}
+
+export interface ProviderTransfer { wallet: Uint8Array, lamports: bigint, receipts: number }
+
+/** What the receipts owe each provider wallet (keyed by the address's hex), summed, in first-seen order. */
+export function sumTransfers (receipts: readonly VerifiedReceipt[]): Map<string, ProviderTransfer> {
+  const transfers = new Map<string, ProviderTransfer>()
+  for (const r of receipts) {
+    const key = hex(r.body.providerWallet)
+    const t = transfers.get(key) ?? { wallet: r.body.providerWallet, lamports: 0n, receipts: 0 }
+    t.lamports += r.body.amount
+    t.receipts++
+    transfers.set(key, t)
+  }
+  return transfers
 }
 
 /**
@@ -57,7 +72,6 @@ export function buildReceiptBatch (receipts: readonly VerifiedReceipt[]): Receip
   if (receipts.length > MAX_BATCH_RECEIPTS) throw new ProtocolError(ProtocolErrorCode.TOO_LARGE, `a batch holds at most ${MAX_BATCH_RECEIPTS} receipts`, 'receipts')
   const payer = (receipts[0] as VerifiedReceipt).body.renterWallet
   const seen = new Set<string>()
-  const transfers: ReceiptBatch['transfers'] = new Map()
   for (const r of receipts) {
     if (!equals(r.body.renterWallet, payer)) {
       throw new ProtocolError(ProtocolErrorCode.INVALID_FIELD, `receipt ${hex(r.body.jobId)} is paid by another wallet than the batch`, 'renter_wallet')
@@ -65,14 +79,9 @@ export function buildReceiptBatch (receipts: readonly VerifiedReceipt[]): Receip
     const id = hex(r.id)
     if (seen.has(id)) throw new ProtocolError(ProtocolErrorCode.INVALID_FIELD, `receipt ${hex(r.body.jobId)} is twice in the batch`, 'receipts')
     seen.add(id)
-    const key = hex(r.body.providerWallet)
-    const t = transfers.get(key) ?? { wallet: r.body.providerWallet, lamports: 0n, receipts: 0 }
-    t.lamports += r.body.amount
-    t.receipts++
-    transfers.set(key, t)
   }
   const tree = MerkleTree.fromLeaves(receipts.map(receiptLeaf))
-  return { tree, anchor: { root: tree.root, treeSize: tree.size }, payer, transfers }
+  return { tree, anchor: { root: tree.root, treeSize: tree.size }, payer, transfers: sumTransfers(receipts) }
 }
 
 /** What a receipt holder keeps: the receipt, where its batch was anchored, and its proof. */

@@ -32,6 +32,15 @@ export function addWalletFlags (cmd: Command): Command {
     .addOption(new Option('--solana-rpc <url>', 'Solana JSON-RPC endpoint: `ionet-p2p ledger`, a validator, devnet or mainnet').default(DEFAULT_SOLANA_RPC).env('IONET_SOLANA_RPC'))
 }
 
+/** A command that works on a data directory and a wallet without joining the network (wallet, receipts). */
+export function dataDirCommand (name: string, summary: string, dataDirHelp: string): Command {
+  const cmd = new Command(name)
+    .summary(summary)
+    .addOption(new Option('--data-dir <dir>', dataDirHelp).default(defaultDataDir()).env('IONET_DATA_DIR'))
+    .addOption(new Option('--json', 'machine-readable output').default(false))
+  return addWalletFlags(cmd)
+}
+
 /** The wallet a command uses: --wallet, else the Solana CLI's default keypair, else the data directory's own. */
 export function walletPath (flags: { wallet?: string, dataDir: string }): string {
   if (flags.wallet !== undefined) return flags.wallet

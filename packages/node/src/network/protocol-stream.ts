@@ -3,10 +3,11 @@
  * each way, bounded in size and time, with misbehaviour reported to the peer scorer.
  */
 import type { PeerId, Stream } from '@libp2p/interface'
-import { ProtocolError } from '@ionet-p2p/protocol'
+import { ProtocolError, QuoteAck } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../errors.js'
 import type { NodeEvents } from '../events.js'
 import type { OffenceName, PeerScorer } from './peer-scorer.js'
+import { sendFrame } from './stream-io.js'
 
 /** Maps a failure while handling a peer's message to the offence it represents. */
 export function offenceOf (err: unknown): OffenceName {
@@ -53,4 +54,10 @@ export async function withDeadline<T> (stream: Stream, ms: number, what: string,
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** The one-frame answer of our request/response protocols (quote, anchor): {accepted, reason}, then close. */
+export async function replyAck (stream: Stream, accepted: boolean, reason: string, signal: AbortSignal): Promise<void> {
+  await sendFrame(stream, QuoteAck.encode({ accepted, reason }), signal)
+  await stream.close({ signal })
 }

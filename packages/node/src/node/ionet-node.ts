@@ -266,9 +266,12 @@ export class IonetNode {
 
   async start (): Promise<void> {
     // Our track record with each provider survives restarts: it is the receipts we hold.
-    for (const stored of await this.receipts.list()) {
+    // Read once at start: the renter's reputation book and the provider's credit book both come from it.
+    const receipts = await this.receipts.list()
+    for (const stored of receipts) {
       if (stored.complete && stored.receipt.renter.equals(this.libp2p.peerId)) this.reputation.recordSuccess(stored.receipt.provider.toString())
     }
+    if (this.provider !== undefined) this.credit.load(receipts, await this.receipts.anchoredJobIds(), this.peerId)
     await this.libp2p.start()
     await this.inbox.start()
     await this.notices.start()
@@ -278,7 +281,6 @@ export class IonetNode {
       for (const gpuClass of this.provider.classes) this.askWatcher.watch(gpuClass)
       this.advertiser?.start()
     }
-    if (this.provider !== undefined) await this.credit.load(this.receipts, this.peerId)
     if (this.anchorIntervalMs > 0) {
       // Soon after start (settling anything a crash left open), then on the interval.
       const run = (delay: number): void => {

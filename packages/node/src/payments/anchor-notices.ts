@@ -13,7 +13,7 @@ import { IonetError, IonetErrorCode } from '../errors.js'
 import type { NodeEvents } from '../events.js'
 import type { IonetLibp2p } from '../node/libp2p.js'
 import type { PeerScorer } from '../network/peer-scorer.js'
-import { isPeerFault, penalize, withDeadline } from '../network/protocol-stream.js'
+import { isPeerFault, penalize, replyAck, withDeadline } from '../network/protocol-stream.js'
 import { sendFrame, StreamReader } from '../network/stream-io.js'
 import type { ReceiptStore } from '../receipts/receipt-store.js'
 import type { LedgerClient } from '../solana/ledger-client.js'
@@ -58,10 +58,7 @@ export class AnchorNotices {
     const renter = connection.remotePeer
     try {
       await withDeadline(stream, EXCHANGE_TIMEOUT_MS, 'receiving an anchor notice', async (signal) => {
-        const answer = async (accepted: boolean, reason = ''): Promise<void> => {
-          await sendFrame(stream, QuoteAck.encode({ accepted, reason }), signal)
-          await stream.close({ signal })
-        }
+        const answer = async (accepted: boolean, reason = ''): Promise<void> => { await replyAck(stream, accepted, reason, signal) }
         const frame = await new StreamReader(stream).readFrame(MAX_ANCHOR_NOTICE_BYTES, signal)
         if (frame === undefined) throw new IonetError(IonetErrorCode.STREAM_ENDED, 'anchor stream closed before the notice')
         let jobId: string
@@ -79,6 +76,8 @@ export class AnchorNotices {
           if ((await this.o.receipts.anchoredJobIds()).has(jobId)) return await answer(true, 'already paid')
           const evidence = await verifyAnchorOnLedger(this.o.ledger, anchored, receipt)
           await this.o.receipts.saveAnchored(anchored, jobId)
+          // The provider is the end of the line: nothing to hand on, so it never rereads this proof.
+          await this.o.receipts.markDelivered(jobId)
           this.o.credit.settle(renter.toString(), jobId)
           this.o.events.emit({ type: 'receipt:paid', jobId, role: 'provider', counterparty: renter.toString(), amount: receipt.body.amount.toString(), signature: evidence.signature })
         } catch (err) {

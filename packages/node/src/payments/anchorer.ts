@@ -36,8 +36,6 @@ export interface AnchorerOptions {
   /** How long one run waits for a transaction to land before leaving it for the next run. */
   confirmTimeoutMs?: number
   pollMs?: number
-  /** Called once per batch when it is anchored, with the proofs written (e.g. to tell providers). */
-  onAnchored?: (batch: BatchRecord, receipts: VerifiedReceipt[]) => void
   /** Test seam: runs after each durable step, so a test can stop the run exactly there. */
   checkpoint?: (step: 'recorded' | 'sent' | 'proofs') => void
 }
@@ -95,10 +93,11 @@ export class Anchorer {
   }
 
   private async checkFunds (plan: VerifiedReceipt[][]): Promise<void> {
-    const owed = plan.flat().reduce((sum, r) => sum + r.body.amount, 0n) + FEE_PER_SIGNATURE * BigInt(plan.length)
+    const receipts = plan.flat()
+    const owed = receipts.reduce((sum, r) => sum + r.body.amount, 0n) + FEE_PER_SIGNATURE * BigInt(plan.length)
     const balance = await this.o.ledger.balance(this.o.wallet.address)
     if (balance < owed) {
-      throw new IonetError(IonetErrorCode.LEDGER_REJECTED, `wallet ${this.o.wallet.address} holds ${balance} lamports; paying ${plan.flat().length} receipts needs ${owed} (amounts and fees); the receipts stay unpaid until it is funded`)
+      throw new IonetError(IonetErrorCode.LEDGER_REJECTED, `wallet ${this.o.wallet.address} holds ${balance} lamports; paying ${receipts.length} receipts needs ${owed} (amounts and fees); the receipts stay unpaid until it is funded`)
     }
   }
 
@@ -182,6 +181,5 @@ export class Anchorer {
     delete batch.lastError
     await this.o.payments.save(batch)
     report.anchored.push({ root: batch.root, signature, receipts: receipts.length, lamports: receipts.reduce((s, r) => s + r.body.amount, 0n) })
-    this.o.onAnchored?.(batch, receipts)
   }
 }

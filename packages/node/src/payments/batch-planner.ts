@@ -3,31 +3,26 @@
  * transfer per provider wallet plus the memo must stay within 1,232 bytes, and a batch holds at
  * most `maxReceipts` receipts. Receipts to one provider stay together where they can.
  */
-import { encodeAnchorMemo, hex } from '@ionet-p2p/protocol'
+import { encodeAnchorMemo, hex, sumTransfers } from '@ionet-p2p/protocol'
 import type { VerifiedReceipt } from '@ionet-p2p/protocol'
 import type { TransactionSigner } from '@solana/kit'
 import { getAddressDecoder } from '@solana/kit'
 import { anchorTransactionSize, MAX_TRANSACTION_BYTES } from './anchor-transaction.js'
 import type { Transfer } from './anchor-transaction.js'
 
-/** Transfers a batch owes, one per provider wallet, summed. */
+/** Transfers a batch owes, one per provider wallet, summed (sumTransfers), as Solana addresses. */
 export function transfersOf (receipts: readonly VerifiedReceipt[]): Transfer[] {
-  const byWallet = new Map<string, Transfer>()
   const decoder = getAddressDecoder()
-  for (const r of receipts) {
-    const key = hex(r.body.providerWallet)
-    const t = byWallet.get(key) ?? { to: decoder.decode(r.body.providerWallet), lamports: 0n }
-    t.lamports += r.body.amount
-    byWallet.set(key, t)
-  }
-  return [...byWallet.values()]
+  return [...sumTransfers(receipts).values()].map(t => ({ to: decoder.decode(t.wallet), lamports: t.lamports }))
 }
 
 export function planBatches (receipts: readonly VerifiedReceipt[], payer: TransactionSigner, maxReceipts: number): VerifiedReceipt[][] {
   const groups = new Map<string, VerifiedReceipt[]>()
   for (const r of receipts) {
     const key = hex(r.body.providerWallet)
-    groups.set(key, [...(groups.get(key) ?? []), r])
+    const group = groups.get(key)
+    if (group === undefined) groups.set(key, [r])
+    else group.push(r)
   }
   // The longest memo this plan can need: its size field has as many digits as maxReceipts.
   const memo = encodeAnchorMemo({ root: new Uint8Array(32), treeSize: maxReceipts })

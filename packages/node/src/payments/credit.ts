@@ -6,7 +6,7 @@
  */
 import { formatSol, hex } from '@ionet-p2p/protocol'
 import type { VerifiedReceipt } from '@ionet-p2p/protocol'
-import type { ReceiptStore } from '../receipts/receipt-store.js'
+import type { StoredReceipt } from '../receipts/receipt-store.js'
 
 export interface CreditPolicy {
   /** How long after a job ends its receipt may stay unpaid. */
@@ -24,10 +24,9 @@ export class RenterCredit {
 
   constructor (readonly policy: CreditPolicy = DEFAULT_CREDIT_POLICY) {}
 
-  /** Rebuilds the book from the receipt store: this provider's receipts without a proof of payment. */
-  async load (store: ReceiptStore, self: string): Promise<void> {
-    const paid = await store.anchoredJobIds()
-    for (const s of await store.list()) {
+  /** Rebuilds the book from stored receipts: this provider's co-signed receipts without a proof of payment. */
+  load (stored: readonly StoredReceipt[], paid: ReadonlySet<string>, self: string): void {
+    for (const s of stored) {
       if (s.complete && s.receipt.provider.toString() === self && !paid.has(hex(s.receipt.body.jobId))) this.add(s.receipt)
     }
   }

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
-import { formatSol, hex, makeRequirements, verifyReceipt } from '@ionet-p2p/protocol'
+import { formatSol, hex, LAMPORTS_PER_SOL as SOL, makeRequirements, verifyReceipt } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import { EmbeddedLedger } from '../../ledger/embedded-ledger.js'
 import { serveLedger } from '../../ledger/rpc-server.js'
@@ -43,7 +43,6 @@ const PROVIDERS: DemoProvider[] = [
 
 /** Provider-side events worth showing in the demo (the rest is routine). */
 const SHOWN: ReadonlySet<NodeEvent['type']> = new Set(['bid:received', 'bid:declined', 'quote:sent', 'lease:granted', 'lease:refused', 'job:started', 'job:finished', 'receipt:stored', 'receipt:paid', 'peer:penalized'])
-const SOL = 1_000_000_000n
 
 interface Child { name: string, process: ChildProcess, events: NodeEvent[], waiters: Array<() => void> }
 

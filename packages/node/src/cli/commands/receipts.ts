@@ -4,12 +4,12 @@
  */
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { Command, Option } from 'commander'
+import { Command } from 'commander'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { formatSol, hex, parseAnchoredReceipt, verifyReceipt } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import { daemonAt } from '../../control/client.js'
-import { dataDirLayout, defaultDataDir, lockDataDir } from '../../node/data-dir.js'
+import { dataDirLayout, lockDataDir } from '../../node/data-dir.js'
 import { loadOrCreateIdentity } from '../../node/identity.js'
 import { Anchorer } from '../../payments/anchorer.js'
 import type { AnchorReport } from '../../payments/anchorer.js'
@@ -18,16 +18,12 @@ import { verifyAnchoredReceipt } from '../../payments/verify-anchor.js'
 import { ReceiptStore } from '../../receipts/receipt-store.js'
 import { LedgerClient } from '../../solana/ledger-client.js'
 import { loadOrCreateWallet } from '../../wallet/wallet.js'
-import { addWalletFlags, walletPath } from '../common.js'
+import { dataDirCommand, walletPath } from '../common.js'
 
 interface ReceiptFlags { dataDir: string, wallet?: string, solanaRpc: string, json: boolean }
 
 function receiptsCommand (name: string, summary: string): Command {
-  const cmd = new Command(name)
-    .summary(summary)
-    .addOption(new Option('--data-dir <dir>', 'data directory holding the receipts').default(defaultDataDir()).env('IONET_DATA_DIR'))
-    .addOption(new Option('--json', 'machine-readable output').default(false))
-  return addWalletFlags(cmd)
+  return dataDirCommand(name, summary, 'data directory holding the receipts')
 }
 
 export type ReceiptState = 'paid' | 'pending' | 'unpaid' | 'unsigned'

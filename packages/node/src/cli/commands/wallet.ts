@@ -3,25 +3,20 @@
  * and is paid to (as a provider). The wallet file is the Solana CLI's format, so `solana` and
  * any wallet that imports keypair files can use it too.
  */
-import { Command, Option } from 'commander'
+import { Command } from 'commander'
 import { formatSol } from '@ionet-p2p/protocol'
 import type { Signature } from '@solana/kit'
 import { IonetError, IonetErrorCode } from '../../errors.js'
-import { defaultDataDir } from '../../node/data-dir.js'
 import { LedgerClient } from '../../solana/ledger-client.js'
 import { loadOrCreateWallet } from '../../wallet/wallet.js'
 import type { Wallet } from '../../wallet/wallet.js'
-import { addWalletFlags, walletPath } from '../common.js'
+import { dataDirCommand, walletPath } from '../common.js'
 import { parseLamports } from '../parse.js'
 
 interface WalletFlags { dataDir: string, wallet?: string, solanaRpc: string, json: boolean }
 
 function walletCommand (name: string, summary: string): Command {
-  const cmd = new Command(name)
-    .summary(summary)
-    .addOption(new Option('--data-dir <dir>', 'data directory (its wallet.json is the default wallet)').default(defaultDataDir()).env('IONET_DATA_DIR'))
-    .addOption(new Option('--json', 'machine-readable output').default(false))
-  return addWalletFlags(cmd)
+  return dataDirCommand(name, summary, 'data directory (its wallet.json is the default wallet)')
 }
 
 async function open (flags: WalletFlags): Promise<Wallet> {

@@ -3,15 +3,15 @@
  * A quote must be signed by the peer that sent it and name an open bid by its exact hash.
  */
 import type { Connection, Stream } from '@libp2p/interface'
-import { MessageKind, PROTOCOL_IDS, QuoteAck, hex, openEnvelope } from '@ionet-p2p/protocol'
+import { MessageKind, PROTOCOL_IDS, hex, openEnvelope } from '@ionet-p2p/protocol'
 import type { OpenedEnvelope } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import type { NodeEvents } from '../../events.js'
 import type { IonetLibp2p } from '../../node/libp2p.js'
 import type { PeerScorer } from '../../network/peer-scorer.js'
-import { isPeerFault, penalize, withDeadline } from '../../network/protocol-stream.js'
-import { StreamReader, sendFrame } from '../../network/stream-io.js'
+import { isPeerFault, penalize, replyAck, withDeadline } from '../../network/protocol-stream.js'
+import { StreamReader } from '../../network/stream-io.js'
 
 export interface QuoteCollector {
   jobId: string
@@ -54,10 +54,7 @@ export class QuoteInbox {
     const provider = connection.remotePeer
     try {
       await withDeadline(stream, EXCHANGE_TIMEOUT_MS, 'receiving a quote', async (signal) => {
-        const ack = async (accepted: boolean, reason = ''): Promise<void> => {
-          await sendFrame(stream, QuoteAck.encode({ accepted, reason }), signal)
-          await stream.close({ signal })
-        }
+        const ack = async (accepted: boolean, reason = ''): Promise<void> => { await replyAck(stream, accepted, reason, signal) }
         const frame = await new StreamReader(stream).readFrame(MAX_QUOTE_FRAME, signal)
         if (frame === undefined) throw new IonetError(IonetErrorCode.STREAM_ENDED, 'quote stream closed before the quote')
         let quote: OpenedEnvelope<MessageKind.QUOTE>
