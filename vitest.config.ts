@@ -8,6 +8,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'simulations/**/test/**/*.test.ts'],
+    // The engines' cross-check runs alone, after the rest (vitest.cross-check.config.ts).
+    exclude: ['**/node_modules/**', '**/*.cross-check.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -6,6 +6,7 @@ import { market } from './benches/market.js'
 import { memory } from './benches/memory.js'
 import { overlay } from './benches/overlay.js'
 import { payments } from './benches/payments.js'
+import { simulator } from './benches/simulator.js'
 import { startup } from './benches/startup.js'
 import { throughput } from './benches/throughput.js'
 import { medianRow, percentileRow } from './report.js'
@@ -130,6 +131,31 @@ export const BENCHES: Bench[] = [
         rows: [
           ...r.batched.map(c => medianRow('payments', `fee per receipt, batch of ${c.receipts} (${c.transactions} tx)`, 'lamports', summarize([c.feePerReceipt]), baseline)),
           medianRow('payments', `fee per receipt, one tx each (${r.perReceipt.receipts} tx)`, 'lamports', summarize([r.perReceipt.feePerReceipt]))
+        ]
+      }
+    }
+  },
+  {
+    name: 'simulator',
+    describe: 'simulation engines: simulated node-hours per wall second and memory per node, discrete-event engine (io.net scenario, 6 h) vs emulation (real nodes)',
+    async run (options) {
+      const r = await simulator({
+        desNodes: sized(options, [17_700, 100_000], [2_000]),
+        desDurationS: sized(options, 21_600, 3_600),
+        emulateNodes: sized(options, 40, 8),
+        emulateDurationS: sized(options, 60, 15),
+        seed: options.seed
+      })
+      const b = 'simulator'
+      const speed = { name: `emulation, ${r.emulate.nodes} real nodes`, value: r.emulate.nodeHoursPerWallS }
+      const memory = { name: `emulation, ${r.emulate.nodes} real nodes`, value: r.emulate.kibPerNode }
+      return {
+        result: r,
+        rows: [
+          ...r.des.map(d => medianRow(b, `DES N=${d.nodes}, ${d.durationS / 3600} h: node-hours per wall second (${d.wallS.toFixed(1)} s)`, 'node-h/s', summarize([d.nodeHoursPerWallS]), speed)),
+          ...r.des.map(d => medianRow(b, `DES N=${d.nodes}: memory per node`, 'KiB', summarize([d.kibPerNode]), memory)),
+          medianRow(b, `emulation N=${r.emulate.nodes}, ${r.emulate.durationS} s: node-hours per wall second`, 'node-h/s', summarize([r.emulate.nodeHoursPerWallS])),
+          medianRow(b, `emulation N=${r.emulate.nodes}: memory per node`, 'KiB', summarize([r.emulate.kibPerNode]))
         ]
       }
     }

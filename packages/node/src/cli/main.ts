@@ -8,6 +8,7 @@ import { demoCommand } from './commands/demo.js'
 import { ledgerCommand } from './commands/ledger.js'
 import { marketCommand } from './commands/market.js'
 import { receiptsCommands } from './commands/receipts.js'
+import { simCommand } from './commands/sim.js'
 import { walletCommands } from './commands/wallet.js'
 import { startCommand } from './commands/start.js'
 import { peersCommand, statusCommand } from './commands/status.js'
@@ -21,7 +22,7 @@ export function buildProgram (): Command {
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (text, write) => { write(`ionet-p2p: ${text.replace(/^error: /, '').trimEnd()}\n`) } })
     .exitOverride()
-  for (const cmd of [startCommand(), submitCommand(), marketCommand(), peersCommand(), statusCommand(), walletCommands(), receiptsCommands(), ledgerCommand(), demoCommand()]) {
+  for (const cmd of [startCommand(), submitCommand(), marketCommand(), peersCommand(), statusCommand(), walletCommands(), receiptsCommands(), ledgerCommand(), simCommand(), demoCommand()]) {
     configure(cmd, `ionet-p2p ${cmd.name()}`)
     program.addCommand(cmd)
   }

@@ -4,7 +4,9 @@
  * built here with exactly the parts it needs, and started and stopped in order.
  */
 import type { PrivateKey } from '@libp2p/interface'
+import { MemoryDatastore } from 'datastore-core'
 import { LevelDatastore } from 'datastore-level'
+import type { Datastore } from 'interface-datastore'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ANY_GPU_CLASS, Executor, executorMask, gpuClassesOf } from '@ionet-p2p/protocol'
@@ -42,7 +44,8 @@ import { lockDataDir, prepareDataDir, readState, writeState } from './data-dir.j
 import type { DataDirLayout } from './data-dir.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { createIonetLibp2p } from './libp2p.js'
-import type { IonetLibp2p } from './libp2p.js'
+import type { IonetLibp2p, OverlayTuning } from './libp2p.js'
+import type { ConnectionTap } from '../sim/connection-tap.js'
 
 export const AGENT = 'ionet-p2p/0.1.0'
 
@@ -83,7 +86,19 @@ export interface IonetNodeOptions {
   }
   /** Timing knobs for the market services (tests and simulations shorten them). */
   timing?: { askIntervalMs?: number, leaseTtlMs?: number, capabilityRefreshMs?: number, capabilityEarlyRepublishMs?: number[] }
+  /** Sees every raw connection before it is upgraded (the emulation engine counts and delays traffic). */
+  connectionTap?: ConnectionTap
+  /** gossipsub and kad-dht parameters other than libp2p's defaults (the emulation engine applies a scenario's). */
+  overlay?: OverlayTuning
+  /**
+   * Keep the peer store and DHT records in memory, not in LevelDB under the data directory
+   * (nothing survives a restart). For the emulation engine, where hundreds of nodes share one thread.
+   */
+  memoryDatastore?: boolean
 }
+
+/** The datastore a node opens at creation and closes when it stops. */
+type NodeDatastore = Datastore & { open?: () => Promise<void>, close?: () => Promise<void> }
 
 export class IonetNode {
   readonly libp2p: IonetLibp2p
@@ -110,7 +125,7 @@ export class IonetNode {
   private readonly inbox: QuoteInbox
   private readonly jobServer?: JobServer
   private readonly advertiser?: CapabilityAdvertiser
-  private readonly datastore: LevelDatastore
+  private readonly datastore: NodeDatastore
   private readonly unlock: () => Promise<void>
   private readonly notices: AnchorNotices
   private readonly anchorIntervalMs: number
@@ -118,7 +133,7 @@ export class IonetNode {
   private readonly stopListening: () => void
 
   private constructor (parts: {
-    libp2p: IonetLibp2p, events: NodeEvents, scorer: PeerScorer, layout: DataDirLayout, records: CapabilityRecords, datastore: LevelDatastore, unlock: () => Promise<void>,
+    libp2p: IonetLibp2p, events: NodeEvents, scorer: PeerScorer, layout: DataDirLayout, records: CapabilityRecords, datastore: NodeDatastore, unlock: () => Promise<void>,
     options: IonetNodeOptions, privateKey: PrivateKey, capabilitySeq: bigint, wallet: Wallet, solana: LedgerClient
   }) {
     const { libp2p, events, scorer, layout, records, options, privateKey, wallet, solana } = parts
@@ -214,12 +229,12 @@ export class IonetNode {
     let privateKey: PrivateKey
     let wallet: Wallet
     let solana: LedgerClient
-    const datastore = new LevelDatastore(layout.datastore)
+    const datastore: NodeDatastore = options.memoryDatastore === true ? new MemoryDatastore() : new LevelDatastore(layout.datastore)
     try {
       privateKey = options.privateKey ?? (await loadOrCreateIdentity(layout.identityKey)).privateKey
       wallet = await loadOrCreateWallet(options.wallet ?? layout.wallet)
       solana = new LedgerClient(options.solanaRpc ?? DEFAULT_SOLANA_RPC)
-      await datastore.open()
+      await datastore.open?.()
     } catch (err) {
       await unlock()
       if (err instanceof IonetError) throw err
@@ -246,9 +261,11 @@ export class IonetNode {
       capabilitySelector: records.selector,
       connectionGater: scorer.connectionGater(),
       appSpecificScore: (peerId) => scorer.score(peerId),
-      ...(options.ipColocationFactorWeight !== undefined ? { ipColocationFactorWeight: options.ipColocationFactorWeight } : {})
+      ...(options.ipColocationFactorWeight !== undefined ? { ipColocationFactorWeight: options.ipColocationFactorWeight } : {}),
+      ...(options.connectionTap !== undefined ? { connectionTap: options.connectionTap } : {}),
+      ...(options.overlay !== undefined ? { overlay: options.overlay } : {})
     }).catch(async (err: Error) => {
-      await datastore.close()
+      await datastore.close?.()
       await unlock()
       throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `cannot start libp2p: ${err.message}`)
     })
@@ -339,7 +356,7 @@ export class IonetNode {
     await this.jobServer?.stop().catch(() => {})
     await this.inbox.stop().catch(() => {})
     await this.libp2p.stop()
-    await this.datastore.close()
+    await this.datastore.close?.()
     await this.unlock()
   }
 

@@ -23,6 +23,8 @@ import type { Libp2p, Libp2pOptions as Libp2pInit } from 'libp2p'
 import { dialableAddressesMapper } from '../network/address-mapper.js'
 import { bulkNoiseCrypto } from '../network/noise-crypto.js'
 import { DHT_DATASTORE_PREFIX } from '../services/capability/records.js'
+import { tapTransport } from '../sim/connection-tap.js'
+import type { ConnectionTap } from '../sim/connection-tap.js'
 
 const MiB = 1024 * 1024
 
@@ -53,15 +55,29 @@ export interface Libp2pOptions {
    */
   ipColocationFactorWeight?: number
   logger?: ComponentLogger
+  /** Sees every raw connection before it is upgraded (the simulator counts and delays traffic there). */
+  connectionTap?: ConnectionTap
+  /** Overlay parameters other than libp2p's defaults (the simulator applies a scenario's). */
+  overlay?: OverlayTuning
+}
+
+/** gossipsub's mesh degree and heartbeat and kad-dht's bucket size and parallelism. */
+export interface OverlayTuning {
+  gossipD?: number
+  gossipDlo?: number
+  gossipDhi?: number
+  gossipHeartbeatMs?: number
+  dhtK?: number
+  dhtAlpha?: number
 }
 
 /**
  * How bytes move between two nodes: TCP, Noise, yamux. Shared with the benchmarks, which must
  * measure exactly what the node runs.
  */
-export function transportConfig (): Pick<Libp2pInit<IonetServices>, 'transports' | 'connectionEncrypters' | 'streamMuxers'> {
+export function transportConfig (options: { connectionTap?: ConnectionTap } = {}): Pick<Libp2pInit<IonetServices>, 'transports' | 'connectionEncrypters' | 'streamMuxers'> {
   return {
-    transports: [tcp()],
+    transports: [options.connectionTap === undefined ? tcp() : tapTransport(tcp(), options.connectionTap)],
     connectionEncrypters: [noise({ crypto: bulkNoiseCrypto })],
     streamMuxers: [yamux({
       // Our job streams pause reading for backpressure; a paused stream must be able to hold a
@@ -83,7 +99,7 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
       listen: options.listen,
       ...(options.announce !== undefined && options.announce.length > 0 ? { announce: options.announce } : {})
     },
-    ...transportConfig(),
+    ...transportConfig(options.connectionTap !== undefined ? { connectionTap: options.connectionTap } : {}),
     connectionGater: options.connectionGater,
     connectionManager: {
       maxConnections: 300,
@@ -112,7 +128,9 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
         peerInfoMapper: dialableAddressesMapper,
         validators: { [CAPABILITY_NAMESPACE]: options.capabilityValidator },
         selectors: { [CAPABILITY_NAMESPACE]: options.capabilitySelector },
-        datastorePrefix: DHT_DATASTORE_PREFIX
+        datastorePrefix: DHT_DATASTORE_PREFIX,
+        ...(options.overlay?.dhtK !== undefined ? { kBucketSize: options.overlay.dhtK } : {}),
+        ...(options.overlay?.dhtAlpha !== undefined ? { alpha: options.overlay.dhtAlpha } : {})
       }),
       pubsub: gossipsub({
         // Every message is an envelope its author already signed (docs/protocol.md), so a second
@@ -124,6 +142,10 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
         allowPublishToZeroTopicPeers: true,
         // Same everywhere: a message over a receiver's limit kills that peer's gossip stream.
         maxInboundDataLength: 1 * MiB,
+        ...(options.overlay?.gossipD !== undefined ? { D: options.overlay.gossipD } : {}),
+        ...(options.overlay?.gossipDlo !== undefined ? { Dlo: options.overlay.gossipDlo } : {}),
+        ...(options.overlay?.gossipDhi !== undefined ? { Dhi: options.overlay.gossipDhi } : {}),
+        ...(options.overlay?.gossipHeartbeatMs !== undefined ? { heartbeatInterval: options.overlay.gossipHeartbeatMs } : {}),
         scoreParams: {
           IPColocationFactorWeight: options.ipColocationFactorWeight ?? -5,
           appSpecificScore: options.appSpecificScore,
