@@ -21,7 +21,7 @@
  * and the protocol objects built for a fit, a ranking or an explanation. Every random choice
  * comes from the scenario seed's streams (workload/random.ts), so a seed gives identical tables.
  */
-import { amountOwed, evaluateFit, explainNoMatch, maxCost, rankQuotes, unitSeconds } from '@ionet-p2p/protocol'
+import { MARKET_DEFAULTS, amountOwed, evaluateFit, explainNoMatch, maxCost, rankQuotes, unitSeconds } from '@ionet-p2p/protocol'
 import type { JobRequest, QuoteCandidate } from '@ionet-p2p/protocol'
 import type { EngineContext } from '../engine.js'
 import { SimFailure } from '../metrics/recorder.js'
@@ -43,30 +43,31 @@ import { DIAL_BYTES_PER_SIDE, DIAL_MESSAGES_PER_SIDE } from './message-sizes.js'
 import type { MessageSizes } from './message-sizes.js'
 
 // ---------------------------------------------------------------------------------------------
-// Constants of the node (packages/node), mirrored here because the simulator does not depend on it
+// The node's timings and limits (packages/protocol MARKET_DEFAULTS, which the node runs with), in
+// the units this model uses.
 
-/** renter.ts: candidates dialled before the bid is published. */
-const DIAL_CANDIDATES = 8
-/** Dial timeout of joinTopic (renter.ts): what dialling an offline provider costs. */
-const DIAL_TIMEOUT_S = 5
-/** renter.ts TOPIC_PEER_WAIT_MS: the wait for a topic peer when no dialled candidate answered. */
-const TOPIC_PEER_WAIT_S = 3
-/** renter.ts LEASE_TIMEOUT_MS: what a lease request to a provider that vanished costs. */
-const LEASE_TIMEOUT_S = 10
-/** renter.ts PING_TIMEOUT_MS: the renter pings each quoting provider, waiting at most this long. */
-const PING_TIMEOUT_MS = 1000
-/** directory.ts: findProviders and each record fetch give up after 5 s. */
-const DISCOVERY_TIMEOUT_MS = 5000
-/** provider.ts quoteTtlMs. */
-const QUOTE_TTL_MS = 30_000
-/** advertiser.ts: a capability record lives 1 h; a provider's records stay findable that long after it leaves. */
-const RECORD_TTL_S = 3600
-/** advertiser.ts: republications after start (15 s, 60 s), then every 20 min. */
-const EARLY_REPUBLISH_S = [15, 60]
-const REFRESH_S = 20 * 60
-/** payments/credit.ts DEFAULT_CREDIT_POLICY: a provider stops quoting a renter past these. */
-const CREDIT_GRACE_S = 3600
-const CREDIT_LIMIT_LAMPORTS = 50_000_000n
+const M = MARKET_DEFAULTS
+/** Candidates dialled before the bid is published. */
+const DIAL_CANDIDATES = M.dialCandidates
+/** What dialling an offline provider costs. */
+const DIAL_TIMEOUT_S = M.dialTimeoutMs / 1000
+/** The wait for a topic peer when no dialled candidate answered. */
+const TOPIC_PEER_WAIT_S = M.topicPeerWaitMs / 1000
+/** What a lease request to a provider that vanished costs. */
+const LEASE_TIMEOUT_S = M.leaseTimeoutMs / 1000
+/** The renter pings each quoting provider, waiting at most this long. */
+const PING_TIMEOUT_MS = M.pingTimeoutMs
+/** findProviders and each record fetch give up after this. */
+const DISCOVERY_TIMEOUT_MS = M.discoveryTimeoutMs
+const QUOTE_TTL_MS = M.quoteTtlMs
+/** A capability record's lifetime: a provider's records stay findable that long after it leaves. */
+const RECORD_TTL_S = M.capabilityTtlMs / 1000
+/** Republications after start, then every refresh interval. */
+const EARLY_REPUBLISH_S = M.capabilityEarlyRepublishMs.map(ms => ms / 1000)
+const REFRESH_S = M.capabilityRefreshMs / 1000
+/** A provider stops quoting a renter past these. */
+const CREDIT_GRACE_S = M.creditGraceMs / 1000
+const CREDIT_LIMIT_LAMPORTS = M.creditLimitLamports
 
 // Modelling constants (assumed).
 

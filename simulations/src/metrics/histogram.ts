@@ -47,13 +47,6 @@ export class Histogram {
     for (let i = 0; i < SIZE; i++) if ((this.counts[i] as number) > 0) out.push([upperEdge(i), this.counts[i] as number])
     return out
   }
-
-  merge (other: Histogram): void {
-    for (let i = 0; i < SIZE; i++) this.counts[i] = (this.counts[i] as number) + (other.counts[i] as number)
-    this.n += other.n
-    this.total += other.total
-    if (other.maxValue > this.maxValue) this.maxValue = other.maxValue
-  }
 }
 
 function bucketOf (v: number): number {

@@ -254,11 +254,6 @@ export class Recorder {
     this.window = { arrived: 0, matched: 0, failed: 0, cleared: this.population.classes.map(() => [0, 0]) }
   }
 
-  /** Online and busy unit-seconds per class since the start. */
-  unitSeconds (): { online: Float64Array, busy: Float64Array } {
-    return { online: this.onlineIntegral, busy: this.busyIntegral }
-  }
-
   /** GPU utilisation over the run: busy GPU-seconds / online GPU-seconds (the "cpu" class excluded). */
   gpuUtilisation (): number {
     let online = 0

@@ -105,7 +105,3 @@ export function buildPopulation (s: Scenario): Population {
   p.providers = Int32Array.from(providers)
   return p
 }
-
-export function priceOf (p: Population, node: number): bigint {
-  return BigInt(p.price[node] as number)
-}

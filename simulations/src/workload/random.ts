@@ -83,16 +83,6 @@ export class Rng {
   }
 }
 
-/** The mean of a distribution. */
-export function meanOf (d: Distribution): number {
-  switch (d.dist) {
-    case 'constant': return d.value
-    case 'uniform': return (d.min + d.max) / 2
-    case 'exponential': return d.mean
-    case 'lognormal': return d.median * Math.exp(d.sigma * d.sigma / 2)
-  }
-}
-
 /** A uniform number in [0, 1) fixed by three integers, without a generator (per-link jitter). */
 export function hashFloat (seed: number, a: number, b: number): number {
   return (mix32(mix32(seed ^ Math.imul(a, 0x27d4eb2d)) ^ mix32(b + 0x165667b1)) >>> 0) / 0x1_0000_0000

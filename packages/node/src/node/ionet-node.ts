@@ -45,7 +45,7 @@ import type { DataDirLayout } from './data-dir.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { createIonetLibp2p } from './libp2p.js'
 import type { IonetLibp2p, OverlayTuning } from './libp2p.js'
-import type { ConnectionTap } from '../sim/connection-tap.js'
+import type { ConnectionTap } from '../network/connection-tap.js'
 
 export const AGENT = 'ionet-p2p/0.1.0'
 

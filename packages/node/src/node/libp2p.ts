@@ -23,8 +23,8 @@ import type { Libp2p, Libp2pOptions as Libp2pInit } from 'libp2p'
 import { dialableAddressesMapper } from '../network/address-mapper.js'
 import { bulkNoiseCrypto } from '../network/noise-crypto.js'
 import { DHT_DATASTORE_PREFIX } from '../services/capability/records.js'
-import { tapTransport } from '../sim/connection-tap.js'
-import type { ConnectionTap } from '../sim/connection-tap.js'
+import { tapTransport } from '../network/connection-tap.js'
+import type { ConnectionTap } from '../network/connection-tap.js'
 
 const MiB = 1024 * 1024
 

@@ -4,7 +4,7 @@
  * quotes once any receipt is unpaid past the grace period, or once unpaid receipts plus the new
  * job's most possible cost would pass the credit limit.
  */
-import { formatSol, hex } from '@ionet-p2p/protocol'
+import { MARKET_DEFAULTS, formatSol, hex } from '@ionet-p2p/protocol'
 import type { VerifiedReceipt } from '@ionet-p2p/protocol'
 import type { StoredReceipt } from '../receipts/receipt-store.js'
 
@@ -15,7 +15,7 @@ export interface CreditPolicy {
   limitLamports: bigint
 }
 
-export const DEFAULT_CREDIT_POLICY: CreditPolicy = { graceMs: 60 * 60_000, limitLamports: 50_000_000n }
+export const DEFAULT_CREDIT_POLICY: CreditPolicy = { graceMs: MARKET_DEFAULTS.creditGraceMs, limitLamports: MARKET_DEFAULTS.creditLimitLamports }
 
 interface Debt { amount: bigint, endedAtMs: number }
 

@@ -5,7 +5,7 @@
  * in real time, each by its renter, as `sleep <duration>` process jobs. What the recorder gets
  * is measured on that stack: matches and failures as the renters see them, gossip and DHT
  * behaviour from inside libp2p (network-probes.ts), bytes from the connections themselves
- * (connection-tap.ts).
+ * (network/connection-tap.ts).
  *
  * Why: the discrete-event engine models the protocol; this engine is the ground truth it is
  * checked against, at the sizes one process can hold (a few hundred nodes; the scenario's clock
@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { CPU_CLASS, Executor, JobStatus, MAX_DURATION_S, hex, makeRequirements } from '@ionet-p2p/protocol'
+import { CPU_CLASS, Executor, JobStatus, MARKET_DEFAULTS, MAX_DURATION_S, hex, makeRequirements } from '@ionet-p2p/protocol'
 import type { NoMatchExplanation } from '@ionet-p2p/protocol'
 import { ChurnSchedule, SimError, SimErrorCode, SimFailure, jobArrivals, latencyModel } from '@ionet-p2p/simulations'
 import type { Engine, EngineContext, EngineReport, JobSpec, LatencyModel, Population, Reachability, Scenario } from '@ionet-p2p/simulations'
@@ -31,8 +31,8 @@ import { LOOPBACK, declaredGpu, declaredHost } from '../local/local-network.js'
 import { IonetNode } from '../node/ionet-node.js'
 import type { IonetNodeOptions, ProviderOptions } from '../node/ionet-node.js'
 import type { OverlayTuning } from '../node/libp2p.js'
-import { shapingTap } from './connection-tap.js'
-import type { WireCounter } from './connection-tap.js'
+import { shapingTap } from '../network/connection-tap.js'
+import type { WireCounter } from '../network/connection-tap.js'
 import { GossipProbe, nowMs, tapProviderLookups } from './network-probes.js'
 
 export interface EmulationOptions {
@@ -61,7 +61,7 @@ export interface EmulationOptions {
 /** js-libp2p's defaults (gossipsub 17, kad-dht 16): scenario values that differ are applied to every node. */
 const LIBP2P_DEFAULTS = { D: 6, Dlo: 4, Dhi: 12, heartbeatS: 1, k: 20, alpha: 10 }
 /** What the node's renter does and the scenario can only describe (services/market/renter.ts, capability/directory.ts). */
-const NODE_FIXED = { discoverLimit: 20, leaseAttempts: 3 }
+const NODE_FIXED = { discoverLimit: MARKET_DEFAULTS.discoverLimit, leaseAttempts: MARKET_DEFAULTS.leaseAttempts }
 /** A time limit this much above the job's duration, so `sleep` ends before the provider stops it. */
 const LIMIT_SLACK_S = 1
 /** How long the end of a run waits for its jobs to notice they were cancelled. */

@@ -7,7 +7,7 @@
  * grown), and retried with backoff while no peer stores it.
  */
 import type { PrivateKey } from '@libp2p/interface'
-import { MessageKind, capabilityKey, classProviderKey, sealEnvelope } from '@ionet-p2p/protocol'
+import { MARKET_DEFAULTS, MessageKind, capabilityKey, classProviderKey, sealEnvelope } from '@ionet-p2p/protocol'
 import type { Capability } from '@ionet-p2p/protocol'
 import type { NodeEvents } from '../../events.js'
 import type { IonetLibp2p } from '../../node/libp2p.js'
@@ -30,7 +30,6 @@ export interface CapabilityAdvertiserOptions {
   earlyRepublishMs?: number[]
 }
 
-const EARLY_REPUBLISH_MS = [15_000, 60_000]
 const MAX_RETRY_MS = 30_000
 
 export class CapabilityAdvertiser {
@@ -40,7 +39,7 @@ export class CapabilityAdvertiser {
   private publishes = 0
 
   constructor (options: CapabilityAdvertiserOptions) {
-    this.o = { now: Date.now, ttlMs: 60 * 60_000, refreshMs: 20 * 60_000, earlyRepublishMs: EARLY_REPUBLISH_MS, ...options }
+    this.o = { now: Date.now, ttlMs: MARKET_DEFAULTS.capabilityTtlMs, refreshMs: MARKET_DEFAULTS.capabilityRefreshMs, earlyRepublishMs: [...MARKET_DEFAULTS.capabilityEarlyRepublishMs], ...options }
   }
 
   start (): void {

@@ -3,7 +3,7 @@
  * capability records (each signed by the provider itself).
  */
 import { multiaddr } from '@multiformats/multiaddr'
-import { classProviderKey, capabilityKey } from '@ionet-p2p/protocol'
+import { MARKET_DEFAULTS, classProviderKey, capabilityKey } from '@ionet-p2p/protocol'
 import type { IonetLibp2p } from '../../node/libp2p.js'
 import type { CapabilityRecords, OpenedCapability } from './records.js'
 
@@ -22,7 +22,7 @@ export class CapabilityDirectory {
   }
 
   /** Peer ids of providers of a class, as many as `limit`, found within `timeoutMs`. */
-  async findProviders (gpuClass: string, limit = 20, timeoutMs = 5_000): Promise<string[]> {
+  async findProviders (gpuClass: string, limit: number = MARKET_DEFAULTS.discoverLimit, timeoutMs: number = MARKET_DEFAULTS.discoveryTimeoutMs): Promise<string[]> {
     const self = this.libp2p.peerId.toString()
     const found: string[] = []
     const signal = AbortSignal.timeout(timeoutMs)
@@ -48,7 +48,7 @@ export class CapabilityDirectory {
    * valid record is signed by the provider and unexpired; current prices come with its asks.
    * Its signed addresses go into the peer store, so dialing the provider needs no peer lookup.
    */
-  async fetch (peerId: string, timeoutMs = 5_000): Promise<OpenedCapability | undefined> {
+  async fetch (peerId: string, timeoutMs: number = MARKET_DEFAULTS.discoveryTimeoutMs): Promise<OpenedCapability | undefined> {
     const key = capabilityKey(peerId)
     // Held here (expired ones are kept, so open it again to check).
     const held = await this.records.local(peerId).then(async r => (r !== undefined ? this.records.open(key, r.bytes) : undefined)).catch(() => undefined)
@@ -79,7 +79,7 @@ export class CapabilityDirectory {
   }
 
   /** Finds providers of a class and fetches their records in parallel. */
-  async discover (gpuClass: string, limit = 20, timeoutMs = 5_000): Promise<KnownProvider[]> {
+  async discover (gpuClass: string, limit: number = MARKET_DEFAULTS.discoverLimit, timeoutMs: number = MARKET_DEFAULTS.discoveryTimeoutMs): Promise<KnownProvider[]> {
     const ids = await this.findProviders(gpuClass, limit, timeoutMs)
     const records = await Promise.all(ids.map(async id => ({ peerId: id, capability: await this.fetch(id, timeoutMs) })))
     return records.filter((r): r is KnownProvider => r.capability !== undefined)

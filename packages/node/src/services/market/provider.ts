@@ -9,7 +9,7 @@
 import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
-  ANY_GPU_CLASS, CPU_CLASS, LeaseRejection, LeaseReply, MessageKind, PROTOCOL_IDS, QuoteAck,
+  ANY_GPU_CLASS, CPU_CLASS, LeaseRejection, LeaseReply, MARKET_DEFAULTS, MessageKind, PROTOCOL_IDS, QuoteAck,
   askTopic, bidTopic, evaluateFit, gpuClassesOf, gpuClassOf, hex, maxCost, openEnvelope, sealEnvelope
 } from '@ionet-p2p/protocol'
 import type { Ask, Bid, GpuDevice, Hardware, Lease, OpenedEnvelope, Offer, Quote } from '@ionet-p2p/protocol'
@@ -85,7 +85,7 @@ export class ProviderMarket {
       now: Date.now,
       askIntervalMs: 10_000,
       askTtlMs: 60_000,
-      quoteTtlMs: 30_000,
+      quoteTtlMs: MARKET_DEFAULTS.quoteTtlMs,
       leaseTtlMs: 60_000,
       maxConcurrentQuotes: 32,
       ...options

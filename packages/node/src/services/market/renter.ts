@@ -14,7 +14,7 @@ import { mkdir } from 'node:fs/promises'
 import type { Connection, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
-  ANY_GPU_CLASS, CPU_CLASS, Executor, LeaseReply, MessageKind, PROTOCOL_IDS,
+  ANY_GPU_CLASS, CPU_CLASS, Executor, LeaseReply, MARKET_DEFAULTS, MessageKind, PROTOCOL_IDS,
   bidTopic, describeGpus, evaluateFit, explainNoMatch, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes, sealEnvelope
 } from '@ionet-p2p/protocol'
 import type { Bid, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Reachability, Requirements } from '@ionet-p2p/protocol'
@@ -81,12 +81,8 @@ export interface RenterMarketOptions {
   now?: () => number
 }
 
-const DEFAULT_QUOTE_WINDOW_MS = 3_000
-const DIAL_CANDIDATES = 8
-const TOPIC_PEER_WAIT_MS = 3_000
-const LEASE_TIMEOUT_MS = 10_000
+const { quoteWindowMs: DEFAULT_QUOTE_WINDOW_MS, dialCandidates: DIAL_CANDIDATES, dialTimeoutMs: DIAL_TIMEOUT_MS, topicPeerWaitMs: TOPIC_PEER_WAIT_MS, leaseTimeoutMs: LEASE_TIMEOUT_MS, pingTimeoutMs: PING_TIMEOUT_MS, leaseAttempts: LEASE_ATTEMPTS } = MARKET_DEFAULTS
 const BID_TTL_MS = 60_000
-const PING_TIMEOUT_MS = 1_000
 
 interface Received {
   quote: OpenedEnvelope<MessageKind.QUOTE>
@@ -162,7 +158,7 @@ export class RenterMarket {
       throw this.noMatch(request, supply, received.length)
     }
 
-    for (const choice of ranked.slice(0, 3)) {
+    for (const choice of ranked.slice(0, LEASE_ATTEMPTS)) {
       const quote = received.find(q => q.quote.signer.toString() === choice.provider) as Received
       const lease = await this.lease(events, jobIdBytes, quote)
       if (lease === undefined) continue
@@ -199,7 +195,7 @@ export class RenterMarket {
         throw err
       }
     }
-    throw new IonetError(IonetErrorCode.LEASE_REJECTED, `the ${Math.min(3, ranked.length)} best providers all declined the lease (capacity taken meanwhile); try again`)
+    throw new IonetError(IonetErrorCode.LEASE_REJECTED, `the ${Math.min(LEASE_ATTEMPTS, ranked.length)} best providers all declined the lease (capacity taken meanwhile); try again`)
   }
 
   /** Hashes the module and inputs up front: a missing file fails before anything is sent. */
@@ -222,7 +218,7 @@ export class RenterMarket {
   private async joinTopic (topic: string, known: KnownProvider[]): Promise<void> {
     const { libp2p } = this.o
     if (known.length === 0) return
-    await Promise.allSettled(known.slice(0, DIAL_CANDIDATES).map(async p => libp2p.dial(peerIdFromString(p.peerId), { signal: AbortSignal.timeout(5_000) })))
+    await Promise.allSettled(known.slice(0, DIAL_CANDIDATES).map(async p => libp2p.dial(peerIdFromString(p.peerId), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })))
     const deadline = this.o.now() + TOPIC_PEER_WAIT_MS
     while (libp2p.services.pubsub.getSubscribers(topic).length === 0 && this.o.now() < deadline) {
       await new Promise(resolve => setTimeout(resolve, 50))

@@ -1,0 +1,35 @@
+/**
+ * The market's timings and limits as the node runs them. They are not wire format, but the
+ * discrete-event simulator models the node step by step with them, so both read them here
+ * instead of keeping copies that could drift apart.
+ */
+export const MARKET_DEFAULTS = Object.freeze({
+  // Renter (services/market/renter.ts)
+  /** How long a renter collects quotes. */
+  quoteWindowMs: 3_000,
+  /** Providers found in the DHT that a renter dials before gossiping its bid. */
+  dialCandidates: 8,
+  /** How long a dial of a candidate may take. */
+  dialTimeoutMs: 5_000,
+  /** How long a renter waits for a gossip peer on the bid topic. */
+  topicPeerWaitMs: 3_000,
+  leaseTimeoutMs: 10_000,
+  /** A renter pings each quoting provider for its latency, waiting at most this long. */
+  pingTimeoutMs: 1_000,
+  /** How many of the best quotes a renter tries to lease. */
+  leaseAttempts: 3,
+  // Discovery (services/capability/directory.ts)
+  /** Providers a renter looks up per class. */
+  discoverLimit: 20,
+  discoveryTimeoutMs: 5_000,
+  // Provider (services/market/provider.ts, services/capability/advertiser.ts)
+  quoteTtlMs: 30_000,
+  /** A capability record's lifetime in the DHT. */
+  capabilityTtlMs: 60 * 60_000,
+  capabilityRefreshMs: 20 * 60_000,
+  /** Republications soon after start, while the DHT around a new node fills. */
+  capabilityEarlyRepublishMs: [15_000, 60_000] as readonly number[],
+  // Credit a provider extends to each renter (payments/credit.ts)
+  creditGraceMs: 60 * 60_000,
+  creditLimitLamports: 50_000_000n
+})
