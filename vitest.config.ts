@@ -8,8 +8,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'simulations/**/test/**/*.test.ts'],
-    // The engines' cross-check runs alone, after the rest (vitest.cross-check.config.ts).
-    exclude: ['**/node_modules/**', '**/*.cross-check.test.ts'],
+    // The engines' cross-check and the NAT testbed run alone, after the rest (vitest.cross-check.config.ts).
+    exclude: ['**/node_modules/**', '**/*.cross-check.test.ts', '**/*.alone.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

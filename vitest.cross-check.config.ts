@@ -1,6 +1,7 @@
 /**
- * The simulation engines' cross-check (docs/simulations.md): run alone, one file at a time,
- * because the emulation engine's timings must not share the CPU with other tests.
+ * Tests that run alone, one file at a time, after the suite: the simulation engines'
+ * cross-check (docs/simulations.md), whose emulated timings must not share the CPU with other
+ * tests, and the NAT testbed (simulations/nat), whose real processes keep real deadlines.
  */
 import { defineConfig } from 'vitest/config'
 import base from './vitest.config.js'
@@ -10,7 +11,7 @@ export default defineConfig({
   test: {
     ...base.test,
     // Replaced, not merged: only the cross-check files.
-    include: ['packages/*/test/**/*.cross-check.test.ts'],
+    include: ['packages/*/test/**/*.cross-check.test.ts', 'simulations/**/test/**/*.alone.test.ts'],
     exclude: ['**/node_modules/**'],
     fileParallelism: false,
     testTimeout: 900_000

@@ -1,6 +1,7 @@
 #!/bin/sh
-# `npm test`: type-check everything (tests included), run the suite, then the simulation engines'
-# cross-check on its own (its emulated timings must not share the CPU with other test files).
+# `npm test`: type-check everything (tests included), run the suite, then the tests that run
+# alone (vitest.cross-check.config.ts: the simulation engines' cross-check and the NAT testbed,
+# whose timings must not share the CPU with other test files).
 # With IONET_TEST_REPORT=DIR, each run also writes vitest's JSON report into DIR (CI reads them).
 set -e
 PATH="$PWD/node_modules/.bin:$PATH"

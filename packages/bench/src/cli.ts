@@ -19,7 +19,7 @@ const USAGE = `usage: pnpm bench [--smoke] [--only NAME[,NAME...]] [--out DIR] [
   --smoke        tiny sizes: checks that every bench still runs (CI), not a measurement
   --only NAMES   run only these benches: ${BENCHES.map(b => b.name).join(', ')}
   --out DIR      results folder (default bench-results/<date-time>)
-  --repeat N     whole-run repeats for throughput, memory and startup (default 7, 3, 7)
+  --repeat N     whole-run repeats for throughput, memory, startup and the nat cone runs (default 7, 3, 7, 5)
   --seed N       seed for the overlay's topology and choices (default 1)`
 
 class UsageError extends Error {}

@@ -15,6 +15,10 @@ export const IonetErrorCode = {
   BOOTSTRAP_UNREACHABLE: 'ERR_BOOTSTRAP_UNREACHABLE',
   NO_PEERS: 'ERR_NO_PEERS',
   NO_NODE_RUNNING: 'ERR_NO_NODE_RUNNING',
+  /** No direct connection to a provider, and its relay does not allow the job's traffic. */
+  NO_DIRECT_PATH: 'ERR_NO_DIRECT_PATH',
+  /** A relayed connection's limits would cut the job; refused before anything was sent. */
+  RELAY_LIMIT: 'ERR_RELAY_LIMIT',
   // The market
   NO_MATCH: 'ERR_NO_MATCH',
   LEASE_REJECTED: 'ERR_LEASE_REJECTED',

@@ -5,6 +5,9 @@
  */
 export type NodeEvent =
   | { type: 'node:started', peerId: string, addresses: string[], classes: string[] }
+  | { type: 'bootstrap:connected', peers: number, firstMs: number }
+  /** How others reach this node (behind NAT: through which relays). */
+  | { type: 'reachability', reachability: string, why: string, relays: string[], addresses: string[] }
   | { type: 'capability:published', seq: string, classes: string[], peers: number }
   | { type: 'ask:published', gpuClass: string, unitsFree: number, price: string }
   | { type: 'peer:penalized', peerId: string, offence: string, score: number, detail: string }
@@ -26,6 +29,9 @@ export type NodeEvent =
   | { type: 'quotes:ranked', jobId: string, ranking: Array<{ provider: string, score: number, price: string, reputation: number, latencyMs?: number, reachability: string }> }
   | { type: 'lease:accepted', jobId: string, provider: string, units: number, expiresAtMs: number }
   | { type: 'lease:declined', jobId: string, provider: string, reason: string }
+  /** The connection the payload travels on: direct (hole punched in holePunchMs) or relayed, and why. */
+  | { type: 'job:path', jobId: string, provider: string, direct: boolean, address: string, holePunchMs?: number, holePunchedAt?: number, relayedBecause?: string, maxOutputBytes?: string }
+  | { type: 'job:no-path', jobId: string, provider: string, reason: string }
   | { type: 'transfer:progress', jobId: string, direction: 'upload' | 'download', file: string, done: number, total: number }
   | { type: 'job:progress', jobId: string, elapsedMs: number, limitMs: number }
   | { type: 'job:log', jobId: string, fd: 1 | 2, text: string }

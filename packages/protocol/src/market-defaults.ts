@@ -18,6 +18,13 @@ export const MARKET_DEFAULTS = Object.freeze({
   pingTimeoutMs: 1_000,
   /** How many of the best quotes a renter tries to lease. */
   leaseAttempts: 3,
+  /**
+   * How long a renter tries for a direct connection (hole punching) before a job's payload may
+   * use the relay. ICE through two cone NATs took 0.14 s in the testbed (docs/decisions.md).
+   */
+  directUpgradeTimeoutMs: 10_000,
+  /** How long a failed hole punch to a provider counts against it in ranking. */
+  holePunchFailureMemoryMs: 30 * 60_000,
   // Discovery (services/capability/directory.ts)
   /** Providers a renter looks up per class. */
   discoverLimit: 20,

@@ -246,7 +246,15 @@ export function explainNoMatch (request: JobRequest, supply: readonly Offer[], q
 // ---------------------------------------------------------------------------------------------
 // Ranking quotes
 
-export type Reachability = 'direct' | 'relayed' | 'unknown'
+/**
+ * How the renter would reach a quoting provider (see quotePath in reachability.ts): directly;
+ * through a relay first and then directly once hole punching succeeds; only through a relay;
+ * or not known.
+ */
+export type QuotePath = 'direct' | 'hole-punch' | 'relayed' | 'unknown'
+
+/** A relayed-only provider ranks lowest: its relay may refuse big payloads (docs/renters.md). */
+const PATH_SCORE: Record<QuotePath, number> = { direct: 1, 'hole-punch': 0.75, unknown: 0.5, relayed: 0 }
 
 export interface QuoteCandidate {
   provider: string
@@ -256,7 +264,7 @@ export interface QuoteCandidate {
   reputation: number
   /** Round-trip time to the provider, when measured. */
   latencyMs?: number
-  reachability: Reachability
+  reachability: QuotePath
 }
 
 export interface RankingWeights {
@@ -316,7 +324,7 @@ export function rankQuotes (request: JobRequest, jobId: Uint8Array, candidates: 
       price: Number(cheapest) / Number(c.quote.pricePerUnitHour),
       fit: fitScore(c.quote, r),
       reputation: Math.min(1, Math.max(0, c.reputation)),
-      reachability: c.reachability === 'direct' ? 1 : c.reachability === 'unknown' ? 0.5 : 0,
+      reachability: PATH_SCORE[c.reachability],
       latency: c.latencyMs === undefined ? 0.5 : 1 / (1 + c.latencyMs / LATENCY_REFERENCE_MS)
     }
     const score = weights.price * components.price + weights.fit * components.fit + weights.reputation * components.reputation +

@@ -1,7 +1,7 @@
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { describe, expect, it } from 'vitest'
 import {
-  Envelope, MessageKind, ProtocolErrorCode, SignedPayload, MAX_CLOCK_SKEW_MS,
+  Envelope, MessageKind, ProtocolErrorCode, Reachability, SignedPayload, MAX_CLOCK_SKEW_MS,
   openEnvelope, sealEnvelope, signingBytes, Bid, Capability, Executor, executorMask, gpuClassesOf
 } from '../src/index.js'
 import { NOW, bid, gpu, hardware, key, quote, wallet } from './fixtures.js'
@@ -15,7 +15,7 @@ describe('signed envelopes', () => {
   it('round-trips every kind and reports signer, times and hash', async () => {
     const { privateKey, id } = await key()
     const hw = hardware([gpu(), gpu({ index: 1 })])
-    const capability: Capability = { hardware: hw, executorMask: executorMask([Executor.WASM]), gpuClasses: gpuClassesOf(hw), multiaddrs: [], agent: 'ionet-p2p/test', prices: [{ gpuClass: 'nvidia-rtx-4090', pricePerUnitHour: 2_000_000n }, { gpuClass: 'cpu', pricePerUnitHour: 50_000n }], maxDurationS: 3600, wallet: wallet(3) }
+    const capability: Capability = { hardware: hw, executorMask: executorMask([Executor.WASM]), gpuClasses: gpuClassesOf(hw), multiaddrs: [], agent: 'ionet-p2p/test', prices: [{ gpuClass: 'nvidia-rtx-4090', pricePerUnitHour: 2_000_000n }, { gpuClass: 'cpu', pricePerUnitHour: 50_000n }], maxDurationS: 3600, wallet: wallet(3), reachability: Reachability.PUBLIC }
     const sealed = await sealEnvelope(privateKey, MessageKind.CAPABILITY, capability, { seq: 5n, now: NOW, ttlMs: 60_000 })
     const opened = await openEnvelope(sealed, { kind: MessageKind.CAPABILITY, now: NOW + 1000, expectedSigner: id })
     expect(opened.signer.toString()).toBe(id)
@@ -97,7 +97,7 @@ describe('signed envelopes', () => {
   it('rejects a capability whose classes do not follow from its hardware', async () => {
     const { privateKey } = await key()
     const hw = hardware([gpu()])
-    const lying: Capability = { hardware: hw, executorMask: 2, gpuClasses: ['nvidia-h100'], multiaddrs: [], agent: '', prices: [], maxDurationS: 0, wallet: wallet(3) }
+    const lying: Capability = { hardware: hw, executorMask: 2, gpuClasses: ['nvidia-h100'], multiaddrs: [], agent: '', prices: [], maxDurationS: 0, wallet: wallet(3), reachability: Reachability.PUBLIC }
     const err = await sealEnvelope(privateKey, MessageKind.CAPABILITY, lying, { seq: 1n, now: NOW, ttlMs: 1000 }).catch(e => e)
     expect(err.field).toBe('gpu_classes')
   })
@@ -107,7 +107,7 @@ describe('capability list prices', () => {
   it('may only price classes the host has, or cpu, once each', async () => {
     const { privateKey } = await key()
     const hw = hardware([gpu()])
-    const base: Capability = { hardware: hw, executorMask: 2, gpuClasses: gpuClassesOf(hw), multiaddrs: [], agent: '', prices: [], maxDurationS: 0, wallet: wallet(3) }
+    const base: Capability = { hardware: hw, executorMask: 2, gpuClasses: gpuClassesOf(hw), multiaddrs: [], agent: '', prices: [], maxDurationS: 0, wallet: wallet(3), reachability: Reachability.PUBLIC }
     const alien = await sealEnvelope(privateKey, MessageKind.CAPABILITY, { ...base, prices: [{ gpuClass: 'nvidia-h100', pricePerUnitHour: 1n }] }, { seq: 1n, now: NOW, ttlMs: 1000 }).catch(e => e)
     expect(alien.field).toBe('prices[0].gpu_class')
     const twice = await sealEnvelope(privateKey, MessageKind.CAPABILITY, { ...base, prices: [{ gpuClass: 'cpu', pricePerUnitHour: 1n }, { gpuClass: 'cpu', pricePerUnitHour: 2n }] }, { seq: 1n, now: NOW, ttlMs: 1000 }).catch(e => e)

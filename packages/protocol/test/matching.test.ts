@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
-  Executor, NoMatchReason, explainNoMatch, evaluateFit, offersFromCapability, rankQuotes, reputationScore,
+  Executor, NoMatchReason, Reachability, explainNoMatch, evaluateFit, offersFromCapability, rankQuotes, reputationScore,
   type JobRequest, type Offer, type QuoteCandidate
 } from '../src/index.js'
 import { NOW, gpu, hardware, quote, requirements } from './fixtures.js'
@@ -97,8 +97,8 @@ describe('explainNoMatch', () => {
 
   it('builds offers from a capability record and live asks', () => {
     const hw = hardware([gpu(), gpu({ index: 1, model: 'NVIDIA A100-SXM4-80GB', vramMib: 81920 })])
-    const offers = offersFromCapability('P', { hardware: hw, executorMask: 2, gpuClasses: ['nvidia-a100', 'nvidia-rtx-4090'], multiaddrs: [], agent: '', prices: [{ gpuClass: 'nvidia-a100', pricePerUnitHour: 7n }, { gpuClass: 'cpu', pricePerUnitHour: 3n }], maxDurationS: 7200, wallet: new Uint8Array(32) }, [
-      { gpuClass: 'nvidia-a100', gpuModel: 'NVIDIA A100-SXM4-80GB', vramMib: 81920, unitsTotal: 1, unitsFree: 0, pricePerUnitHour: 9n, executorMask: 2, maxDurationS: 60, declared: false }
+    const offers = offersFromCapability('P', { hardware: hw, executorMask: 2, gpuClasses: ['nvidia-a100', 'nvidia-rtx-4090'], multiaddrs: [], agent: '', prices: [{ gpuClass: 'nvidia-a100', pricePerUnitHour: 7n }, { gpuClass: 'cpu', pricePerUnitHour: 3n }], maxDurationS: 7200, wallet: new Uint8Array(32), reachability: Reachability.PUBLIC }, [
+      { gpuClass: 'nvidia-a100', gpuModel: 'NVIDIA A100-SXM4-80GB', vramMib: 81920, unitsTotal: 1, unitsFree: 0, pricePerUnitHour: 9n, executorMask: 2, maxDurationS: 60, declared: false, reachability: Reachability.BEHIND_NAT }
     ])
     // The live ask overrides the list price; the record's list prices and duration fill in the rest.
     expect(offers.map(o => [o.gpuClass, o.gpus.length, o.unitsFree, o.pricePerUnitHour, o.maxDurationS])).toEqual([

@@ -9,6 +9,7 @@
 import {
   CPU_CLASS, Executor, MAX_DURATION_S, UNKNOWN_REPUTATION, evaluateFit, executorMask, makeRequirements, offersFromCapability, reputationScore
 } from '@ionet-p2p/protocol'
+import { Reachability } from '@ionet-p2p/protocol'
 import type { Ask, Capability, GpuDevice, JobRequest, Offer, Quote } from '@ionet-p2p/protocol'
 import type { JobSpec } from '../workload/jobs.js'
 import type { DeviceKind, Population } from '../workload/population.js'
@@ -96,7 +97,8 @@ export class MarketModel {
         agent: 'ionet-p2p',
         prices: [],
         maxDurationS: PROVIDER_MAX_DURATION_S,
-        wallet: ZERO_HASH
+        wallet: ZERO_HASH,
+        reachability: Reachability.PUBLIC
       }
       this.capabilityTemplates.set(key, template)
     }
@@ -117,7 +119,9 @@ export class MarketModel {
       pricePerUnitHour: BigInt(this.p.price[node] as number),
       executorMask: WASM_ONLY,
       maxDurationS: PROVIDER_MAX_DURATION_S,
-      declared: false
+      declared: false,
+      // Message sizes only: the engine decides NAT paths itself (des/engine.ts).
+      reachability: Reachability.PUBLIC
     }
   }
 

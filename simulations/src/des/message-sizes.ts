@@ -17,6 +17,7 @@ import {
   askTopic, bidTopic, executorMask, buildReceiptBody, capabilityKey, classProviderKey, encodeAnchoredReceipt, encodeReceipt, encodeReceiptBody,
   makeRequirements, peerIdFromBytes, sealEnvelope, signReceiptBody
 } from '@ionet-p2p/protocol'
+import { Reachability } from '@ionet-p2p/protocol'
 import type { Capability, GpuDevice } from '@ionet-p2p/protocol'
 import type { Scenario } from '../scenario/schema.js'
 import type { DeviceKind, Population } from '../workload/population.js'
@@ -236,7 +237,8 @@ export async function measureMessageSizes (s: Scenario, p: Population): Promise<
         agent: 'ionet-p2p/0.1.0',
         prices: [{ gpuClass: k.gpuClass, pricePerUnitHour: price(k) }],
         maxDurationS: MAX_DURATION_S,
-        wallet
+        wallet,
+        reachability: Reachability.PUBLIC
       }
       capabilitySize.set(key(ki, u.count), (await sealEnvelope(provider.key, MessageKind.CAPABILITY, cap, opts(60 * 60_000))).byteLength)
     }
@@ -258,7 +260,7 @@ export async function measureMessageSizes (s: Scenario, p: Population): Promise<
     const unitsTotal = Math.max(...(s.supply.mix[k.entry]?.units.map(u => u.count) ?? [1]))
     const ask = await sealEnvelope(provider.key, MessageKind.ASK, {
       gpuClass, gpuModel: isCpu(k) ? '' : k.model, vramMib: isCpu(k) ? 0 : Math.max(1, k.vramMib), unitsTotal, unitsFree: unitsTotal,
-      pricePerUnitHour: price(k), executorMask: executorMask([Executor.WASM]), maxDurationS: MAX_DURATION_S, declared: false
+      pricePerUnitHour: price(k), executorMask: executorMask([Executor.WASM]), maxDurationS: MAX_DURATION_S, declared: false, reachability: Reachability.PUBLIC
     }, opts(60_000))
     askGossip[classIndex.get(gpuClass) as number] = rpc(ask.byteLength, askTopic(gpuClass))
   }

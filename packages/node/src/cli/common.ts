@@ -12,7 +12,8 @@ import { IonetNode } from '../node/ionet-node.js'
 import type { IonetNodeOptions } from '../node/ionet-node.js'
 import { DEFAULT_SOLANA_RPC } from '../solana/ledger-client.js'
 import { solanaCliWalletPath } from '../wallet/wallet.js'
-import { collect, parseMultiaddr } from './parse.js'
+import { collect, parseCount, parseMultiaddr, parseSizeBytes, parseStunUrl } from './parse.js'
+import type { ReachabilityMode, RelayServerMode } from '../network/reachability.js'
 
 export interface NetworkFlags {
   dataDir: string
@@ -23,6 +24,14 @@ export interface NetworkFlags {
   json: boolean
   wallet?: string
   solanaRpc: string
+  reachability: ReachabilityMode
+  relayServer: RelayServerMode
+  relayMaxReservations?: number
+  relayDataLimit?: bigint
+  relayDurationLimit?: number
+  holePunching: boolean
+  stun?: string[]
+  upnp: boolean
 }
 
 /** --wallet and --solana-rpc: which Solana key pays or is paid, and which ledger. */
@@ -56,6 +65,15 @@ export function addNetworkFlags (cmd: Command, defaults: { listen: string }): Co
     .addOption(new Option('--bootstrap <multiaddr>', 'peer to join the network through, ending in /p2p/<id> (repeatable)').argParser(collect(v => parseMultiaddr('--bootstrap', v))))
     .addOption(new Option('--no-mdns', 'do not discover peers on the local network with mDNS'))
     .addOption(new Option('--json', 'machine-readable output (NDJSON)').default(false))
+    // NAT traversal (docs/operators.md, "Behind NAT, and running a relay")
+    .addOption(new Option('--reachability <mode>', 'auto: decide from addresses; public; private (behind NAT: use a relay and hole punching)').choices(['auto', 'public', 'private']).default('auto'))
+    .addOption(new Option('--relay-server <mode>', 'relay for nodes behind NAT: auto (when public), on, off').choices(['auto', 'on', 'off']).default('auto'))
+    .addOption(new Option('--relay-max-reservations <n>', 'nodes this relay holds a slot for').argParser(v => parseCount('--relay-max-reservations', v, 1, 100_000)))
+    .addOption(new Option('--relay-data-limit <size>', 'bytes one relayed connection may carry (default 128KiB; 0: no limit)').argParser(v => parseSizeBytes('--relay-data-limit', v)))
+    .addOption(new Option('--relay-duration-limit <seconds>', 'how long one relayed connection may last (default 120; 0: no limit)').argParser(v => parseCount('--relay-duration-limit', v, 0, 7 * 24 * 3600)))
+    .addOption(new Option('--no-hole-punching', 'behind NAT, do not accept WebRTC (reachable through the relay only)'))
+    .addOption(new Option('--stun <url>', 'STUN server for hole punching (repeatable; default: the bootstrap peers)').argParser(collect(v => parseStunUrl('--stun', v))))
+    .addOption(new Option('--upnp', 'ask the router to forward a port (UPnP IGD)').default(false))
   return addWalletFlags(cmd)
 }
 
@@ -72,7 +90,19 @@ export function nodeOptions (flags: NetworkFlags, defaultListen: string): IonetN
     bootstrap: bootstrapList(flags),
     mdns: flags.mdns,
     wallet: walletPath(flags),
-    solanaRpc: flags.solanaRpc
+    solanaRpc: flags.solanaRpc,
+    nat: {
+      reachability: flags.reachability,
+      relayServer: flags.relayServer,
+      relayLimits: {
+        ...(flags.relayMaxReservations !== undefined ? { maxReservations: flags.relayMaxReservations } : {}),
+        ...(flags.relayDataLimit !== undefined ? { dataBytes: flags.relayDataLimit } : {}),
+        ...(flags.relayDurationLimit !== undefined ? { durationS: flags.relayDurationLimit } : {})
+      },
+      holePunching: flags.holePunching,
+      ...(flags.stun !== undefined ? { stun: flags.stun } : {}),
+      upnp: flags.upnp
+    }
   }
 }
 

@@ -20,6 +20,22 @@ export function parseSizeMiB (flag: string, value: string): number {
   return Math.round(Number(m[1]) * unit)
 }
 
+/** "128KiB", "1MiB", "0" -> bytes. A bare number is bytes. */
+export function parseSizeBytes (flag: string, value: string): bigint {
+  const m = /^(\d+)\s*([a-zA-Z]*)$/.exec(value.trim())
+  const unit = ({ '': 1n, b: 1n, kb: 1024n, kib: 1024n, mb: 1024n ** 2n, mib: 1024n ** 2n, gb: 1024n ** 3n, gib: 1024n ** 3n } as Record<string, bigint>)[(m?.[2] ?? '').toLowerCase()]
+  if (m === null || unit === undefined) bad(flag, value, 'a size like 128KiB or 4MiB (0: no limit)')
+  return BigInt(m[1] as string) * unit
+}
+
+/** A STUN server URL: stun:host:port. */
+export function parseStunUrl (flag: string, value: string): string {
+  const m = /^stuns?:(\[[0-9a-fA-F:]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::(\d{1,5}))?$/.exec(value.trim())
+  const port = m?.[2] === undefined ? 3478 : Number(m[2])
+  if (m === null || port < 1 || port > 65_535) bad(flag, value, 'a STUN server like stun:203.0.113.7:4001')
+  return value.trim()
+}
+
 export function parseCount (flag: string, value: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) bad(flag, value, `a whole number from ${min} to ${max}`)
   return Number(value)

@@ -3,7 +3,7 @@
  * transfers and the running job when stdout is a terminal, and NDJSON with --json.
  */
 import cliProgress from 'cli-progress'
-import { formatSol } from '@ionet-p2p/protocol'
+import { formatBytes, formatSol } from '@ionet-p2p/protocol'
 import type { NodeEvent } from '../events.js'
 
 export interface Renderer {
@@ -59,6 +59,12 @@ export function describe (e: NodeEvent): string | undefined {
     case 'quotes:ranked': return e.ranking.length === 0 ? 'no acceptable quote' : ['ranked quotes (price, fit, reputation, reachability, latency):', ...e.ranking.map((r, i) => `  ${i + 1}. ${short(r.provider)}  score ${r.score.toFixed(3)}  ${BigInt(r.price).toLocaleString('en-US')} lamports/unit-h  ${r.reachability}${r.latencyMs !== undefined ? ` ${r.latencyMs} ms` : ''}`)].join('\n')
     case 'lease:accepted': return `lease from ${short(e.provider)}: capacity reserved, job must start within ${Math.max(0, Math.round((e.expiresAtMs - Date.now()) / 1000))} s`
     case 'lease:declined': return `${short(e.provider)} declined the lease: ${e.reason}`
+    case 'job:path': return e.direct
+      ? `payload goes direct to ${short(e.provider)}${e.holePunchMs !== undefined ? ` (hole punched in ${e.holePunchMs} ms)` : ''} over ${transportOf(e.address)}`
+      : `payload goes through a relay to ${short(e.provider)}: ${e.relayedBecause ?? 'no direct connection'}; output limited to ${formatBytes(BigInt(e.maxOutputBytes ?? '0'))} by the relay`
+    case 'bootstrap:connected': return undefined
+    case 'reachability': return e.relays.length > 0 ? `behind NAT: reachable through relay ${e.relays.map(short).join(', ')}, and directly by hole punching` : `! ${e.why}: peers cannot dial this node`
+    case 'job:no-path': return `! cannot send the job to ${short(e.provider)}: ${e.reason}`
     case 'transfer:progress': return undefined
     case 'job:progress': return undefined
     case 'job:log': return e.text.replace(/\n$/, '').split('\n').map(l => `  ${e.fd === 2 ? '!' : '│'} ${l}`).join('\n')
@@ -152,4 +158,10 @@ export function createRenderer (options: { json: boolean, stream?: NodeJS.WriteS
       bars?.stop()
     }
   }
+}
+
+function transportOf (address: string): string {
+  if (address.includes('/webrtc')) return 'WebRTC'
+  if (address.includes('/tcp/')) return 'TCP'
+  return address
 }

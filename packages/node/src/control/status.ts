@@ -3,6 +3,7 @@
  */
 import { describeGpus } from '@ionet-p2p/protocol'
 import type { IonetNode } from '../node/ionet-node.js'
+import type { ReachabilityState } from '../network/reachability.js'
 import { AGENT } from '../node/ionet-node.js'
 
 export interface NodeStatus {
@@ -14,6 +15,10 @@ export interface NodeStatus {
   connections: number
   dhtRoutingTable: number
   receipts: number
+  /** Public, behind NAT (with its relays), or direct on a LAN; hole punches made and failed. */
+  reachability: ReachabilityState
+  /** Bytes and writes this node has put on its connections. */
+  wire: { bytes: number, messages: number }
   provider?: {
     hardware: string
     cpuCores: number
@@ -40,7 +45,9 @@ export async function nodeStatus (node: IonetNode, startedAt: number): Promise<N
     uptimeS: Math.round((Date.now() - startedAt) / 1000),
     connections: node.libp2p.getConnections().length,
     dhtRoutingTable: routingTable?.size ?? 0,
-    receipts: (await node.receipts.list()).length
+    receipts: (await node.receipts.list()).length,
+    reachability: node.reachability.state(),
+    wire: { bytes: node.wire.bytes, messages: node.wire.messages }
   }
   const { provider, ledger } = node
   if (provider !== undefined && ledger !== undefined) {

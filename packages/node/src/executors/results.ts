@@ -1,6 +1,7 @@
 /**
  * Building execution results, shared by the executors, with messages for people.
  */
+import { formatBytes } from '@ionet-p2p/protocol'
 import { ExecutionErrorCode } from './types.js'
 import type { ExecutionResult, ExecutionStatus } from './types.js'
 
@@ -29,9 +30,4 @@ export function formatSeconds (ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`
 }
 
-export function formatBytes (n: number): string {
-  if (n >= 1024 ** 3 && n % 1024 ** 3 === 0) return `${n / 1024 ** 3} GiB`
-  if (n >= 1024 ** 2 && n % 1024 ** 2 === 0) return `${n / 1024 ** 2} MiB`
-  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`
-  return `${n} bytes`
-}
+export { formatBytes }

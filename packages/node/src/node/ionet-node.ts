@@ -9,7 +9,7 @@ import { LevelDatastore } from 'datastore-level'
 import type { Datastore } from 'interface-datastore'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { ANY_GPU_CLASS, Executor, executorMask, gpuClassesOf } from '@ionet-p2p/protocol'
+import { ANY_GPU_CLASS, Executor, MARKET_DEFAULTS, executorMask, gpuClassesOf } from '@ionet-p2p/protocol'
 import type { Capability, Hardware } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../errors.js'
 import { NodeEvents } from '../events.js'
@@ -30,6 +30,7 @@ import { CapabilityDirectory } from '../services/capability/directory.js'
 import { CapabilityRecords } from '../services/capability/records.js'
 import { AskBook } from '../services/gossip/ask-book.js'
 import { AskWatcher } from '../services/gossip/ask-watcher.js'
+import { TopicCarrier } from '../services/gossip/topic-carrier.js'
 import { JobServer } from '../services/jobs/job-server.js'
 import type { JobLimits } from '../services/jobs/job-server.js'
 import { CapacityLedger } from '../services/market/capacity.js'
@@ -45,7 +46,13 @@ import type { DataDirLayout } from './data-dir.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { createIonetLibp2p } from './libp2p.js'
 import type { IonetLibp2p, OverlayTuning } from './libp2p.js'
-import type { ConnectionTap } from '../network/connection-tap.js'
+import { shapingTap } from '../network/connection-tap.js'
+import type { ConnectionTap, WireCounter } from '../network/connection-tap.js'
+import { TransferPaths } from '../network/direct-connection.js'
+import { DEFAULT_RELAY_LIMITS, ReachabilityTracker, resolveNat, stunServersFor } from '../network/reachability.js'
+import type { NatOptions, NatPlan } from '../network/reachability.js'
+import { startStunServer } from '../network/stun-server.js'
+import type { StunServer } from '../network/stun-server.js'
 
 export const AGENT = 'ionet-p2p/0.1.0'
 
@@ -95,6 +102,8 @@ export interface IonetNodeOptions {
    * (nothing survives a restart). For the emulation engine, where hundreds of nodes share one thread.
    */
   memoryDatastore?: boolean
+  /** NAT traversal: reachability, relay server and its limits, hole punching, STUN, UPnP (network/reachability.ts). */
+  nat?: NatOptions
 }
 
 /** The datastore a node opens at creation and closes when it stops. */
@@ -120,9 +129,21 @@ export class IonetNode {
   readonly payments: PaymentStore
   readonly anchorer: Anchorer
   readonly credit: RenterCredit
+  /** Public, behind NAT, or direct on a LAN; relays, hole punches (network/reachability.ts). */
+  readonly reachability: ReachabilityTracker
+  readonly paths: TransferPaths
+  readonly nat: NatPlan
+  /** What this node has written to its connections (unless a connection tap of the caller's counts instead). */
+  readonly wire: WireCounter
+  private stun: StunServer | undefined
+  private stunError: string | undefined
+  /** The TCP port the operator chose to listen on (0 or absent: picked by the system). */
+  private readonly listenTcpPort: number
   /** This node's capability record body, when it sells something. */
   readonly capability?: () => Capability
   private readonly inbox: QuoteInbox
+  /** On a relay: forwards the market's gossip between nodes behind NAT. */
+  private readonly carrier?: TopicCarrier
   private readonly jobServer?: JobServer
   private readonly advertiser?: CapabilityAdvertiser
   private readonly datastore: NodeDatastore
@@ -134,10 +155,30 @@ export class IonetNode {
 
   private constructor (parts: {
     libp2p: IonetLibp2p, events: NodeEvents, scorer: PeerScorer, layout: DataDirLayout, records: CapabilityRecords, datastore: NodeDatastore, unlock: () => Promise<void>,
-    options: IonetNodeOptions, privateKey: PrivateKey, capabilitySeq: bigint, wallet: Wallet, solana: LedgerClient
+    options: IonetNodeOptions, privateKey: PrivateKey, capabilitySeq: bigint, wallet: Wallet, solana: LedgerClient, nat: NatPlan, wire: WireCounter
   }) {
     const { libp2p, events, scorer, layout, records, options, privateKey, wallet, solana } = parts
     const now = options.now ?? Date.now
+    this.nat = parts.nat
+    this.wire = parts.wire
+    this.listenTcpPort = (options.listen ?? []).map(a => Number(/\/tcp\/(\d+)/.exec(a)?.[1] ?? 0)).find(p => p > 0) ?? 0
+    const relayLimits = { ...DEFAULT_RELAY_LIMITS, ...options.nat?.relayLimits }
+    this.reachability = new ReachabilityTracker({
+      libp2p,
+      plan: parts.nat,
+      now,
+      ...(libp2p.services.relay !== undefined
+        ? {
+            relayServer: () => ({
+              reservations: libp2p.services.relay?.reservations.size ?? 0,
+              limits: { dataBytes: relayLimits.dataBytes.toString(), durationS: relayLimits.durationS },
+              wireBytesSent: this.wire.bytes,
+              stun: this.stun !== undefined ? `udp/${this.stun.port}, ${this.stun.answered} answered` : `off: ${this.stunError ?? 'not started'}`
+            })
+          }
+        : {})
+    })
+    this.paths = new TransferPaths({ libp2p, tracker: this.reachability, now })
     this.libp2p = libp2p
     this.events = events
     this.scorer = scorer
@@ -148,6 +189,7 @@ export class IonetNode {
     this.directory = new CapabilityDirectory(libp2p, records)
     this.asks = new AskBook(now)
     this.askWatcher = new AskWatcher({ libp2p, book: this.asks, scorer, events, now })
+    if (libp2p.services.relay !== undefined) this.carrier = new TopicCarrier({ libp2p, askWatcher: this.askWatcher, scorer, events, now })
     this.receipts = new ReceiptStore(layout.receipts)
     this.wallet = wallet
     this.solana = solana
@@ -179,6 +221,8 @@ export class IonetNode {
     this.reputation = reputation
     this.renter = new RenterMarket({
       libp2p, privateKey, directory: this.directory, inbox: this.inbox, asks: this.asks, reputation, receipts: this.receipts, wallet: wallet.publicKey, events, now,
+      paths: this.paths,
+      holePunchFailed: (provider) => this.reachability.failedRecently(provider, MARKET_DEFAULTS.holePunchFailureMemoryMs),
       watchAsks: (gpuClass) => { this.askWatcher.watch(gpuClass) }
     })
 
@@ -191,6 +235,7 @@ export class IonetNode {
       this.provider = new ProviderMarket({
         libp2p, privateKey, hardware: p.hardware, terms, ledger: this.ledger, scorer, events, now, wallet: wallet.publicKey,
         creditCheck: (renter, maxCost) => this.credit.refusal(renter, maxCost, now()),
+        reachability: () => this.reachability.claim(),
         ...(options.timing?.askIntervalMs !== undefined ? { askIntervalMs: options.timing.askIntervalMs } : {}),
         ...(options.timing?.leaseTtlMs !== undefined ? { leaseTtlMs: options.timing.leaseTtlMs } : {})
       })
@@ -208,7 +253,8 @@ export class IonetNode {
         agent: AGENT,
         prices: provider.classes.map(gpuClass => ({ gpuClass, pricePerUnitHour: provider.offer(gpuClass).pricePerUnitHour as bigint })),
         maxDurationS: terms.maxDurationS,
-        wallet: wallet.publicKey as Uint8Array<ArrayBuffer>
+        wallet: wallet.publicKey as Uint8Array<ArrayBuffer>,
+        reachability: this.reachability.claim()
       })
       this.capability = capability
       const seq = new SequenceCounter(now, parts.capabilitySeq)
@@ -250,10 +296,14 @@ export class IonetNode {
     })
     const records = new CapabilityRecords(datastore, now)
     for (const addr of options.bootstrap ?? []) validateBootstrapAddr(addr)
+    const listen = options.listen ?? ['/ip4/0.0.0.0/tcp/0']
+    const nat = resolveNat(options.nat ?? {}, { listen, announce: options.announce ?? [], bootstrap: options.bootstrap ?? [] })
+    const wire: WireCounter = { messages: 0, bytes: 0 }
     const libp2p = await createIonetLibp2p({
       privateKey,
       datastore,
-      listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+      listen,
+      nat: { plan: nat, options: options.nat ?? {}, stunServers: () => stunServersFor(options.nat ?? {}, options.bootstrap ?? []) },
       ...(options.announce !== undefined ? { announce: options.announce } : {}),
       bootstrap: options.bootstrap ?? [],
       mdns: options.mdns ?? false,
@@ -262,7 +312,8 @@ export class IonetNode {
       connectionGater: scorer.connectionGater(),
       appSpecificScore: (peerId) => scorer.score(peerId),
       ...(options.ipColocationFactorWeight !== undefined ? { ipColocationFactorWeight: options.ipColocationFactorWeight } : {}),
-      ...(options.connectionTap !== undefined ? { connectionTap: options.connectionTap } : {}),
+      // Without a caller's tap, count our own writes (status reports them; relays show what they carried).
+      connectionTap: options.connectionTap ?? shapingTap({ counter: wire }),
       ...(options.overlay !== undefined ? { overlay: options.overlay } : {})
     }).catch(async (err: Error) => {
       await datastore.close?.()
@@ -270,7 +321,7 @@ export class IonetNode {
       throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `cannot start libp2p: ${err.message}`)
     })
     libp2pRef = libp2p
-    return new IonetNode({ libp2p, events, scorer, layout, records, datastore, unlock, options, privateKey, capabilitySeq: BigInt(state.capabilitySeq), wallet, solana })
+    return new IonetNode({ libp2p, events, scorer, layout, records, datastore, unlock, options, privateKey, capabilitySeq: BigInt(state.capabilitySeq), wallet, solana, nat, wire })
   }
 
   get peerId (): string {
@@ -290,6 +341,9 @@ export class IonetNode {
     }
     if (this.provider !== undefined) this.credit.load(receipts, await this.receipts.anchoredJobIds(), this.peerId)
     await this.libp2p.start()
+    this.reachability.start()
+    this.carrier?.start()
+    if (this.libp2p.services.relay !== undefined) await this.startStun()
     await this.inbox.start()
     await this.notices.start()
     if (this.provider !== undefined) {
@@ -307,6 +361,28 @@ export class IonetNode {
       run(Math.min(5_000, this.anchorIntervalMs))
     }
     this.events.emit({ type: 'node:started', peerId: this.peerId, addresses: this.multiaddrs, classes: this.provider?.classes ?? [] })
+  }
+
+  /**
+   * A relay also answers STUN, on the UDP port numbered like its TCP listener, so the nodes it
+   * serves learn their public address for hole punching (network/stun-server.ts). A busy port
+   * costs hole punching through this relay, not the node: status says why.
+   */
+  private async startStun (): Promise<void> {
+    // The listen port (not an announced one, which a router may map); else the port bound.
+    const tcp = this.libp2p.getMultiaddrs().map(a => a.getComponents()).find(parts => parts.some(c => c.name === 'tcp') && !parts.some(c => c.name === 'p2p-circuit'))
+    const port = this.listenTcpPort > 0 ? this.listenTcpPort : Number(tcp?.find(c => c.name === 'tcp')?.value)
+    if (!Number.isInteger(port) || port <= 0) { this.stunError = 'no TCP listen port'; return }
+    // Both families on one dual-stack socket where the host has IPv6, else IPv4 only.
+    for (const host of ['::', '0.0.0.0']) {
+      try {
+        this.stun = await startStunServer(host, port)
+        this.stunError = undefined
+        return
+      } catch (err) {
+        this.stunError = `UDP port ${port}: ${(err as Error).message}`
+      }
+    }
   }
 
   private async anchorInBackground (): Promise<void> {
@@ -355,6 +431,9 @@ export class IonetNode {
     await this.provider?.stop().catch(() => {})
     await this.jobServer?.stop().catch(() => {})
     await this.inbox.stop().catch(() => {})
+    this.reachability.stop()
+    this.carrier?.stop()
+    await this.stun?.close().catch(() => {})
     await this.libp2p.stop()
     await this.datastore.close?.()
     await this.unlock()
@@ -377,13 +456,33 @@ export class IonetNode {
    */
   async connectBootstrap (addrs: string[], timeoutMs = 10_000): Promise<number> {
     if (addrs.length === 0) return 0
-    const results = await Promise.allSettled(addrs.map(async a => this.libp2p.dial(multiaddr(a), { signal: AbortSignal.timeout(timeoutMs) })))
-    const reached = results.filter(r => r.status === 'fulfilled').length
-    if (reached === 0) {
+    const started = performance.now()
+    const results = await Promise.allSettled(addrs.map(async a => {
+      await this.libp2p.dial(multiaddr(a), { signal: AbortSignal.timeout(timeoutMs) })
+      return performance.now() - started
+    }))
+    const reached = results.filter(r => r.status === 'fulfilled')
+    if (reached.length === 0) {
       const reason = (results[0] as PromiseRejectedResult).reason as Error
       throw new IonetError(IonetErrorCode.BOOTSTRAP_UNREACHABLE, `cannot reach bootstrap peer ${addrs[0]}${addrs.length > 1 ? ` (nor ${addrs.length - 1} other)` : ''}: ${reason.message}`)
     }
-    return reached
+    this.events.emit({ type: 'bootstrap:connected', peers: reached.length, firstMs: Math.round(Math.min(...reached.map(r => r.value))) })
+    await this.awaitRelay(timeoutMs)
+    return reached.length
+  }
+
+  /**
+   * Behind NAT, others reach this node only through a relay: wait (bounded) for a reservation,
+   * then republish the capability record with the relay's addresses. Without one the node runs
+   * on, saying why nobody can dial it.
+   */
+  async awaitRelay (timeoutMs: number): Promise<void> {
+    if (!this.nat.behindNat) return
+    const deadline = Date.now() + timeoutMs
+    while (this.reachability.relays().length === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+    const s = this.reachability.state()
+    this.events.emit({ type: 'reachability', reachability: s.reachability, why: s.why, relays: s.relays, addresses: s.addresses })
+    if (s.relays.length > 0 && this.advertiser !== undefined) await this.advertiser.publish(AbortSignal.timeout(timeoutMs)).catch(() => 0)
   }
 }
 

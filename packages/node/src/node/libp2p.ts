@@ -2,7 +2,10 @@
  * Assembles the libp2p node: TCP + noise + yamux, identify, ping, our private Kademlia DHT,
  * gossipsub, and bootstrap/mDNS discovery. Market services are built on top (see ionet-node.ts).
  */
+import { autoNATv2 } from '@libp2p/autonat-v2'
 import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -14,6 +17,8 @@ import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { uPnPNAT } from '@libp2p/upnp-nat'
+import { webRTC } from '@libp2p/webrtc'
 import { yamux } from '@libp2p/yamux'
 import type { ConnectionGater, PrivateKey, ComponentLogger } from '@libp2p/interface'
 import { CAPABILITY_NAMESPACE, PROTOCOL_IDS } from '@ionet-p2p/protocol'
@@ -25,6 +30,9 @@ import { bulkNoiseCrypto } from '../network/noise-crypto.js'
 import { DHT_DATASTORE_PREFIX } from '../services/capability/records.js'
 import { tapTransport } from '../network/connection-tap.js'
 import type { ConnectionTap } from '../network/connection-tap.js'
+import { dialOrder } from '../network/address-order.js'
+import { DEFAULT_RELAY_LIMITS } from '../network/reachability.js'
+import type { NatOptions, NatPlan } from '../network/reachability.js'
 
 const MiB = 1024 * 1024
 
@@ -33,6 +41,8 @@ export interface IonetServices extends Record<string, unknown> {
   ping: Ping
   dht: KadDHT
   pubsub: GossipSub
+  /** Present on public nodes that relay for others (see network/reachability.ts). */
+  relay?: CircuitRelayService
 }
 
 export type IonetLibp2p = Libp2p<IonetServices>
@@ -59,6 +69,8 @@ export interface Libp2pOptions {
   connectionTap?: ConnectionTap
   /** Overlay parameters other than libp2p's defaults (the simulator applies a scenario's). */
   overlay?: OverlayTuning
+  /** NAT traversal: the start-up decision and the operator's settings. */
+  nat: { plan: NatPlan, options: NatOptions, stunServers: () => string[] }
 }
 
 /** gossipsub's mesh degree and heartbeat and kad-dht's bucket size and parallelism. */
@@ -73,7 +85,8 @@ export interface OverlayTuning {
 
 /**
  * How bytes move between two nodes: TCP, Noise, yamux. Shared with the benchmarks, which must
- * measure exactly what the node runs.
+ * measure exactly what the node runs. (The node adds the relay and WebRTC transports, which
+ * need identify; see createIonetLibp2p.)
  */
 export function transportConfig (options: { connectionTap?: ConnectionTap } = {}): Pick<Libp2pInit<IonetServices>, 'transports' | 'connectionEncrypters' | 'streamMuxers'> {
   return {
@@ -92,17 +105,29 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
   if (options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap, timeout: 100 }))
   if (options.mdns) peerDiscovery.push(mdns({ serviceTag: 'ionet-p2p.local' }))
 
+  const base = transportConfig(options.connectionTap !== undefined ? { connectionTap: options.connectionTap } : {})
   return createLibp2p<IonetServices>({
     privateKey: options.privateKey,
     datastore: options.datastore,
     addresses: {
-      listen: options.listen,
+      listen: [...options.listen, ...natListenAddresses(options.nat.plan)],
       ...(options.announce !== undefined && options.announce.length > 0 ? { announce: options.announce } : {})
     },
-    ...transportConfig(options.connectionTap !== undefined ? { connectionTap: options.connectionTap } : {}),
+    ...base,
+    transports: [
+      ...base.transports ?? [],
+      // Dialling and listening through relays (listening only behind NAT).
+      circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
+      // Hole punching: WebRTC signals over a relayed connection and ICE opens a direct UDP path
+      // (docs/decisions.md: why not TCP with DCUtR). ICE servers are always ours, never
+      // WebRTC's defaults (third-party STUN servers): with none known, host candidates only.
+      webRTC({ rtcConfiguration: () => ({ iceServers: options.nat.stunServers().map(urls => ({ urls })) }) })
+    ],
     connectionGater: options.connectionGater,
     connectionManager: {
       maxConnections: 300,
+      // Dials by peer id never start a hole punch (network/address-order.ts).
+      addressSorter: dialOrder,
       // The defaults (5 per second per host, 10 pending) refuse honest bursts on a LAN or a test host.
       inboundConnectionThreshold: 50,
       maxIncomingPendingConnections: 50
@@ -118,13 +143,21 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     services: {
       identify: identify(),
+      // Asks peers to dial our observed addresses back; confirmed ones become announced. v2, not
+      // v1: v1 (3.0.28) dials back without `force` and then closes the connection it got, which
+      // is our existing one when we reached the asker at that address (measured: a renter's only
+      // connection to its relay closed 46 ms after it opened; docs/decisions.md).
+      autonat: autoNATv2(),
+      ...(options.nat.plan.relayServer ? { relay: relayServer(options.nat.options) } : {}),
+      ...(options.nat.options.upnp === true ? { upnp: uPnPNAT() } : {}),
       // Two outbound pings per connection (kad-dht's and ours); listeners accept two by default.
       ping: ping({ maxOutboundStreams: 2 }),
       dht: kadDHT({
         protocol: PROTOCOL_IDS.kad,
         // Left unset, kad-dht starts as a client and waits for a confirmed public address before
-        // serving; on a LAN that never happens. Every ionet-p2p node serves the DHT.
-        clientMode: false,
+        // serving; on a LAN that never happens. Every dialable node serves the DHT; a node
+        // behind NAT only asks (others could not dial it to ask it).
+        clientMode: options.nat.plan.behindNat,
         peerInfoMapper: dialableAddressesMapper,
         validators: { [CAPABILITY_NAMESPACE]: options.capabilityValidator },
         selectors: { [CAPABILITY_NAMESPACE]: options.capabilitySelector },
@@ -152,6 +185,26 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
           appSpecificWeight: 1
         }
       })
+    }
+  })
+}
+
+/** Behind NAT: reserve a slot on a relay, and accept WebRTC (hole punching) through it. */
+function natListenAddresses (plan: NatPlan): string[] {
+  if (!plan.behindNat) return []
+  return plan.holePunching ? ['/p2p-circuit', '/webrtc'] : ['/p2p-circuit']
+}
+
+/** libp2p's relay server with our limits; 0 means no limit (docs/operators.md). */
+function relayServer (nat: NatOptions): ReturnType<typeof circuitRelayServer> {
+  const l = { ...DEFAULT_RELAY_LIMITS, ...nat.relayLimits }
+  const unlimited = l.dataBytes === 0n && l.durationS === 0
+  return circuitRelayServer({
+    reservations: {
+      maxReservations: l.maxReservations,
+      applyDefaultLimit: !unlimited,
+      defaultDataLimit: l.dataBytes === 0n ? 1n << 62n : l.dataBytes,
+      defaultDurationLimit: l.durationS === 0 ? 2 ** 31 - 1 : l.durationS * 1000
     }
   })
 }

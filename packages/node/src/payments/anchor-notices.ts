@@ -36,7 +36,7 @@ export class AnchorNotices {
   constructor (private readonly o: AnchorNoticeOptions) {}
 
   async start (): Promise<void> {
-    await this.o.libp2p.handle(PROTOCOL_IDS.anchor, (stream, connection) => this.handle(stream, connection), { maxInboundStreams: 16 })
+    await this.o.libp2p.handle(PROTOCOL_IDS.anchor, (stream, connection) => this.handle(stream, connection), { maxInboundStreams: 16, runOnLimitedConnection: true })
   }
 
   async stop (): Promise<void> {
@@ -45,7 +45,7 @@ export class AnchorNotices {
 
   /** Renter side: tells `provider` about one anchored receipt; resolves with its answer. */
   async notify (provider: PeerId, anchored: AnchoredReceipt): Promise<{ accepted: boolean, reason: string }> {
-    const stream = await this.o.libp2p.dialProtocol(provider, PROTOCOL_IDS.anchor, { signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS) })
+    const stream = await this.o.libp2p.dialProtocol(provider, PROTOCOL_IDS.anchor, { signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS), runOnLimitedConnection: true })
     return await withDeadline(stream, EXCHANGE_TIMEOUT_MS, 'an anchor notice', async (signal) => {
       await sendFrame(stream, new TextEncoder().encode(encodeAnchoredReceipt(anchored)), signal)
       const ack = await new StreamReader(stream).readMessage(QuoteAck, 4096, 'anchor notice answer', signal)

@@ -3,7 +3,7 @@
  * they describe, and never rolled back to an older sequence number.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { MessageKind, capabilityKey, executorMask, Executor, gpuClassesOf, sealEnvelope, openEnvelope } from '@ionet-p2p/protocol'
+import { MessageKind, Reachability, capabilityKey, executorMask, Executor, gpuClassesOf, sealEnvelope, openEnvelope } from '@ionet-p2p/protocol'
 import type { Capability } from '@ionet-p2p/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { IonetNode } from '../../src/node/ionet-node.js'
@@ -79,7 +79,8 @@ describe('capability records in the DHT', () => {
       agent: 'forged',
       prices: [],
       maxDurationS: 0,
-      wallet: new Uint8Array(32).fill(1)
+      wallet: new Uint8Array(32).fill(1),
+      reachability: Reachability.PUBLIC
     }
     const attackerKey = await generateKeyPair('Ed25519')
     const forged = await sealEnvelope(attackerKey, MessageKind.CAPABILITY, forgedBody, { seq: before + 1_000_000n, now: Date.now(), ttlMs: 60_000 })

@@ -952,6 +952,7 @@ export interface Capability {
   prices: ClassPrice[]
   maxDurationS: number
   wallet: Uint8Array<ArrayBuffer>
+  reachability: Reachability
 }
 
 export namespace Capability {
@@ -1010,6 +1011,11 @@ export namespace Capability {
           w.bytes(obj.wallet)
         }
 
+        if (obj.reachability != null && __ReachabilityValues[obj.reachability] !== 0) {
+          w.uint32(72)
+          Reachability.codec().encode(obj.reachability, w)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1021,7 +1027,8 @@ export namespace Capability {
           agent: '',
           prices: [],
           maxDurationS: 0,
-          wallet: uint8ArrayAlloc(0)
+          wallet: uint8ArrayAlloc(0),
+          reachability: Reachability.REACHABILITY_UNKNOWN
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1088,6 +1095,10 @@ export namespace Capability {
             }
             case 8: {
               obj.wallet = reader.bytes()
+              break
+            }
+            case 9: {
+              obj.reachability = Reachability.codec().decode(reader)
               break
             }
             default: {
@@ -1203,6 +1214,13 @@ export namespace Capability {
               yield {
                 field: `${prefix}.wallet`,
                 value: reader.bytes()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.reachability`,
+                value: Reachability.codec().decode(reader)
               }
               break
             }
@@ -1341,6 +1359,11 @@ export namespace Capability {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface CapabilityReachabilityFieldEvent {
+    field: '$.reachability'
+    value: Reachability
+  }
+
   export function encode (obj: Partial<Capability>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Capability.codec())
   }
@@ -1349,7 +1372,7 @@ export namespace Capability {
     return decodeMessage(buf, Capability.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Capability>): Generator<CapabilityHardwareGpusVendorFieldEvent | CapabilityHardwareGpusModelFieldEvent | CapabilityHardwareGpusVramMibFieldEvent | CapabilityHardwareGpusDriverVersionFieldEvent | CapabilityHardwareGpusCudaVersionFieldEvent | CapabilityHardwareGpusComputeCapabilityFieldEvent | CapabilityHardwareGpusPciIdFieldEvent | CapabilityHardwareGpusIndexFieldEvent | CapabilityHardwareGpusDeclaredFieldEvent | CapabilityHardwareCpuCoresFieldEvent | CapabilityHardwareCpuModelFieldEvent | CapabilityHardwareRamMibFieldEvent | CapabilityHardwareOsFieldEvent | CapabilityHardwareArchFieldEvent | CapabilityExecutorMaskFieldEvent | CapabilityGpuClassesFieldEvent | CapabilityMultiaddrsFieldEvent | CapabilityAgentFieldEvent | CapabilityPricesGpuClassFieldEvent | CapabilityPricesPricePerUnitHourFieldEvent | CapabilityMaxDurationSFieldEvent | CapabilityWalletFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Capability>): Generator<CapabilityHardwareGpusVendorFieldEvent | CapabilityHardwareGpusModelFieldEvent | CapabilityHardwareGpusVramMibFieldEvent | CapabilityHardwareGpusDriverVersionFieldEvent | CapabilityHardwareGpusCudaVersionFieldEvent | CapabilityHardwareGpusComputeCapabilityFieldEvent | CapabilityHardwareGpusPciIdFieldEvent | CapabilityHardwareGpusIndexFieldEvent | CapabilityHardwareGpusDeclaredFieldEvent | CapabilityHardwareCpuCoresFieldEvent | CapabilityHardwareCpuModelFieldEvent | CapabilityHardwareRamMibFieldEvent | CapabilityHardwareOsFieldEvent | CapabilityHardwareArchFieldEvent | CapabilityExecutorMaskFieldEvent | CapabilityGpuClassesFieldEvent | CapabilityMultiaddrsFieldEvent | CapabilityAgentFieldEvent | CapabilityPricesGpuClassFieldEvent | CapabilityPricesPricePerUnitHourFieldEvent | CapabilityMaxDurationSFieldEvent | CapabilityWalletFieldEvent | CapabilityReachabilityFieldEvent> {
     return streamMessage(buf, Capability.codec(), opts)
   }
 }
@@ -1476,6 +1499,7 @@ export interface Ask {
   executorMask: number
   maxDurationS: number
   declared: boolean
+  reachability: Reachability
 }
 
 export namespace Ask {
@@ -1533,6 +1557,11 @@ export namespace Ask {
           w.bool(obj.declared)
         }
 
+        if (obj.reachability != null && __ReachabilityValues[obj.reachability] !== 0) {
+          w.uint32(80)
+          Reachability.codec().encode(obj.reachability, w)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1546,7 +1575,8 @@ export namespace Ask {
           pricePerUnitHour: 0n,
           executorMask: 0,
           maxDurationS: 0,
-          declared: false
+          declared: false,
+          reachability: Reachability.REACHABILITY_UNKNOWN
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1589,6 +1619,10 @@ export namespace Ask {
             }
             case 9: {
               obj.declared = reader.bool()
+              break
+            }
+            case 10: {
+              obj.reachability = Reachability.codec().decode(reader)
               break
             }
             default: {
@@ -1669,6 +1703,13 @@ export namespace Ask {
               }
               break
             }
+            case 10: {
+              yield {
+                field: `${prefix}.reachability`,
+                value: Reachability.codec().decode(reader)
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1726,6 +1767,11 @@ export namespace Ask {
     value: boolean
   }
 
+  export interface AskReachabilityFieldEvent {
+    field: '$.reachability'
+    value: Reachability
+  }
+
   export function encode (obj: Partial<Ask>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Ask.codec())
   }
@@ -1734,7 +1780,7 @@ export namespace Ask {
     return decodeMessage(buf, Ask.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Ask>): Generator<AskGpuClassFieldEvent | AskGpuModelFieldEvent | AskVramMibFieldEvent | AskUnitsTotalFieldEvent | AskUnitsFreeFieldEvent | AskPricePerUnitHourFieldEvent | AskExecutorMaskFieldEvent | AskMaxDurationSFieldEvent | AskDeclaredFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Ask>): Generator<AskGpuClassFieldEvent | AskGpuModelFieldEvent | AskVramMibFieldEvent | AskUnitsTotalFieldEvent | AskUnitsFreeFieldEvent | AskPricePerUnitHourFieldEvent | AskExecutorMaskFieldEvent | AskMaxDurationSFieldEvent | AskDeclaredFieldEvent | AskReachabilityFieldEvent> {
     return streamMessage(buf, Ask.codec(), opts)
   }
 }
@@ -3274,6 +3320,26 @@ export namespace QuoteAck {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<QuoteAck>): Generator<QuoteAckAcceptedFieldEvent | QuoteAckReasonFieldEvent> {
     return streamMessage(buf, QuoteAck.codec(), opts)
+  }
+}
+
+export enum Reachability {
+  REACHABILITY_UNKNOWN = 'REACHABILITY_UNKNOWN',
+  PUBLIC = 'PUBLIC',
+  BEHIND_NAT = 'BEHIND_NAT',
+  RELAY_ONLY = 'RELAY_ONLY'
+}
+
+enum __ReachabilityValues {
+  REACHABILITY_UNKNOWN = 0,
+  PUBLIC = 1,
+  BEHIND_NAT = 2,
+  RELAY_ONLY = 3
+}
+
+export namespace Reachability {
+  export const codec = (): Codec<Reachability> => {
+    return enumeration<Reachability>(__ReachabilityValues)
   }
 }
 

@@ -129,6 +129,7 @@ function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number
     w('selling', 'nothing (--no-provide)')
   }
   w('wallet', `${node.wallet.address} (${node.wallet.path}); ledger ${node.solana.url}`)
+  w('reachable', node.reachability.state().why)
   w('peers', bootstrapCount === 0 ? (flags.mdns ? 'waiting for peers on the LAN (mDNS)' : 'none yet: others can join through the addresses above') : `reached ${reached} of ${bootstrapCount} bootstrap peer(s)`)
   process.stdout.write('Press Ctrl-C to stop.\n')
 }

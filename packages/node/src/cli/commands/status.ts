@@ -1,6 +1,7 @@
 /**
  * `ionet-p2p status` and `ionet-p2p peers`: ask the running node about itself.
  */
+import { formatBytes } from '@ionet-p2p/protocol'
 import { Command, Option } from 'commander'
 import { defaultDataDir } from '../../node/data-dir.js'
 import type { NodeStatus, PeerEntry } from '../../control/status.js'
@@ -29,6 +30,7 @@ export function statusCommand (): Command {
       w('connections', s.connections)
       w('DHT peers', s.dhtRoutingTable)
       w('receipts', s.receipts)
+      for (const [i, line] of reachabilityLines(s.reachability).entries()) w(i === 0 ? 'reachable' : '', line)
       if (s.provider === undefined) return void w('selling', 'nothing')
       w('hardware', `${s.provider.hardware}; ${s.provider.cpuCores} CPU cores`)
       s.provider.classes.forEach((c, i) => { w(i === 0 ? 'capacity' : '', `${c.gpuClass}: ${c.unitsFree}/${c.unitsTotal} free at ${BigInt(c.pricePerUnitHour).toLocaleString('en-US')} lamports/unit-h`) })
@@ -43,4 +45,17 @@ export function peersCommand (): Command {
       if (peers.length === 0) return void process.stdout.write('no connected peers\n')
       for (const p of peers) process.stdout.write(`${short(p.peerId).padEnd(18)}${p.direction.padEnd(10)}${p.limited ? 'relayed ' : ''}score ${String(p.score).padEnd(7)}${p.address}\n`)
     })
+}
+
+/** `status`'s reachability block: how others reach this node, its relays, and its hole punches. */
+export function reachabilityLines (r: NodeStatus['reachability']): string[] {
+  const lines = [r.why]
+  if (r.relays.length > 0) lines.push(`relay reservation on ${r.relays.map(short).join(', ')}`)
+  for (const h of r.holePunched) lines.push(`hole punched to ${short(h.peer)} in ${h.ms} ms (${h.address.includes('/webrtc') ? 'WebRTC' : 'TCP'})`)
+  for (const f of r.holePunchFailures) lines.push(`no direct connection to ${short(f.peer)}: ${f.reason}`)
+  if (r.relayServer !== undefined) {
+    const l = r.relayServer.limits
+    lines.push(`relaying for ${r.relayServer.reservations} node(s); limits ${l.dataBytes === '0' ? 'none' : formatBytes(BigInt(l.dataBytes))} and ${l.durationS === 0 ? 'no time limit' : `${l.durationS} s`} per connection; STUN ${r.relayServer.stun}`)
+  }
+  return lines
 }

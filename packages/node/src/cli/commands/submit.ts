@@ -7,6 +7,7 @@ import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { ANY_GPU_CLASS, CPU_CLASS, Executor, makeRequirements } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
+import { NodeEvents } from '../../events.js'
 import type { NodeEvent } from '../../events.js'
 import { validateWasmModule } from '../../executors/index.js'
 import type { JobSubmission } from '../../services/market/renter.js'
@@ -74,7 +75,13 @@ async function runSubmit (args: string[], flags: SubmitFlags): Promise<void> {
       out.line(`› using the running node (${daemon.socketPath})`)
       summary = await daemon.submit(submissionToWire(submission), onEvent) as unknown as OutcomeSummary
     } else {
-      summary = await withEphemeralNode(nodeOptions(flags, '/ip4/0.0.0.0/tcp/0'), async (node) => {
+      // Render what the node reports while it joins (bootstrap:connected, reachability) too; from
+      // the submission on, node.submit forwards the job's events, so stop here to not render twice.
+      // node:started is left out of text mode, where the "joined the network" line says it.
+      const events = new NodeEvents()
+      const stopJoinEvents = events.on(e => { if (flags.json || e.type !== 'node:started') onEvent(e) })
+      summary = await withEphemeralNode({ ...nodeOptions(flags, '/ip4/0.0.0.0/tcp/0'), events }, async (node) => {
+        stopJoinEvents()
         out.line(`› joined the network as ${short(node.peerId)} (${node.libp2p.getConnections().length} peer(s))`)
         return summarizeOutcome(await node.submit({ ...submission, onEvent }))
       })

@@ -5,7 +5,8 @@
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { TopicValidatorFn } from '@libp2p/gossipsub'
-import { ProtocolError, ProtocolErrorCode, openEnvelope } from '@ionet-p2p/protocol'
+import { MessageKind, ProtocolError, ProtocolErrorCode, openEnvelope } from '@ionet-p2p/protocol'
+import { IonetError, IonetErrorCode } from '../../errors.js'
 import type { OpenedEnvelope, SignedKind } from '@ionet-p2p/protocol'
 import type { PeerScorer, OffenceName } from '../../network/peer-scorer.js'
 import type { NodeEvents } from '../../events.js'
@@ -50,4 +51,15 @@ export function createGossipValidator<K extends SignedKind> (options: GossipVali
       return IGNORED.has(code) ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
     }
   }
+}
+
+/** The validator of one class's bid topic: a signed bid, for that class. */
+export function createBidValidator (gpuClass: string, o: Pick<GossipValidatorOptions<MessageKind.BID>, 'scorer' | 'events' | 'now' | 'onValid'>): TopicValidatorFn {
+  return createGossipValidator({
+    kind: MessageKind.BID,
+    ...o,
+    check: (opened) => {
+      if (opened.body.requirements?.gpuClass !== gpuClass) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `bid for ${opened.body.requirements?.gpuClass} gossiped on the ${gpuClass} topic`)
+    }
+  })
 }

@@ -13,6 +13,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
 import {
+  RELAY_FRAME_OVERHEAD_BYTES, formatBytes, relayShortfall,
   Executor as ExecutorEnum, JobFrame, JobStatus, MAX_FRAME_BYTES, MessageKind, PROTOCOL_IDS, Phase,
   buildReceiptBody, encodeReceipt, encodeReceiptBody, fileSetDigest, hex, openEnvelope, peerIdFromBytes, signReceiptBody, validateFileRef, verifyReceipt
 } from '@ionet-p2p/protocol'
@@ -24,6 +25,7 @@ import type { ExecutionResult, Executor, ExecutorKind } from '../../executors/ty
 import type { IonetLibp2p } from '../../node/libp2p.js'
 import type { PeerScorer } from '../../network/peer-scorer.js'
 import { isPeerFault, penalize } from '../../network/protocol-stream.js'
+import { allowanceOf } from '../../network/direct-connection.js'
 import { StreamReader, sendFrame } from '../../network/stream-io.js'
 import type { ReceiptStore } from '../../receipts/receipt-store.js'
 import type { CapacityLedger } from '../market/capacity.js'
@@ -89,7 +91,7 @@ export class JobServer {
   }
 
   async start (): Promise<void> {
-    await this.o.libp2p.handle(PROTOCOL_IDS.job, (stream, connection) => this.handle(stream, connection), { maxInboundStreams: 16 })
+    await this.o.libp2p.handle(PROTOCOL_IDS.job, (stream, connection) => this.handle(stream, connection), { maxInboundStreams: 16, runOnLimitedConnection: true })
   }
 
   async stop (): Promise<void> {
@@ -109,7 +111,7 @@ export class JobServer {
       const { lease, gpuClass } = await this.acceptLease(spec, renter.toString())
       jobId = hex(lease.body.jobId)
       jobDir = join(this.o.jobsDir, jobId)
-      await this.runJob(stream, reader, watchdog, renter.toString(), spec, lease, gpuClass, jobDir)
+      await this.runJob(stream, connection, reader, watchdog, renter.toString(), spec, lease, gpuClass, jobDir)
     } catch (err) {
       if (err instanceof JobRefusal) {
         await this.fail(stream, err.code, err.message)
@@ -138,7 +140,7 @@ export class JobServer {
     return { lease, gpuClass: granted.gpuClass }
   }
 
-  private async runJob (stream: Stream, reader: StreamReader, watchdog: IdleWatchdog, renter: string, spec: JobSpec, lease: OpenedEnvelope<MessageKind.LEASE>, gpuClass: string, jobDir: string): Promise<void> {
+  private async runJob (stream: Stream, connection: Connection, reader: StreamReader, watchdog: IdleWatchdog, renter: string, spec: JobSpec, lease: OpenedEnvelope<MessageKind.LEASE>, gpuClass: string, jobDir: string): Promise<void> {
     const { limits } = this.o
     const l: Lease = lease.body
     const jobId = hex(l.jobId)
@@ -149,6 +151,12 @@ export class JobServer {
     }
     if (spec.timeoutS < 1 || spec.timeoutS > l.maxDurationS) throw new JobRefusal(IonetErrorCode.INVALID_ARGUMENT, `timeout ${spec.timeoutS} s is outside 1..${l.maxDurationS} s allowed by the lease`)
     const files = this.jobFiles(spec, kind)
+    // Through a relay: refuse up front what its limits would cut (the renter checks too).
+    const relayed = connection.limits !== undefined
+    if (relayed) {
+      const shortfall = relayShortfall(allowanceOf(connection), { bytes: files.reduce((n, f) => n + f.size, 0n), seconds: spec.timeoutS })
+      if (shortfall !== undefined) throw new JobRefusal(IonetErrorCode.RELAY_LIMIT, `this job came through a relay and ${shortfall}; it needs a direct connection`)
+    }
 
     // Files: the module may be cached from an earlier job; inputs always travel.
     const scratch = join(jobDir, 'scratch')
@@ -173,7 +181,9 @@ export class JobServer {
     // Run, reporting progress each second and logs as they come.
     this.o.events.emit({ type: 'job:started', jobId, peer: renter, executor: kind })
     const timeoutMs = spec.timeoutS * 1000
-    const maxOutputBytes = spec.maxOutputBytes > 0n && spec.maxOutputBytes < limits.maxOutputBytes ? spec.maxOutputBytes : limits.maxOutputBytes
+    const maxOutputBytes = minBig(
+      spec.maxOutputBytes > 0n && spec.maxOutputBytes < limits.maxOutputBytes ? spec.maxOutputBytes : limits.maxOutputBytes,
+      relayed ? relayRoom(connection) : undefined)
     watchdog.pause()
     const runStarted = this.o.now()
     const progress = setInterval(() => {
@@ -200,6 +210,11 @@ export class JobServer {
 
     // Outputs: announce them all, then send each.
     const outputs = await Promise.all((await listFiles(join(scratch, 'out'), limits.maxOutputFiles)).map(async f => ({ path: f.path, ref: await fileRef(f.name, f.path) })))
+    if (relayed) {
+      const room = relayRoom(connection)
+      const total = outputs.reduce((n, o) => n + o.ref.size, 0n)
+      if (room !== undefined && total > room) throw new IonetError(IonetErrorCode.RELAY_LIMIT, `the job ran, but its outputs (${formatBytes(total)}) exceed the ${formatBytes(room > 0n ? room : 0n)} its relay still allows; rerun it where a direct connection is possible`)
+    }
     await sendFrame(stream, JobFrame.encode({
       result: {
         status: STATUS[result.status],
@@ -276,3 +291,14 @@ export class JobServer {
   }
 }
 
+
+/** Bytes a relayed connection still allows after the frames a job's end needs (undefined: no limit). */
+function relayRoom (connection: Connection): bigint | undefined {
+  const left = allowanceOf(connection).bytes
+  return left === undefined ? undefined : left - RELAY_FRAME_OVERHEAD_BYTES
+}
+
+function minBig (a: bigint, b: bigint | undefined): bigint {
+  if (b === undefined) return a
+  return b < a ? (b > 0n ? b : 1n) : a
+}

@@ -2,7 +2,7 @@
  * The market at a glance, for `ionet-p2p market`: per class, the providers found in the DHT
  * with their signed list prices, and the live asks heard on gossip (free capacity, current price).
  */
-import { ANY_GPU_CLASS, CPU_CLASS, gpuClassOf, summarizePrices } from '@ionet-p2p/protocol'
+import { ANY_GPU_CLASS, CPU_CLASS, gpuClassOf, Reachability, summarizePrices } from '@ionet-p2p/protocol'
 import type { PriceSummary } from '@ionet-p2p/protocol'
 import type { IonetNode } from '../../node/ionet-node.js'
 
@@ -36,7 +36,7 @@ export async function marketView (node: IonetNode, options: { gpuClass?: string,
     const asks = node.asks.live(gpuClass)
     if (own !== undefined && node.provider !== undefined && node.provider.classes.includes(gpuClass)) {
       const offer = node.provider.offer(gpuClass)
-      asks.push({ provider: node.peerId, seq: 0n, expiresAtMs: Number.MAX_SAFE_INTEGER, ask: { gpuClass, gpuModel: '', vramMib: 0, unitsTotal: node.ledger?.unitsTotal(gpuClass) ?? 0, unitsFree: offer.unitsFree ?? 0, pricePerUnitHour: offer.pricePerUnitHour ?? 0n, executorMask: offer.executorMask, maxDurationS: offer.maxDurationS ?? 0, declared: false } })
+      asks.push({ provider: node.peerId, seq: 0n, expiresAtMs: Number.MAX_SAFE_INTEGER, ask: { gpuClass, gpuModel: '', vramMib: 0, unitsTotal: node.ledger?.unitsTotal(gpuClass) ?? 0, unitsFree: offer.unitsFree ?? 0, pricePerUnitHour: offer.pricePerUnitHour ?? 0n, executorMask: offer.executorMask, maxDurationS: offer.maxDurationS ?? 0, declared: false, reachability: Reachability.REACHABILITY_UNKNOWN } })
     }
     const units = sellers.reduce((n, cap) => n + (gpuClass === CPU_CLASS ? cap.hardware?.cpuCores ?? 0 : (cap.hardware?.gpus.filter(g => gpuClassOf(g) === gpuClass).length ?? 0)), 0)
     const askPrices = summarizePrices(asks.map(a => a.ask.pricePerUnitHour))

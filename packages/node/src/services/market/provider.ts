@@ -9,6 +9,7 @@
 import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
+  Reachability,
   ANY_GPU_CLASS, CPU_CLASS, LeaseRejection, LeaseReply, MARKET_DEFAULTS, MessageKind, PROTOCOL_IDS, QuoteAck,
   askTopic, bidTopic, evaluateFit, gpuClassesOf, gpuClassOf, hex, maxCost, openEnvelope, sealEnvelope
 } from '@ionet-p2p/protocol'
@@ -19,7 +20,7 @@ import type { IonetLibp2p } from '../../node/libp2p.js'
 import type { PeerScorer } from '../../network/peer-scorer.js'
 import { isPeerFault, penalize, withDeadline } from '../../network/protocol-stream.js'
 import { StreamReader, sendFrame } from '../../network/stream-io.js'
-import { createGossipValidator } from '../gossip/gossip-validator.js'
+import { createBidValidator } from '../gossip/gossip-validator.js'
 import type { CapacityLedger } from './capacity.js'
 import { SequenceCounter } from './sequence.js'
 
@@ -56,6 +57,8 @@ export interface ProviderMarketOptions {
   wallet: Uint8Array
   /** Why this renter gets no more credit for a job of at most `maxCost` lamports, or undefined (payments/credit.ts). */
   creditCheck?: (renter: string, maxCost: bigint) => string | undefined
+  /** How this node can be reached, signed into each ask (network/reachability.ts). */
+  reachability?: () => Reachability
 }
 
 const MAX_ACCEPTANCE_FRAME = 48 * 1024
@@ -85,6 +88,7 @@ export class ProviderMarket {
       now: Date.now,
       askIntervalMs: 10_000,
       askTtlMs: 60_000,
+      reachability: () => Reachability.REACHABILITY_UNKNOWN,
       quoteTtlMs: MARKET_DEFAULTS.quoteTtlMs,
       leaseTtlMs: 60_000,
       maxConcurrentQuotes: 32,
@@ -104,20 +108,16 @@ export class ProviderMarket {
     const bidClasses = [...this.classes, ...(this.o.hardware.gpus.length > 0 ? [ANY_GPU_CLASS] : [])]
     for (const gpuClass of bidClasses) {
       const topic = bidTopic(gpuClass)
-      libp2p.services.pubsub.topicValidators.set(topic, createGossipValidator({
-        kind: MessageKind.BID,
+      libp2p.services.pubsub.topicValidators.set(topic, createBidValidator(gpuClass, {
         scorer: this.o.scorer,
         events: this.o.events,
         now: this.o.now,
-        check: (opened) => {
-          if (opened.body.requirements?.gpuClass !== gpuClass) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `bid for ${opened.body.requirements?.gpuClass} gossiped on the ${gpuClass} topic`)
-        },
         onValid: (opened) => { void this.onBid(opened) }
       }))
       libp2p.services.pubsub.subscribe(topic)
       this.topics.push(topic)
     }
-    await libp2p.handle(PROTOCOL_IDS.lease, (stream, connection) => this.handleLease(stream, connection), { maxInboundStreams: 32 })
+    await libp2p.handle(PROTOCOL_IDS.lease, (stream, connection) => this.handleLease(stream, connection), { maxInboundStreams: 32, runOnLimitedConnection: true })
     this.askTimer = setInterval(() => { void this.tick() }, this.o.askIntervalMs)
     void this.publishAsks()
   }
@@ -191,7 +191,8 @@ export class ProviderMarket {
         pricePerUnitHour: this.priceOf(gpuClass),
         executorMask: this.o.terms.executorMask,
         maxDurationS: this.o.terms.maxDurationS,
-        declared: devices.some(g => g.declared)
+        declared: devices.some(g => g.declared),
+        reachability: this.o.reachability()
       }
       try {
         const envelope = await sealEnvelope(this.o.privateKey, MessageKind.ASK, ask, { seq: this.seq.next(), now: this.o.now(), ttlMs: this.o.askTtlMs })
@@ -261,7 +262,7 @@ export class ProviderMarket {
     if (addrs.length > 0) await libp2p.peerStore.merge(renter, { multiaddrs: addrs })
     const envelope = await sealEnvelope(this.o.privateKey, MessageKind.QUOTE, quote, { seq: this.seq.next(), now: this.o.now(), ttlMs: this.o.quoteTtlMs })
     const untilDeadline = Math.max(1_000, Number(bid.quoteDeadlineMs) - this.o.now())
-    const stream = await libp2p.dialProtocol(renter, PROTOCOL_IDS.quote, { signal: AbortSignal.timeout(untilDeadline) })
+    const stream = await libp2p.dialProtocol(renter, PROTOCOL_IDS.quote, { signal: AbortSignal.timeout(untilDeadline), runOnLimitedConnection: true })
     await withDeadline(stream, Math.min(untilDeadline, EXCHANGE_TIMEOUT_MS), 'sending a quote', async (signal) => {
       await sendFrame(stream, envelope, signal)
       const ack = await new StreamReader(stream).readMessage(QuoteAck, 1024, 'quote acknowledgement', signal)

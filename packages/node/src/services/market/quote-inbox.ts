@@ -37,7 +37,7 @@ export class QuoteInbox {
   }
 
   async start (): Promise<void> {
-    await this.libp2p.handle(PROTOCOL_IDS.quote, (stream, connection) => this.handle(stream, connection), { maxInboundStreams: 64 })
+    await this.libp2p.handle(PROTOCOL_IDS.quote, (stream, connection) => this.handle(stream, connection), { maxInboundStreams: 64, runOnLimitedConnection: true })
   }
 
   async stop (): Promise<void> {

@@ -14,10 +14,11 @@ import { mkdir } from 'node:fs/promises'
 import type { Connection, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
+  RELAY_FRAME_OVERHEAD_BYTES, Reachability, quotePath,
   ANY_GPU_CLASS, CPU_CLASS, Executor, LeaseReply, MARKET_DEFAULTS, MessageKind, PROTOCOL_IDS,
   bidTopic, describeGpus, evaluateFit, explainNoMatch, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes, sealEnvelope
 } from '@ionet-p2p/protocol'
-import type { Bid, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Reachability, Requirements } from '@ionet-p2p/protocol'
+import type { Bid, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Requirements } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import { NodeEvents } from '../../events.js'
@@ -25,6 +26,8 @@ import type { NodeEvent } from '../../events.js'
 import type { IonetLibp2p } from '../../node/libp2p.js'
 import { StreamReader, sendFrame } from '../../network/stream-io.js'
 import { withDeadline } from '../../network/protocol-stream.js'
+import { allowanceOf, isDirect } from '../../network/direct-connection.js'
+import type { TransferPath, TransferPaths } from '../../network/direct-connection.js'
 import type { ReceiptStore } from '../../receipts/receipt-store.js'
 import type { CapabilityDirectory, KnownProvider } from '../capability/directory.js'
 import type { AskBook } from '../gossip/ask-book.js'
@@ -79,6 +82,10 @@ export interface RenterMarketOptions {
   wallet: Uint8Array
   events: NodeEvents
   now?: () => number
+  /** Finds the connection a job's payload may use: direct (hole punched if need be) or an adequate relay. */
+  paths: TransferPaths
+  /** Whether a direct connection to a provider failed lately (it then ranks as relayed). */
+  holePunchFailed: (provider: string) => boolean
 }
 
 const { quoteWindowMs: DEFAULT_QUOTE_WINDOW_MS, dialCandidates: DIAL_CANDIDATES, dialTimeoutMs: DIAL_TIMEOUT_MS, topicPeerWaitMs: TOPIC_PEER_WAIT_MS, leaseTimeoutMs: LEASE_TIMEOUT_MS, pingTimeoutMs: PING_TIMEOUT_MS, leaseAttempts: LEASE_ATTEMPTS } = MARKET_DEFAULTS
@@ -145,7 +152,11 @@ export class RenterMarket {
       expiresAtMs: q.quote.expiresAtMs,
       reputation: this.o.reputation.score(q.quote.signer.toString()),
       ...(q.latencyMs !== undefined ? { latencyMs: q.latencyMs } : {}),
-      reachability: reachabilityOf(q.connection)
+      reachability: quotePath({
+        claim: this.claimOf(q.quote.signer.toString(), known),
+        connection: q.connection.status !== 'open' ? 'none' : isDirect(q.connection) ? 'direct' : 'relayed',
+        holePunchFailed: this.o.holePunchFailed(q.quote.signer.toString())
+      })
     }))
     const { ranked, rejected } = rankQuotes(request, jobIdBytes, candidates, this.o.now())
     for (const rej of rejected) events.emit({ type: 'quote:rejected', jobId, provider: rej.candidate.provider, reason: rej.reason })
@@ -158,12 +169,29 @@ export class RenterMarket {
       throw this.noMatch(request, supply, received.length)
     }
 
+    let noPath: IonetError | undefined
     for (const choice of ranked.slice(0, LEASE_ATTEMPTS)) {
       const quote = received.find(q => q.quote.signer.toString() === choice.provider) as Received
       const lease = await this.lease(events, jobIdBytes, quote)
       if (lease === undefined) continue
       await mkdir(job.outDir, { recursive: true })
-      const stream = await libp2p.dialProtocol(quote.quote.signer, PROTOCOL_IDS.job, { signal: AbortSignal.timeout(LEASE_TIMEOUT_MS) })
+      // The payload goes direct (hole punched if need be), or through a relay whose limits cover it.
+      let path: TransferPath
+      try {
+        path = await this.o.paths.forTransfer(quote.quote.signer, { bytes: bid.inputBytes, seconds: job.durationS }, job.signal)
+      } catch (err) {
+        if ((err as IonetError).code !== IonetErrorCode.NO_DIRECT_PATH) throw err
+        noPath = err as IonetError
+        events.emit({ type: 'job:no-path', jobId, provider: choice.provider, reason: (err as Error).message })
+        continue
+      }
+      const maxOutputBytes = outputAllowance(path, bid.inputBytes, job.maxOutputBytes ?? 1024n ** 3n)
+      events.emit({
+        type: 'job:path', jobId, provider: choice.provider, direct: path.direct, address: path.connection.remoteAddr.toString(),
+        ...(path.holePunchMs !== undefined ? { holePunchMs: path.holePunchMs, holePunchedAt: path.holePunchedAt ?? 0 } : {}),
+        ...(path.relayedBecause !== undefined ? { relayedBecause: path.relayedBecause, maxOutputBytes: maxOutputBytes.toString() } : {})
+      })
+      const stream = await path.connection.newStream(PROTOCOL_IDS.job, { signal: AbortSignal.timeout(LEASE_TIMEOUT_MS), runOnLimitedConnection: !path.direct })
       try {
         const outcome = await runJobOnProvider({
           stream,
@@ -178,7 +206,7 @@ export class RenterMarket {
           command: job.command ?? [],
           inputs: files.inputs,
           timeoutS: job.durationS,
-          maxOutputBytes: job.maxOutputBytes ?? 1024n ** 3n,
+          maxOutputBytes,
           maxMemoryMiB: job.maxMemoryMiB ?? 0,
           outDir: job.outDir,
           receipts: this.o.receipts,
@@ -195,7 +223,15 @@ export class RenterMarket {
         throw err
       }
     }
+    if (noPath !== undefined) throw noPath
     throw new IonetError(IonetErrorCode.LEASE_REJECTED, `the ${Math.min(LEASE_ATTEMPTS, ranked.length)} best providers all declined the lease (capacity taken meanwhile); try again`)
+  }
+
+  /** The reachability a provider signed: its latest ask, else its capability record. */
+  private claimOf (provider: string, known: KnownProvider[]): Reachability {
+    const ask = this.o.asks.asksOf(provider).at(-1)
+    if (ask !== undefined && ask.reachability !== Reachability.REACHABILITY_UNKNOWN) return ask.reachability
+    return known.find(p => p.peerId === provider)?.capability.body.reachability ?? Reachability.REACHABILITY_UNKNOWN
   }
 
   /** Hashes the module and inputs up front: a missing file fails before anything is sent. */
@@ -266,7 +302,7 @@ export class RenterMarket {
     const acceptance = await sealEnvelope(this.o.privateKey, MessageKind.ACCEPTANCE, { jobId: jobId as Uint8Array<ArrayBuffer>, quote: chosen.quote.bytes as Uint8Array<ArrayBuffer>, wallet: this.o.wallet as Uint8Array<ArrayBuffer> }, { seq: this.seq.next(), now: this.o.now(), ttlMs: 60_000 })
     const acceptanceHash = (await openEnvelope(acceptance, { kind: MessageKind.ACCEPTANCE, now: this.o.now() })).hash
     try {
-      const stream = await libp2p.dialProtocol(provider, PROTOCOL_IDS.lease, { signal: AbortSignal.timeout(LEASE_TIMEOUT_MS) })
+      const stream = await libp2p.dialProtocol(provider, PROTOCOL_IDS.lease, { signal: AbortSignal.timeout(LEASE_TIMEOUT_MS), runOnLimitedConnection: true })
       const reply = await withDeadline(stream, LEASE_TIMEOUT_MS, 'leasing', async (signal) => {
         await sendFrame(stream, acceptance, signal)
         const answer = await new StreamReader(stream).readMessage(LeaseReply, 8 * 1024, 'lease reply', signal)
@@ -311,8 +347,14 @@ export class RenterMarket {
   }
 }
 
-function reachabilityOf (connection: Connection): Reachability {
-  if (connection.limits !== undefined || connection.remoteAddr.toString().includes('/p2p-circuit')) return 'relayed'
-  return 'direct'
+/**
+ * Output a job may return: what the renter asked, and over a relay no more than the relay still
+ * allows after the inputs and the frames around them, so the relay's limit cannot cut the results.
+ */
+function outputAllowance (path: TransferPath, inputBytes: bigint, asked: bigint): bigint {
+  const room = path.direct ? undefined : allowanceOf(path.connection).bytes
+  if (room === undefined) return asked
+  const left = room - inputBytes - 2n * RELAY_FRAME_OVERHEAD_BYTES
+  return left < asked ? (left > 0n ? left : 1n) : asked
 }
 
