@@ -39,7 +39,12 @@ for tool in ip nft tc; do command -v "$tool" >/dev/null || { echo "run.sh: $tool
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CLI="$ROOT/packages/node/bin/ionet-p2p.js"
-NODE=${NODE:-node}
+# The Node that `npm run setup` installed (libp2p v3 needs >= 22), unless IONET_NODE names
+# another. Not $NODE: npm sets that to the Node running npm itself (20 on our machines).
+NODE=${IONET_NODE:-$ROOT/node_modules/.bin/node}
+[ -x "$NODE" ] || NODE=node
+NODE_MAJOR=$("$NODE" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$NODE_MAJOR" -lt 22 ]; then echo "run.sh: needs Node 22 or newer (found $("$NODE" --version 2>/dev/null || echo none) at $NODE); run npm run setup" >&2; exit 2; fi
 [ -f "$ROOT/packages/node/dist/index.js" ] || { echo "run.sh: build first (npx tsc -b)" >&2; exit 2; }
 OUT=${OUT:-$(mktemp -d /tmp/ionet-nat.XXXXXX)}
 mkdir -p "$OUT"
@@ -70,8 +75,7 @@ wait_for() {
     if grep -q "$pattern" "$file" 2>/dev/null; then return 0; fi
     sleep 0.1
   done
-  echo "run.sh: timed out after ${secs}s waiting for $pattern in $file" >&2
-  tail -5 "$file" >&2 || true
+  echo "run.sh: timed out after ${secs}s waiting for $pattern in $file; its last output: $(tail -c 600 "${file%.ndjson}.err" 2>/dev/null | tr '\n' ' ')" >&2
   return 1
 }
 

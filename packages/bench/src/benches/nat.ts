@@ -144,7 +144,7 @@ async function runScript (variant: Variant, out: string, timeoutMs: number): Pro
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE: process.execPath } // the Node running the bench, not whichever is on PATH
+    env: { ...process.env, IONET_NODE: process.execPath } // the Node running the bench, not whichever is on PATH
   })
   let stdout = ''
   let stderr = ''
