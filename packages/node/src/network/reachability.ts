@@ -53,6 +53,8 @@ export const DEFAULT_RELAY_LIMITS: Required<RelayLimitOptions> = Object.freeze({
 })
 
 export interface NatPlan {
+  /** public: dialable from the internet; behind-nat; direct: a LAN or one machine, everyone dialable. */
+  kind: 'public' | 'behind-nat' | 'direct'
   /** Behind NAT: reserve on a relay, listen for WebRTC, serve the DHT as a client only. */
   behindNat: boolean
   relayServer: boolean
@@ -81,27 +83,15 @@ export function resolveNat (options: NatOptions, inputs: NatInputs): NatPlan {
   const ownPublic = publicIpsOf(inputs.announce)[0] ?? ownPublicListenIp(inputs)
   // A bootstrap peer named by DNS is on the internet in practice (a LAN peer is given by IP).
   const bootstrapPublic = publicIpsOf(inputs.bootstrap)[0] ?? inputs.bootstrap.map(dnsNameOf).find(n => n !== undefined)
-  let behindNat: boolean
-  let why: string
-  if (mode === 'public') {
-    behindNat = false
-    why = 'public (set by --reachability)'
-  } else if (mode === 'private') {
-    behindNat = true
-    why = 'behind NAT (set by --reachability)'
-  } else if (ownPublic !== undefined) {
-    behindNat = false
-    why = `public: this node has the public address ${ownPublic}`
-  } else if (bootstrapPublic !== undefined) {
-    behindNat = true
-    why = `behind NAT: no public address of its own, while bootstrap peer ${bootstrapPublic} is on the internet`
-  } else {
-    behindNat = false
-    why = 'direct: no public address, and every bootstrap peer is on a private network with this node'
-  }
+  const [kind, why]: [NatPlan['kind'], string] =
+    mode === 'public' ? ['public', 'public (set by --reachability)']
+      : mode === 'private' ? ['behind-nat', 'behind NAT (set by --reachability)']
+        : ownPublic !== undefined ? ['public', `public: this node has the public address ${ownPublic}`]
+          : bootstrapPublic !== undefined ? ['behind-nat', `behind NAT: no public address of its own, while bootstrap peer ${bootstrapPublic} is on the internet`]
+            : ['direct', 'direct: no public address, and every bootstrap peer is on a private network with this node']
   const relayMode = options.relayServer ?? 'auto'
-  const relayServer = relayMode === 'on' || (relayMode === 'auto' && !behindNat && (mode === 'public' || ownPublic !== undefined))
-  return { behindNat, relayServer, holePunching, why }
+  const relayServer = relayMode === 'on' || (relayMode === 'auto' && kind === 'public')
+  return { kind, behindNat: kind === 'behind-nat', relayServer, holePunching, why }
 }
 
 /** The public IPs among multiaddr strings (unparseable ones are skipped; CLI flags are checked elsewhere). */
@@ -176,7 +166,7 @@ export interface HolePunch {
   at: number
   /** How long from the start of the attempt to the open direct connection. */
   ms: number
-  /** The direct connection's address (…/webrtc/… after ICE; a TCP address after DCUtR or a plain dial). */
+  /** The direct connection's address (…/webrtc/… after ICE). */
   address: string
 }
 
@@ -285,7 +275,7 @@ export class ReachabilityTracker {
     const { plan } = this.o
     const relays = this.relays()
     const state: ReachabilityState = {
-      reachability: plan.behindNat ? 'behind-nat' : plan.relayServer || plan.why.startsWith('public') ? 'public' : 'direct',
+      reachability: plan.kind,
       why: plan.behindNat && relays.length === 0 ? `${plan.why}; no relay reservation yet` : plan.why,
       relays,
       addresses: this.o.libp2p.getMultiaddrs().map(a => a.toString()),

@@ -1,6 +1,8 @@
 /**
- * Assembles the libp2p node: TCP + noise + yamux, identify, ping, our private Kademlia DHT,
- * gossipsub, and bootstrap/mDNS discovery. Market services are built on top (see ionet-node.ts).
+ * Assembles the libp2p node: TCP + noise + yamux, the circuit relay and WebRTC transports,
+ * identify, ping, AutoNAT v2, our private Kademlia DHT, gossipsub, bootstrap/mDNS discovery, and
+ * on public nodes a relay server (UPnP when asked). Market services are built on top (see
+ * ionet-node.ts); NAT decisions come from network/reachability.ts.
  */
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { bootstrap } from '@libp2p/bootstrap'

@@ -70,9 +70,9 @@ describe('resolveNat', () => {
 
   it('--reachability public and private override what the addresses say', () => {
     const pub = resolveNat({ reachability: 'public' }, inputs({ bootstrap: [publicBootstrap] }))
-    expect(pub).toEqual({ behindNat: false, relayServer: true, holePunching: true, why: 'public (set by --reachability)' })
+    expect(pub).toEqual({ kind: 'public', behindNat: false, relayServer: true, holePunching: true, why: 'public (set by --reachability)' })
     const priv = resolveNat({ reachability: 'private' }, inputs({ announce: ['/ip4/11.100.0.10/tcp/4001'], interfaceIps: ['11.100.0.10'] }))
-    expect(priv).toEqual({ behindNat: true, relayServer: false, holePunching: true, why: 'behind NAT (set by --reachability)' })
+    expect(priv).toEqual({ kind: 'behind-nat', behindNat: true, relayServer: false, holePunching: true, why: 'behind NAT (set by --reachability)' })
   })
 
   it('auto: a public announce address makes a public node that relays', () => {
@@ -165,8 +165,8 @@ describe('stunServersFor', () => {
 // ---------------------------------------------------------------------------------------------
 // ReachabilityTracker on real libp2p nodes
 
-const DIRECT_PLAN: NatPlan = { behindNat: false, relayServer: false, holePunching: true, why: 'direct: no public address, and every bootstrap peer is on a private network with this node' }
-const NAT_PLAN: NatPlan = { behindNat: true, relayServer: false, holePunching: true, why: 'behind NAT (set by --reachability)' }
+const DIRECT_PLAN: NatPlan = { kind: 'direct', behindNat: false, relayServer: false, holePunching: true, why: 'direct: no public address, and every bootstrap peer is on a private network with this node' }
+const NAT_PLAN: NatPlan = { kind: 'behind-nat', behindNat: true, relayServer: false, holePunching: true, why: 'behind NAT (set by --reachability)' }
 
 async function waitUntil (what: string, ok: () => boolean, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms
@@ -213,9 +213,9 @@ describe('ReachabilityTracker', () => {
     expect(s.why).toBe(DIRECT_PLAN.why)
     expect(s.addresses.some(a => a.startsWith('/ip4/127.0.0.1/tcp/'))).toBe(true)
     expect(s.relayServer).toBeUndefined()
-    // A public plan reads "public", whether or not it relays.
-    expect(new ReachabilityTracker({ libp2p: node, plan: { ...DIRECT_PLAN, why: 'public: this node has the public address 11.1.1.1' }, now: Date.now }).state().reachability).toBe('public')
-    expect(new ReachabilityTracker({ libp2p: node, plan: { ...DIRECT_PLAN, relayServer: true }, now: Date.now }).state().reachability).toBe('public')
+    // The plan's kind is what status reports, whether or not the node relays.
+    expect(new ReachabilityTracker({ libp2p: node, plan: { ...DIRECT_PLAN, kind: 'public', why: 'public: this node has the public address 11.1.1.1' }, now: Date.now }).state().reachability).toBe('public')
+    expect(new ReachabilityTracker({ libp2p: node, plan: { ...DIRECT_PLAN, relayServer: true }, now: Date.now }).state().reachability).toBe('direct')
   })
 
   it('claims UNKNOWN behind NAT until a relay reservation exists', async () => {
