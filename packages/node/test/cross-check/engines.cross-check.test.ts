@@ -34,8 +34,9 @@ let work: string
 beforeAll(async () => { work = await mkdtemp(join(tmpdir(), 'ionet-cross-check-')) })
 afterAll(async () => { await rm(work, { recursive: true, force: true }) })
 
-async function both (nodes: number): Promise<{ des: Outcome, emulate: Outcome }> {
-  const s: Scenario = applyOverrides(await loadScenario(resolveScenario('cross-check-100')), { nodes })
+async function both (nodes: number, quoteWindowS?: number): Promise<{ des: Outcome, emulate: Outcome }> {
+  const loaded: Scenario = applyOverrides(await loadScenario(resolveScenario('cross-check-100')), { nodes })
+  const s: Scenario = quoteWindowS === undefined ? loaded : { ...loaded, market: { ...loaded.market, quoteWindow: quoteWindowS } }
   const run = async (engine: 'des' | 'emulate'): Promise<Outcome> => {
     const { recorder, info } = await runSimulation(s, { engine: engine === 'des' ? desEngine() : emulationEngine(), out: join(work, `${engine}-${nodes}`) })
     const priceFailures = recorder.jobs.filter(j => j.outcome === 'failed' && j.reason === PRICE_FAILURE).map(j => j.id)
@@ -74,7 +75,10 @@ describe('cross-check of the engines', () => {
   }, 600_000)
 
   it('at 100 nodes they agree on outcomes (the emulation is CPU-bound, so timings are not compared)', async () => {
-    const { des, emulate } = await both(100)
+    // The renters' quote window, in both engines, is long enough for quotes queued behind the
+    // saturated thread: the outcomes compared are the market's, not that queue's (3 s lost 5–15 %
+    // of the emulation's matches to it from run to run on 2 cores; docs/simulations.md).
+    const { des, emulate } = await both(100, 8)
     expect(get(des, 'jobs_submitted')).toBe(get(emulate, 'jobs_submitted'))
     expect(Math.abs(get(des, 'fill_rate') - get(emulate, 'fill_rate'))).toBeLessThanOrEqual(0.05)
     expect(Math.abs(get(des, 'gpu_utilisation') - get(emulate, 'gpu_utilisation')) / get(des, 'gpu_utilisation')).toBeLessThanOrEqual(0.3)
