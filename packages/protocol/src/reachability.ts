@@ -64,6 +64,20 @@ export function relayShortfall (allowance: RelayAllowance, need: RelayNeed): str
   return undefined
 }
 
+/**
+ * What a relayed connection still lets a job's outputs take: its remaining bytes (undefined: no
+ * limit) less what is still to be sent before them (`reserved`) and the frames around them.
+ */
+export function relayOutputRoom (remaining: bigint | undefined, reserved: bigint): bigint | undefined {
+  return remaining === undefined ? undefined : remaining - reserved - RELAY_FRAME_OVERHEAD_BYTES
+}
+
+/** The output a job may write: what was asked, and no more than `room` (at least one byte). */
+export function capOutput (asked: bigint, room: bigint | undefined): bigint {
+  if (room === undefined || room >= asked) return asked
+  return room > 0n ? room : 1n
+}
+
 /** "128 KiB", "4 MiB", "1.5 MiB", "900 bytes": exact multiples without decimals. */
 export function formatBytes (n: bigint | number): string {
   const v = Number(n)

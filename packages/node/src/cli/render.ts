@@ -160,7 +160,8 @@ export function createRenderer (options: { json: boolean, stream?: NodeJS.WriteS
   }
 }
 
-function transportOf (address: string): string {
+/** The transport a connection address names, for people. */
+export function transportOf (address: string): string {
   if (address.includes('/webrtc')) return 'WebRTC'
   if (address.includes('/tcp/')) return 'TCP'
   return address

@@ -60,7 +60,7 @@ export class TransferPaths {
     const direct = open.find(isDirect)
     if (direct !== undefined) {
       // Already direct; if by hole punching, say how long it took.
-      const punch = direct.remoteAddr.toString().includes('/webrtc') ? this.o.tracker.holePunchTo(peer.toString()) : undefined
+      const punch = isWebRtcAddress(direct.remoteAddr) ? this.o.tracker.holePunchTo(peer.toString()) : undefined
       return { connection: direct, direct: true, ...(punch !== undefined ? { holePunchMs: punch.ms, holePunchedAt: punch.at } : {}) }
     }
 

@@ -17,6 +17,7 @@ import { Reachability } from '@ionet-p2p/protocol'
 import { isPrivateIp } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+import { isWebRtcAddress } from './address-order.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export type ReachabilityMode = 'auto' | 'public' | 'private'
@@ -226,7 +227,7 @@ export class ReachabilityTracker {
   claim (): Reachability {
     if (!this.o.plan.behindNat) return Reachability.PUBLIC
     if (this.relays().length === 0) return Reachability.REACHABILITY_UNKNOWN
-    const webrtc = this.relayAddresses().some(a => a.toString().includes('/webrtc'))
+    const webrtc = this.relayAddresses().some(isWebRtcAddress)
     return webrtc ? Reachability.BEHIND_NAT : Reachability.RELAY_ONLY
   }
 
@@ -245,7 +246,7 @@ export class ReachabilityTracker {
 
   private readonly onOpen = (evt: CustomEvent<Connection>): void => {
     const c = evt.detail
-    if (!c.remoteAddr.toString().includes('/webrtc') || c.limits !== undefined) return
+    if (!isWebRtcAddress(c.remoteAddr) || c.limits !== undefined) return
     const met = this.o.libp2p.getConnections(c.remotePeer).filter(r => r.limits !== undefined).map(r => r.timeline.open)
     const openedAt = c.timeline.open
     this.recordHolePunch(c.remotePeer, met.length > 0 ? Math.min(...met) : openedAt, c, openedAt)

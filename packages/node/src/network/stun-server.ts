@@ -59,7 +59,7 @@ export function stunBindingResponse (request: Uint8Array, sourceAddress: string,
   return out
 }
 
-/** Reads the XOR-MAPPED-ADDRESS from a binding success response (used by tests and `status`). */
+/** Reads the XOR-MAPPED-ADDRESS from a binding success response (a client's side; tests use it). */
 export function parseStunBindingResponse (response: Uint8Array): { address: string, port: number } | undefined {
   if (response.byteLength < HEADER_BYTES) return undefined
   const view = new DataView(response.buffer, response.byteOffset, response.byteLength)

@@ -8,7 +8,7 @@ import type { NodeStatus, PeerEntry } from '../../control/status.js'
 import { toJson } from '../../control/wire.js'
 import { requireDaemon } from '../common.js'
 import type { NetworkFlags } from '../common.js'
-import { short } from '../render.js'
+import { short, transportOf } from '../render.js'
 
 function localFlags (cmd: Command): Command {
   return cmd
@@ -51,7 +51,7 @@ export function peersCommand (): Command {
 export function reachabilityLines (r: NodeStatus['reachability']): string[] {
   const lines = [r.why]
   if (r.relays.length > 0) lines.push(`relay reservation on ${r.relays.map(short).join(', ')}`)
-  for (const h of r.holePunched) lines.push(`hole punched to ${short(h.peer)} in ${h.ms} ms (${h.address.includes('/webrtc') ? 'WebRTC' : 'TCP'})`)
+  for (const h of r.holePunched) lines.push(`hole punched to ${short(h.peer)} in ${h.ms} ms (${transportOf(h.address)})`)
   for (const f of r.holePunchFailures) lines.push(`no direct connection to ${short(f.peer)}: ${f.reason}`)
   if (r.relayServer !== undefined) {
     const l = r.relayServer.limits

@@ -13,7 +13,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
 import {
-  RELAY_FRAME_OVERHEAD_BYTES, formatBytes, relayShortfall,
+  capOutput, formatBytes, relayOutputRoom, relayShortfall,
   Executor as ExecutorEnum, JobFrame, JobStatus, MAX_FRAME_BYTES, MessageKind, PROTOCOL_IDS, Phase,
   buildReceiptBody, encodeReceipt, encodeReceiptBody, fileSetDigest, hex, openEnvelope, peerIdFromBytes, signReceiptBody, validateFileRef, verifyReceipt
 } from '@ionet-p2p/protocol'
@@ -181,9 +181,9 @@ export class JobServer {
     // Run, reporting progress each second and logs as they come.
     this.o.events.emit({ type: 'job:started', jobId, peer: renter, executor: kind })
     const timeoutMs = spec.timeoutS * 1000
-    const maxOutputBytes = minBig(
+    const maxOutputBytes = capOutput(
       spec.maxOutputBytes > 0n && spec.maxOutputBytes < limits.maxOutputBytes ? spec.maxOutputBytes : limits.maxOutputBytes,
-      relayed ? relayRoom(connection) : undefined)
+      relayed ? relayOutputRoom(allowanceOf(connection).bytes, 0n) : undefined)
     watchdog.pause()
     const runStarted = this.o.now()
     const progress = setInterval(() => {
@@ -211,7 +211,7 @@ export class JobServer {
     // Outputs: announce them all, then send each.
     const outputs = await Promise.all((await listFiles(join(scratch, 'out'), limits.maxOutputFiles)).map(async f => ({ path: f.path, ref: await fileRef(f.name, f.path) })))
     if (relayed) {
-      const room = relayRoom(connection)
+      const room = relayOutputRoom(allowanceOf(connection).bytes, 0n)
       const total = outputs.reduce((n, o) => n + o.ref.size, 0n)
       if (room !== undefined && total > room) throw new IonetError(IonetErrorCode.RELAY_LIMIT, `the job ran, but its outputs (${formatBytes(total)}) exceed the ${formatBytes(room > 0n ? room : 0n)} its relay still allows; rerun it where a direct connection is possible`)
     }
@@ -291,14 +291,3 @@ export class JobServer {
   }
 }
 
-
-/** Bytes a relayed connection still allows after the frames a job's end needs (undefined: no limit). */
-function relayRoom (connection: Connection): bigint | undefined {
-  const left = allowanceOf(connection).bytes
-  return left === undefined ? undefined : left - RELAY_FRAME_OVERHEAD_BYTES
-}
-
-function minBig (a: bigint, b: bigint | undefined): bigint {
-  if (b === undefined) return a
-  return b < a ? (b > 0n ? b : 1n) : a
-}

@@ -14,7 +14,7 @@ import { mkdir } from 'node:fs/promises'
 import type { Connection, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
-  RELAY_FRAME_OVERHEAD_BYTES, Reachability, quotePath,
+  RELAY_FRAME_OVERHEAD_BYTES, Reachability, capOutput, quotePath, relayOutputRoom,
   ANY_GPU_CLASS, CPU_CLASS, Executor, LeaseReply, MARKET_DEFAULTS, MessageKind, PROTOCOL_IDS,
   bidTopic, describeGpus, evaluateFit, explainNoMatch, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes, sealEnvelope
 } from '@ionet-p2p/protocol'
@@ -352,9 +352,8 @@ export class RenterMarket {
  * allows after the inputs and the frames around them, so the relay's limit cannot cut the results.
  */
 function outputAllowance (path: TransferPath, inputBytes: bigint, asked: bigint): bigint {
-  const room = path.direct ? undefined : allowanceOf(path.connection).bytes
-  if (room === undefined) return asked
-  const left = room - inputBytes - 2n * RELAY_FRAME_OVERHEAD_BYTES
-  return left < asked ? (left > 0n ? left : 1n) : asked
+  if (path.direct) return asked
+  // Still to be sent first: the inputs and the frames around them.
+  return capOutput(asked, relayOutputRoom(allowanceOf(path.connection).bytes, inputBytes + RELAY_FRAME_OVERHEAD_BYTES))
 }
 
