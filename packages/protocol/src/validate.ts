@@ -162,6 +162,7 @@ export function validateQuote (q: Quote): void {
   checkRange(q.maxDurationS, 1, MAX_DURATION_S, 'max_duration_s')
   checkMultiaddrs(q.multiaddrs, 'multiaddrs')
   checkWallet(q.wallet, 'wallet')
+  checkPeerIdBytes(q.renter, 'renter')
 }
 
 export function validateAcceptance (a: Acceptance): void {

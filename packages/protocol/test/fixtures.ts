@@ -62,9 +62,13 @@ export function quote (overrides: Partial<Quote> = {}): Quote {
     ramMib: 65536n,
     multiaddrs: [],
     wallet: wallet(3),
+    renter: RENTER_ID,
     ...overrides
   }
 }
+
+/** A binary peer id (an identity multihash of an Ed25519 key): the renter that bid. */
+export const RENTER_ID = new Uint8Array([0x00, 0x24, 0x08, 0x01, 0x12, 0x20, ...new Uint8Array(32).fill(5)])
 
 /** A stand-in Solana address: 32 bytes, all `fill`. */
 export function wallet (fill: number): Uint8Array<ArrayBuffer> {

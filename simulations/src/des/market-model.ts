@@ -146,7 +146,8 @@ export class MarketModel {
       cpuCores: cpu ? this.p.units[node] as number : GPU_HOST_CORES,
       ramMib: HOST_RAM_MIB,
       multiaddrs: [],
-      wallet: ZERO_HASH
+      wallet: ZERO_HASH,
+      renter: ZERO_HASH
     }
   }
 

@@ -204,7 +204,7 @@ export async function measureMessageSizes (s: Scenario, p: Population): Promise<
     for (const units of jobUnits.get(k.gpuClass) ?? []) {
       const quote = await sealEnvelope(provider.key, MessageKind.QUOTE, {
         jobId, bidHash: hash, gpuClass: k.gpuClass, gpus: gpusOf(k, units), units, pricePerUnitHour: price(k), maxDurationS: MAX_DURATION_S,
-        cpuCores: isCpu(k) ? Math.max(units, 1) : 16, ramMib: 65_536n, multiaddrs: addrs, wallet
+        cpuCores: isCpu(k) ? Math.max(units, 1) : 16, ramMib: 65_536n, multiaddrs: addrs, wallet, renter: ab(renter.peerIdBytes)
       }, opts(30_000))
       quoteSize.set(key(ki, units), quote.byteLength)
       const acceptance = await sealEnvelope(renter.key, MessageKind.ACCEPTANCE, { jobId, quote: ab(quote), wallet }, opts(60_000))

@@ -2365,6 +2365,7 @@ export interface Quote {
   ramMib: bigint
   multiaddrs: Uint8Array<ArrayBuffer>[]
   wallet: Uint8Array<ArrayBuffer>
+  renter: Uint8Array<ArrayBuffer>
 }
 
 export namespace Quote {
@@ -2436,6 +2437,11 @@ export namespace Quote {
           w.bytes(obj.wallet)
         }
 
+        if ((obj.renter != null && obj.renter.byteLength > 0)) {
+          w.uint32(98)
+          w.bytes(obj.renter)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2451,7 +2457,8 @@ export namespace Quote {
           cpuCores: 0,
           ramMib: 0n,
           multiaddrs: [],
-          wallet: uint8ArrayAlloc(0)
+          wallet: uint8ArrayAlloc(0),
+          renter: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2520,6 +2527,10 @@ export namespace Quote {
             }
             case 11: {
               obj.wallet = reader.bytes()
+              break
+            }
+            case 12: {
+              obj.renter = reader.bytes()
               break
             }
             default: {
@@ -2646,6 +2657,13 @@ export namespace Quote {
               }
               break
             }
+            case 12: {
+              yield {
+                field: `${prefix}.renter`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2763,6 +2781,11 @@ export namespace Quote {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface QuoteRenterFieldEvent {
+    field: '$.renter'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Quote>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Quote.codec())
   }
@@ -2771,7 +2794,7 @@ export namespace Quote {
     return decodeMessage(buf, Quote.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Quote>): Generator<QuoteJobIdFieldEvent | QuoteBidHashFieldEvent | QuoteGpuClassFieldEvent | QuoteGpusVendorFieldEvent | QuoteGpusModelFieldEvent | QuoteGpusVramMibFieldEvent | QuoteGpusDriverVersionFieldEvent | QuoteGpusCudaVersionFieldEvent | QuoteGpusComputeCapabilityFieldEvent | QuoteGpusPciIdFieldEvent | QuoteGpusIndexFieldEvent | QuoteGpusDeclaredFieldEvent | QuoteUnitsFieldEvent | QuotePricePerUnitHourFieldEvent | QuoteMaxDurationSFieldEvent | QuoteCpuCoresFieldEvent | QuoteRamMibFieldEvent | QuoteMultiaddrsFieldEvent | QuoteWalletFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Quote>): Generator<QuoteJobIdFieldEvent | QuoteBidHashFieldEvent | QuoteGpuClassFieldEvent | QuoteGpusVendorFieldEvent | QuoteGpusModelFieldEvent | QuoteGpusVramMibFieldEvent | QuoteGpusDriverVersionFieldEvent | QuoteGpusCudaVersionFieldEvent | QuoteGpusComputeCapabilityFieldEvent | QuoteGpusPciIdFieldEvent | QuoteGpusIndexFieldEvent | QuoteGpusDeclaredFieldEvent | QuoteUnitsFieldEvent | QuotePricePerUnitHourFieldEvent | QuoteMaxDurationSFieldEvent | QuoteCpuCoresFieldEvent | QuoteRamMibFieldEvent | QuoteMultiaddrsFieldEvent | QuoteWalletFieldEvent | QuoteRenterFieldEvent> {
     return streamMessage(buf, Quote.codec(), opts)
   }
 }

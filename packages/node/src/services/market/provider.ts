@@ -8,6 +8,7 @@
  */
 import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
+import { equals } from 'uint8arrays/equals'
 import {
   Reachability,
   ANY_GPU_CLASS, CPU_CLASS, LeaseRejection, LeaseReply, MARKET_DEFAULTS, MessageKind, PROTOCOL_IDS, QuoteAck,
@@ -243,7 +244,9 @@ export class ProviderMarket {
       cpuCores: this.o.hardware.cpuCores,
       ramMib: this.o.hardware.ramMib,
       multiaddrs: this.o.libp2p.getMultiaddrs().slice(0, 16).map(a => a.bytes as Uint8Array<ArrayBuffer>),
-      wallet: this.o.wallet as Uint8Array<ArrayBuffer>
+      wallet: this.o.wallet as Uint8Array<ArrayBuffer>,
+      // Only the bidder may accept it: a quote that leaks to a third peer leases nothing.
+      renter: opened.signer.toMultihash().bytes as Uint8Array<ArrayBuffer>
     }
     this.quotesInFlight++
     try {
@@ -300,6 +303,11 @@ export class ProviderMarket {
         if (hex(acceptance.body.jobId) !== jobId) {
           penalize(this.o.scorer, this.o.events, renter, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'job ids differ'), 'acceptance')
           return reply({ rejection: LeaseRejection.BAD_REQUEST, message: 'acceptance and quote name different jobs' }, signal)
+        }
+        if (!equals(quote.body.renter, renter.toMultihash().bytes)) {
+          // A quote made for another renter's bid: this peer holds it, but it is not its to accept.
+          penalize(this.o.scorer, this.o.events, renter, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'accepted a quote made for another renter'), 'acceptance')
+          return reply({ rejection: LeaseRejection.QUOTE_INVALID, message: 'this quote was made for another renter\'s bid' }, signal)
         }
         const lease = await this.grant(renter, acceptance, quote)
         if (typeof lease === 'string') {

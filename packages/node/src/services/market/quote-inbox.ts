@@ -70,6 +70,10 @@ export class QuoteInbox {
           penalize(this.scorer, this.events, provider, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'bid hash mismatch'), 'quote')
           return ack(false, 'the quote does not name this bid')
         }
+        if (!equals(quote.body.renter, this.libp2p.peerId.toMultihash().bytes)) {
+          penalize(this.scorer, this.events, provider, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'quote names another renter'), 'quote')
+          return ack(false, 'the quote names another renter than the bid\'s signer')
+        }
         collector.onQuote(quote, connection)
         await ack(true)
       })
