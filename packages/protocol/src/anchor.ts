@@ -125,6 +125,28 @@ function safeCount (value: unknown, min: number, field: string): number {
   return value
 }
 
+/**
+ * Base64 as encodeAnchoredReceipt writes it (RFC 4648 §4 alphabet, no padding), or with exactly
+ * the padding RFC 4648 §3.2 gives; the unused low bits of the last digit must be zero, so each
+ * form has one spelling per byte string.
+ */
+function base64Field (value: unknown, field: string): Uint8Array {
+  const match = typeof value === 'string' ? /^([A-Za-z0-9+/]+)(={0,2})$/.exec(value) : null
+  if (match == null) malformed(`${field} must be base64`)
+  const digits = match[1] as string
+  const padding = (match[2] as string).length
+  if (digits.length % 4 === 1) malformed(`${field} is not whole base64: ${digits.length} digits`)
+  if (padding > 0 && (digits.length + padding) % 4 !== 0) malformed(`${field} has wrong base64 padding`)
+  let bytes: Uint8Array
+  try {
+    bytes = fromString(digits, 'base64')
+  } catch {
+    malformed(`${field} is not base64`)
+  }
+  if (toString(bytes, 'base64') !== digits) malformed(`${field} has stray bits in its last base64 digit`)
+  return bytes
+}
+
 /** Parses the JSON file form; throws ProtocolError(MALFORMED) naming the first problem. */
 export function parseAnchoredReceipt (text: string): AnchoredReceipt {
   let doc: unknown
@@ -136,7 +158,7 @@ export function parseAnchoredReceipt (text: string): AnchoredReceipt {
   if (typeof doc !== 'object' || doc === null) malformed('the file is not a JSON object')
   const d = doc as Record<string, unknown>
   if (d.format !== FORMAT) malformed(`format must be "${FORMAT}"`)
-  if (typeof d.receipt !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(d.receipt)) malformed('receipt must be base64')
+  const receipt = base64Field(d.receipt, 'receipt')
   const a = d.anchor as Record<string, unknown> | undefined
   if (typeof a !== 'object' || a === null) malformed('anchor is missing')
   if (typeof a.signature !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{64,88}$/.test(a.signature)) malformed('anchor.signature must be a base58 transaction signature')
@@ -144,7 +166,7 @@ export function parseAnchoredReceipt (text: string): AnchoredReceipt {
   const index = safeCount(a.index, 0, 'anchor.index')
   if (!Array.isArray(a.path) || a.path.length > MAX_MERKLE_PATH) malformed(`anchor.path must be a list of at most ${MAX_MERKLE_PATH} hashes`)
   return {
-    receipt: fromString(d.receipt, 'base64'),
+    receipt,
     signature: a.signature,
     anchor: { root: hashField(a.root, 'anchor.root'), treeSize },
     proof: { index, treeSize, path: a.path.map((p, i) => hashField(p, `anchor.path[${i}]`)) }

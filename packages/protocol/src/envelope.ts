@@ -2,14 +2,16 @@
  * Signed envelopes: how every capability record, ask, bid, quote, acceptance and lease travels.
  *
  * The signature covers a domain tag and the exact payload bytes (as in libp2p's signed envelopes,
- * RFC 0002), never a re-encoding, so any conforming protobuf encoder interoperates. The payload
- * names its kind, so a message signed as one kind cannot be replayed as another.
+ * RFC 0002), never a re-encoding. Every layer (Envelope, SignedPayload, body) must be in canonical
+ * encoding (codec.ts), so a message has one set of bytes and one hash. The payload names its
+ * kind, so a message signed as one kind cannot be replayed as another.
  */
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
+import { equals } from 'uint8arrays/equals'
 import { fromString as utf8 } from 'uint8arrays/from-string'
-import { decodeBounded, toSafeNumber } from './codec.js'
+import { assertCanonical, decodeBounded, decodeCanonical, toSafeNumber } from './codec.js'
 import { ProtocolError, ProtocolErrorCode } from './errors.js'
 import { Acceptance, Ask, Bid, Capability, Envelope, Lease, MessageKind, Quote, SignedPayload } from './gen/messages.js'
 import { concat, sha256 } from './hash.js'
@@ -101,8 +103,9 @@ export interface OpenedEnvelope<K extends SignedKind> {
 }
 
 /**
- * Decodes and verifies an envelope. Cheap checks (size, structure, version, kind, times, signer)
- * run before the signature, so junk costs a receiver little.
+ * Decodes and verifies an envelope. Cheap checks (size, structure and canonical encoding of all
+ * three layers, version, kind, times, signer) run before the signature, so junk costs a receiver
+ * little; the body's field rules run after it.
  */
 export async function openEnvelope<K extends SignedKind> (bytes: Uint8Array, options: OpenOptions<K>): Promise<OpenedEnvelope<K>> {
   const { kind } = options
@@ -112,6 +115,9 @@ export async function openEnvelope<K extends SignedKind> (bytes: Uint8Array, opt
   if (payload.version !== PROTOCOL_VERSION) {
     throw new ProtocolError(ProtocolErrorCode.UNSUPPORTED_VERSION, `protocol version ${payload.version} is not supported (this peer speaks ${PROTOCOL_VERSION})`)
   }
+  // After the version: a later version's envelope may carry fields this one does not know.
+  assertCanonical(Envelope, envelope, bytes, `${kind} envelope`)
+  assertCanonical(SignedPayload, payload, envelope.payload, `${kind} payload`)
   if (payload.kind !== kind) {
     throw new ProtocolError(ProtocolErrorCode.WRONG_KIND, `expected a ${kind}, got a ${payload.kind}`)
   }
@@ -126,7 +132,8 @@ export async function openEnvelope<K extends SignedKind> (bytes: Uint8Array, opt
   if (options.allowExpired !== true && expiresAtMs <= options.now) {
     throw new ProtocolError(ProtocolErrorCode.EXPIRED, `${kind} expired ${options.now - expiresAtMs} ms ago`)
   }
-  const signerKey = decodeSignerKey(envelope.publicKey)
+  const body = decodeCanonical(BODY_CODECS[kind], payload.body, limit, `${kind} body`) as BodyByKind[K]
+  const signerKey = decodeSignerKey(envelope.publicKey, kind)
   const signer = peerIdFromPublicKey(signerKey)
   if (options.expectedSigner !== undefined && signer.toString() !== options.expectedSigner) {
     throw new ProtocolError(ProtocolErrorCode.WRONG_SIGNER, `${kind} is signed by ${signer.toString()}, not by ${options.expectedSigner}`)
@@ -134,13 +141,16 @@ export async function openEnvelope<K extends SignedKind> (bytes: Uint8Array, opt
   if (!await signatureValid(signerKey, signingBytes(envelope.payload), envelope.signature)) {
     throw new ProtocolError(ProtocolErrorCode.BAD_SIGNATURE, `${kind} signature does not verify`)
   }
-  const body = decodeBounded(BODY_CODECS[kind], payload.body, limit, `${kind} body`) as BodyByKind[K]
   validateBody(kind, body)
   return { kind, signer, signerKey, seq: payload.seq, issuedAtMs, expiresAtMs, body, bytes, hash: sha256(bytes) }
 }
 
-/** Only keys that a peer id embeds (Ed25519, secp256k1) can be checked against a peer id offline. */
-function decodeSignerKey (encoded: Uint8Array): PublicKey {
+/**
+ * Only keys that a peer id embeds (Ed25519, secp256k1) can be checked against a peer id offline.
+ * The key too must be in the one encoding libp2p gives it (a secp256k1 key compressed, no extra
+ * fields): the signature does not cover it, so another spelling would give the envelope another hash.
+ */
+function decodeSignerKey (encoded: Uint8Array, kind: SignedKind): PublicKey {
   let key: PublicKey
   try {
     key = publicKeyFromProtobuf(encoded)
@@ -149,6 +159,9 @@ function decodeSignerKey (encoded: Uint8Array): PublicKey {
   }
   if (key.type !== 'Ed25519' && key.type !== 'secp256k1') {
     throw new ProtocolError(ProtocolErrorCode.UNSUPPORTED_KEY, `signer key type ${key.type} is not accepted; use Ed25519 or secp256k1`)
+  }
+  if (!equals(publicKeyToProtobuf(key), encoded)) {
+    throw new ProtocolError(ProtocolErrorCode.NON_CANONICAL, `${kind} envelope public_key is not in canonical encoding`)
   }
   return key
 }

@@ -24,7 +24,10 @@ export const ProtocolErrorCode = {
   STALE: 'ERR_STALE',
   /** The signer's key type does not embed in its peer id (RSA), so it cannot be checked offline. */
   UNSUPPORTED_KEY: 'ERR_UNSUPPORTED_KEY',
-  /** A receipt whose body is not in canonical encoding, or whose fields disagree. */
+  /**
+   * A signed or hashed message (an envelope, its payload or body, its signer key, a receipt or its
+   * body) in an encoding other than the canonical one (docs/protocol.md §1).
+   */
   NON_CANONICAL: 'ERR_NON_CANONICAL',
   /** A Merkle proof that does not lead from the receipt to the anchored root. */
   BAD_PROOF: 'ERR_BAD_PROOF'

@@ -19,6 +19,21 @@ export const MARKET_DEFAULTS = Object.freeze({
   /** How many of the best quotes a renter tries to lease. */
   leaseAttempts: 3,
   /**
+   * How many providers a renter runs one job on when each goes away mid-job (connection lost,
+   * silent, no job stream, or shutting down), the first included. A provider that answers, even with a failure,
+   * ends the job: only a vanished one is replaced. Losing three providers on one job points at
+   * the renter's own network more than at providers, and each try re-sends the inputs.
+   * @default 3
+   */
+  jobAttempts: 3,
+  /**
+   * A renter starts another attempt only within this long of submitting, or within the job's own
+   * time limit when that is longer, so a submit ends within about twice the job's time limit
+   * plus the market's own waits, however providers vanish.
+   * @default 600_000 (10 min)
+   */
+  retryWindowMs: 10 * 60_000,
+  /**
    * How long a renter tries for a direct connection (hole punching) before a job's payload may
    * use the relay. ICE through two cone NATs took 0.14 s in the testbed (docs/decisions.md).
    */

@@ -5,9 +5,8 @@
 import { peerIdFromMultihash } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 import * as Digest from 'multiformats/hashes/digest'
-import { equals } from 'uint8arrays/equals'
 import { fromString as utf8 } from 'uint8arrays/from-string'
-import { decodeBounded, toSafeNumber } from './codec.js'
+import { assertCanonical, decodeBounded, toSafeNumber } from './codec.js'
 import { ProtocolError, ProtocolErrorCode } from './errors.js'
 import { Receipt, ReceiptBody } from './gen/messages.js'
 import type { JobStatus } from './gen/messages.js'
@@ -98,7 +97,8 @@ export interface VerifyReceiptOptions {
 }
 
 /**
- * Checks a receipt: canonical body, consistent numbers, and the signatures of both peers.
+ * Checks a receipt: canonical encoding (the Receipt and its body), consistent numbers, and the
+ * signatures of both peers.
  * Throws ProtocolError with the first problem found.
  */
 export async function verifyReceipt (bytes: Uint8Array, options: VerifyReceiptOptions = {}): Promise<VerifiedReceipt> {
@@ -107,9 +107,9 @@ export async function verifyReceipt (bytes: Uint8Array, options: VerifyReceiptOp
   if (body.version !== RECEIPT_VERSION) {
     throw new ProtocolError(ProtocolErrorCode.UNSUPPORTED_VERSION, `receipt version ${body.version} is not supported`)
   }
-  if (!equals(ReceiptBody.encode(body), receipt.body)) {
-    throw new ProtocolError(ProtocolErrorCode.NON_CANONICAL, 'receipt body is not in canonical encoding')
-  }
+  // After the version: a later version may add fields this one does not know.
+  assertCanonical(Receipt, receipt, bytes, 'receipt')
+  assertCanonical(ReceiptBody, body, receipt.body, 'receipt body')
   validateReceiptBody(body)
   const expectedSeconds = unitSeconds(body.units, billedSeconds(toSafeNumber(body.startedAtMs, 'started_at_ms'), toSafeNumber(body.endedAtMs, 'ended_at_ms')))
   if (body.gpuSeconds !== expectedSeconds) {
@@ -132,8 +132,13 @@ export async function verifyReceipt (bytes: Uint8Array, options: VerifyReceiptOp
   return { receipt, body, provider, renter, id: sha256(receipt.body) }
 }
 
+/** A binary peer id (its multihash bytes); ProtocolError(MALFORMED) when the bytes are not one. */
 export function peerIdFromBytes (bytes: Uint8Array): PeerId {
-  return peerIdFromMultihash(Digest.decode(bytes))
+  try {
+    return peerIdFromMultihash(Digest.decode(bytes))
+  } catch (err) {
+    throw new ProtocolError(ProtocolErrorCode.MALFORMED, `not a binary peer id: ${(err as Error).message}`)
+  }
 }
 
 function embeddedKey (peerId: PeerId, role: string): PublicKey {

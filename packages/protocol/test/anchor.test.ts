@@ -91,4 +91,26 @@ describe('receipt batches', () => {
       expect(err?.message).toMatch(message)
     }
   })
+
+  it('reads the receipt as canonical base64: unpadded as written, or exactly padded, no stray bits', async () => {
+    const list = await receipts(1, 1)
+    const good = JSON.parse(encodeAnchoredReceipt(anchored(buildReceiptBatch(list), list, 0)))
+    expect(good.receipt).not.toMatch(/=/)
+    const parse = (receipt: string): { code?: string, receipt?: Uint8Array } => {
+      try { return { receipt: parseAnchoredReceipt(JSON.stringify({ ...good, receipt })).receipt } } catch (e) { return e as { code: string } }
+    }
+    expect(parse('/w').receipt).toEqual(new Uint8Array([0xff]))
+    expect(parse('/w==').receipt).toEqual(new Uint8Array([0xff]))
+    expect(parse('//8').receipt).toEqual(new Uint8Array([0xff, 0xff]))
+    expect(parse('//8=').receipt).toEqual(new Uint8Array([0xff, 0xff]))
+    expect(parse('AAAA').receipt).toEqual(new Uint8Array(3))
+    for (const bad of [
+      'A', 'AAAAA', // a length of 1 mod 4 is no whole number of bytes (once a SyntaxError)
+      '/x', '//9', // unused low bits set
+      '/w=', '//8==', 'AAAA=', 'AAAA==', '/w===', // padding other than what RFC 4648 gives
+      '/w==/w==', '-_8', '/w\n', ' /w', '' // padding inside, URL-safe alphabet, whitespace, empty
+    ]) {
+      expect(parse(bad).code, JSON.stringify(bad)).toBe(ProtocolErrorCode.MALFORMED)
+    }
+  })
 })

@@ -2,8 +2,10 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import {
-  JobStatus, buildReceiptBody, encodeReceiptBody, fileSetDigest, makeRequirements, signReceiptBody,
-  type Bid, type GpuDevice, type Hardware, type Quote, type Receipt, type ReceiptBody, type Requirements
+  Executor, JobStatus, MessageKind, Reachability, buildReceiptBody, encodeReceiptBody, executorMask, fileSetDigest,
+  gpuClassesOf, makeRequirements, sealEnvelope, signReceiptBody,
+  type Ask, type Bid, type Capability, type GpuDevice, type Hardware, type Lease, type Quote, type Receipt,
+  type ReceiptBody, type Requirements, type SignedKind
 } from '../src/index.js'
 
 export const NOW = 1_750_000_000_000
@@ -115,4 +117,65 @@ export async function signedReceipt (o: ReceiptOptions = {}): Promise<{ provider
     renterSignature: await signReceiptBody(renter.privateKey, bodyBytes) as Uint8Array<ArrayBuffer>
   }
   return { provider, renter, body, receipt }
+}
+
+export function capability (overrides: Partial<Capability> = {}): Capability {
+  const hw = hardware([gpu(), gpu({ index: 1 })])
+  return {
+    hardware: hw,
+    executorMask: executorMask([Executor.WASM]),
+    gpuClasses: gpuClassesOf(hw),
+    multiaddrs: [new Uint8Array([4, 127, 0, 0, 1, 6, 0x0f, 0xa1])],
+    agent: 'ionet-p2p/test',
+    prices: [{ gpuClass: 'nvidia-rtx-4090', pricePerUnitHour: 2_000_000n }, { gpuClass: 'cpu', pricePerUnitHour: 50_000n }],
+    maxDurationS: 3600,
+    wallet: wallet(3),
+    reachability: Reachability.PUBLIC,
+    ...overrides
+  }
+}
+
+export function ask (overrides: Partial<Ask> = {}): Ask {
+  return {
+    gpuClass: 'nvidia-rtx-4090',
+    gpuModel: 'NVIDIA GeForce RTX 4090',
+    vramMib: 24564,
+    unitsTotal: 2,
+    unitsFree: 1,
+    pricePerUnitHour: 2_000_000n,
+    executorMask: executorMask([Executor.WASM]),
+    maxDurationS: 3600,
+    declared: false,
+    reachability: Reachability.BEHIND_NAT,
+    ...overrides
+  }
+}
+
+export function lease (overrides: Partial<Lease> = {}): Lease {
+  return {
+    jobId: new Uint8Array(16).fill(7),
+    acceptanceHash: new Uint8Array(32).fill(8),
+    quoteHash: new Uint8Array(32).fill(9),
+    renter: RENTER_ID,
+    units: 2,
+    pricePerUnitHour: 2_000_000n,
+    maxDurationS: 3600,
+    gpuIndices: [0, 1],
+    renterWallet: wallet(4),
+    ...overrides
+  }
+}
+
+/** A sealed envelope of every kind, signed by `privateKey` (the acceptance holds the quote). */
+export async function envelopesOfEveryKind (privateKey: PrivateKey): Promise<Array<{ kind: SignedKind, bytes: Uint8Array }>> {
+  const options = { seq: 1n, now: NOW, ttlMs: 60_000 }
+  const quoteEnvelope = await sealEnvelope(privateKey, MessageKind.QUOTE, quote(), options)
+  return [
+    { kind: MessageKind.CAPABILITY, bytes: await sealEnvelope(privateKey, MessageKind.CAPABILITY, capability(), options) },
+    { kind: MessageKind.ASK, bytes: await sealEnvelope(privateKey, MessageKind.ASK, ask(), options) },
+    { kind: MessageKind.BID, bytes: await sealEnvelope(privateKey, MessageKind.BID, bid(), options) },
+    { kind: MessageKind.QUOTE, bytes: quoteEnvelope },
+    { kind: MessageKind.ACCEPTANCE, bytes: await sealEnvelope(privateKey, MessageKind.ACCEPTANCE, { jobId: new Uint8Array(16).fill(7), quote: quoteEnvelope as Uint8Array<ArrayBuffer>, wallet: wallet(4) }, options) },
+    { kind: MessageKind.LEASE, bytes: await sealEnvelope(privateKey, MessageKind.LEASE, lease(), options) }
+  ]
 }
