@@ -10,8 +10,8 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
-    // Replaced, not merged: only the cross-check files.
-    include: ['packages/*/test/**/*.cross-check.test.ts', 'simulations/**/test/**/*.alone.test.ts'],
+    // Replaced, not merged: only the files that run alone.
+    include: ['packages/*/test/**/*.cross-check.test.ts', 'packages/*/test/**/*.alone.test.ts', 'simulations/**/test/**/*.alone.test.ts'],
     exclude: ['**/node_modules/**'],
     fileParallelism: false,
     testTimeout: 900_000

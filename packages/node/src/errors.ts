@@ -22,6 +22,8 @@ export const IonetErrorCode = {
   // The market
   NO_MATCH: 'ERR_NO_MATCH',
   LEASE_REJECTED: 'ERR_LEASE_REJECTED',
+  /** Every provider the job ran on went away mid-job and no other could take it; nothing was charged. */
+  PROVIDER_GONE: 'ERR_PROVIDER_GONE',
   // Streams and peers
   STREAM_ENDED: 'ERR_STREAM_ENDED',
   FRAME_TOO_LARGE: 'ERR_FRAME_TOO_LARGE',
@@ -30,8 +32,18 @@ export const IonetErrorCode = {
   TIMEOUT: 'ERR_TIMEOUT',
   // Jobs
   JOB_FAILED: 'ERR_JOB_FAILED',
+  /** The renter stopped the job itself (its AbortSignal); never retried. */
+  CANCELLED: 'ERR_CANCELLED',
   HASH_MISMATCH: 'ERR_HASH_MISMATCH',
   RECEIPT_INVALID: 'ERR_RECEIPT_INVALID',
+  /** The job spec's lease is not one this provider granted to this renter, or a job already used it. */
+  LEASE_UNKNOWN: 'ERR_LEASE_UNKNOWN',
+  /** The lease lapsed before its job started. */
+  LEASE_EXPIRED: 'ERR_LEASE_EXPIRED',
+  /** The job asks for an executor this provider does not offer. */
+  EXECUTOR_DISABLED: 'ERR_EXECUTOR_DISABLED',
+  /** The provider is shutting down: it stopped (or refused) the job and charges nothing for it. */
+  PROVIDER_STOPPING: 'ERR_PROVIDER_STOPPING',
   // Wallets, the Solana ledger, payments
   /** A wallet file that is missing, malformed, or readable by other users. */
   WALLET: 'ERR_WALLET',

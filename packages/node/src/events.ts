@@ -11,6 +11,15 @@ export type NodeEvent =
   | { type: 'capability:published', seq: string, classes: string[], peers: number }
   | { type: 'ask:published', gpuClass: string, unitsFree: number, price: string }
   | { type: 'peer:penalized', peerId: string, offence: string, score: number, detail: string }
+  /** Something in the data directory did not hold what it should: moved aside (never deleted), and what the node does about it (node/data-dir.ts SetAside). */
+  | { type: 'data:damaged', what: string, path: string, code: string, reason: string, movedTo?: string, moveError?: string, consequence?: string }
+  /** Job scratch directories a killed run left in <data dir>/jobs, removed at start. */
+  | { type: 'jobs:cleared', dir: string, removed: number, failed: string[] }
+  /** The peer's score fell below the ban threshold: its connections are cut and refused until `untilMs`. */
+  | { type: 'peer:banned', peerId: string, untilMs: number }
+  /** gossipsub ignores everything from this peer now (its score fell below the graylist threshold); why, in parts. */
+  | { type: 'peer:graylisted', peerId: string, score: number, appScore: number, ip?: string, peersOnIp?: number, colocation?: number }
+  | { type: 'peer:graylist-ended', peerId: string, score: number }
   // provider side
   | { type: 'bid:received', jobId: string, renter: string, gpuClass: string, units: number, maxPrice: string }
   | { type: 'bid:declined', jobId: string, renter: string, reason: string }
@@ -21,6 +30,12 @@ export type NodeEvent =
   | { type: 'lease:expired', jobId: string }
   | { type: 'job:started', jobId: string, peer: string, executor: string }
   | { type: 'job:finished', jobId: string, peer: string, status: string, exitCode: number, errorCode?: string, message?: string, durationMs: number }
+  /**
+   * A running job was stopped before its end, unpaid: its renter went away (stream or connection
+   * closed or reset), was banned, or this node is stopping. `freedInMs`: from that moment until
+   * its capacity was free again.
+   */
+  | { type: 'job:cancelled', jobId: string, peer: string, reason: 'renter-gone' | 'peer-banned' | 'node-stopping', detail: string, ranMs: number, freedInMs: number }
   // renter side
   | { type: 'discovery', gpuClass: string, providers: number, records: number }
   | { type: 'bid:published', jobId: string, gpuClass: string, topicPeers: number }
@@ -32,6 +47,13 @@ export type NodeEvent =
   /** The connection the payload travels on: direct (hole punched in holePunchMs) or relayed, and why. */
   | { type: 'job:path', jobId: string, provider: string, direct: boolean, address: string, holePunchMs?: number, holePunchedAt?: number, relayedBecause?: string, maxOutputBytes?: string }
   | { type: 'job:no-path', jobId: string, provider: string, reason: string }
+  /**
+   * The provider went away mid-job (stream ended or reset, silent, no job stream, or shutting down) before the
+   * renter countersigned anything, so that attempt costs nothing. The job runs next on `next`
+   * (same job id, the next valid quote), or, without `next`, on whoever answers a new bid.
+   * `attempt` numbers the lost attempt (1: the first).
+   */
+  | { type: 'job:provider-gone', jobId: string, provider: string, code: string, reason: string, attempt: number, charged: '0', next?: string }
   | { type: 'transfer:progress', jobId: string, direction: 'upload' | 'download', file: string, done: number, total: number }
   | { type: 'job:progress', jobId: string, elapsedMs: number, limitMs: number }
   | { type: 'job:log', jobId: string, fd: 1 | 2, text: string }

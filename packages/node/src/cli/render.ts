@@ -5,6 +5,7 @@
 import cliProgress from 'cli-progress'
 import { formatBytes, formatSol } from '@ionet-p2p/protocol'
 import type { NodeEvent } from '../events.js'
+import { describeSetAside } from '../node/data-dir.js'
 
 export interface Renderer {
   event: (e: NodeEvent, source?: string) => void
@@ -43,6 +44,9 @@ export function describe (e: NodeEvent): string | undefined {
     case 'capability:published': return `capability record #${e.seq} stored on ${e.peers} DHT peer(s); providing ${e.classes.join(', ')}`
     case 'ask:published': return undefined
     case 'peer:penalized': return `penalised ${short(e.peerId)} for ${e.offence} (score ${e.score.toFixed(1)}): ${e.detail}`
+    case 'peer:graylisted': return `! gossip from ${short(e.peerId)} is ignored now: its gossipsub score ${e.score} is below the graylist threshold (our own score of it ${e.appScore}${e.ip !== undefined ? `; ${e.peersOnIp ?? 0} peer(s) connected from ${e.ip}, colocation ${e.colocation ?? 0}` : ''})`
+    case 'peer:graylist-ended': return `gossip from ${short(e.peerId)} is heard again (score ${e.score})`
+    case 'peer:banned': return `! banned ${short(e.peerId)} until ${new Date(e.untilMs).toISOString()}; its connections are cut`
     case 'bid:received': return `bid ${e.jobId.slice(0, 8)} from ${short(e.renter)}: ${e.units}x ${e.gpuClass}, max ${lamports(e.maxPrice)}/unit-h`
     case 'bid:declined': return `declined bid ${e.jobId.slice(0, 8)}: ${e.reason}`
     case 'quote:sent': return `quoted ${e.units}x ${e.gpuClass} at ${lamports(e.price)}/unit-h to ${short(e.renter)}`
@@ -52,6 +56,7 @@ export function describe (e: NodeEvent): string | undefined {
     case 'lease:expired': return `lease for job ${e.jobId.slice(0, 8)} lapsed unused; capacity released`
     case 'job:started': return `running job ${e.jobId.slice(0, 8)} (${e.executor}) for ${short(e.peer)}`
     case 'job:finished': return `job ${e.jobId.slice(0, 8)} ${e.status} in ${(e.durationMs / 1000).toFixed(1)} s (exit ${e.exitCode})${e.message !== undefined ? `: ${e.message}` : ''}`
+    case 'job:cancelled': return `! job ${e.jobId.slice(0, 8)} stopped after ${(e.ranMs / 1000).toFixed(1)} s, unpaid (${e.reason}: ${e.detail}); capacity free ${e.freedInMs} ms later`
     case 'discovery': return `found ${e.providers} provider(s) of ${e.gpuClass} in the DHT, with signed capability records`
     case 'bid:published': return `bid ${e.jobId.slice(0, 8)} gossiped on ionet/bids/1/${e.gpuClass} to ${e.topicPeers} peer(s)`
     case 'quote:received': return `quote from ${short(e.provider)}: ${e.gpus === 'no GPU' ? `${e.units} CPU core(s)` : e.gpus} at ${lamports(e.price)}/unit-h`
@@ -65,6 +70,7 @@ export function describe (e: NodeEvent): string | undefined {
     case 'bootstrap:connected': return undefined
     case 'reachability': return e.relays.length > 0 ? `behind NAT: reachable through relay ${e.relays.map(short).join(', ')}, and directly by hole punching` : `! ${e.why}: peers cannot dial this node`
     case 'job:no-path': return `! cannot send the job to ${short(e.provider)}: ${e.reason}`
+    case 'job:provider-gone': return `provider ${short(e.provider)} gone (${e.reason}); nothing charged for that attempt; ${e.next !== undefined ? `running on ${short(e.next)}…` : 'no quote still valid, bidding again…'}`
     case 'transfer:progress': return undefined
     case 'job:progress': return undefined
     case 'job:log': return e.text.replace(/\n$/, '').split('\n').map(l => `  ${e.fd === 2 ? '!' : '│'} ${l}`).join('\n')
@@ -72,12 +78,14 @@ export function describe (e: NodeEvent): string | undefined {
     case 'receipts:anchored': return `paid and anchored ${e.receipts} receipt(s), ${lamports(e.lamports)}, root ${e.root.slice(0, 16)}… in transaction ${e.signature}`
     case 'receipt:paid': return e.role === 'provider' ? `paid for job ${e.jobId.slice(0, 8)} by ${short(e.counterparty)}: ${lamports(e.amount)}, checked on the ledger (tx ${e.signature.slice(0, 16)}…)` : `${short(e.counterparty)} acknowledged payment for job ${e.jobId.slice(0, 8)}`
     case 'payment:failed': return `! paying receipts failed: ${e.message}`
+    case 'data:damaged': return `! ${describeSetAside(e)}`
+    case 'jobs:cleared': return `removed ${e.removed} job scratch director${e.removed === 1 ? 'y' : 'ies'} an earlier run left in ${e.dir}${e.failed.length > 0 ? `; could not remove ${e.failed.join(', ')}` : ''}`
     case 'notice:failed': return `! could not hand ${short(e.provider)} the proof for job ${e.jobId.slice(0, 8)}: ${e.reason}`
   }
 }
 
 const ARROW: Partial<Record<NodeEvent['type'], string>> = {
-  'bid:published': '→', 'quote:received': '←', 'quote:sent': '→', 'lease:accepted': '✓', 'lease:granted': '✓', 'receipt:stored': '✓', 'bid:declined': '·', 'quote:rejected': '·', 'peer:penalized': '!'
+  'bid:published': '→', 'quote:received': '←', 'quote:sent': '→', 'lease:accepted': '✓', 'lease:granted': '✓', 'receipt:stored': '✓', 'bid:declined': '·', 'quote:rejected': '·', 'peer:penalized': '!', 'job:provider-gone': '!'
 }
 
 export function createRenderer (options: { json: boolean, stream?: NodeJS.WriteStream }): Renderer {

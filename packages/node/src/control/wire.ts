@@ -18,6 +18,9 @@ export interface OutcomeSummary {
   receiptId: string
   gpuSeconds: string
   amount: string
+  /** Runs started: more than 1 when providers went away mid-job (each listed in providersGone, none paid). */
+  attempts: number
+  providersGone: Array<{ jobId: string, provider: string, code: string, reason: string }>
 }
 
 export function summarizeOutcome (o: JobOutcome): OutcomeSummary {
@@ -32,7 +35,9 @@ export function summarizeOutcome (o: JobOutcome): OutcomeSummary {
     receiptPath: o.receiptPath,
     receiptId: hex(o.receipt.id),
     gpuSeconds: o.receipt.body.gpuSeconds.toString(),
-    amount: o.receipt.body.amount.toString()
+    amount: o.receipt.body.amount.toString(),
+    attempts: o.attempts,
+    providersGone: o.providersGone
   }
 }
 

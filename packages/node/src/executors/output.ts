@@ -41,6 +41,11 @@ export class LogTail {
     this.onData = onData
   }
 
+  /** Bytes delivered so far. */
+  get delivered (): number {
+    return this.offset
+  }
+
   /** Reads what was appended since the last call (at most `maxBytes` per call, to stay responsive). */
   async poll (maxBytes = 1024 * 1024): Promise<void> {
     this.handle ??= await open(this.path, 'r')

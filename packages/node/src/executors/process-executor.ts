@@ -17,7 +17,7 @@ import { ExecutionErrorCode } from './types.js'
 import type { ExecutionRequest, ExecutionResult, Executor } from './types.js'
 import { cancelled, finisher, outputLimitExceeded, timedOut } from './results.js'
 
-/** Time between SIGTERM and SIGKILL when a job must stop. */
+/** Time between SIGTERM and SIGKILL when a job must stop (timeout, output limit, cancellation). */
 const KILL_GRACE_MS = 2_000
 const POLL_MS = 250
 
@@ -28,6 +28,7 @@ export class ProcessExecutor implements Executor {
     const finish = finisher(Date.now())
     const [program, ...args] = req.command ?? []
     if (program === undefined) return finish('failed', -1, ExecutionErrorCode.SPAWN_FAILED, 'no command given')
+    if (req.signal?.aborted === true) return cancelled(finish)
 
     const child = spawn(program, args, {
       cwd: req.scratchDir,
@@ -55,7 +56,13 @@ export class ProcessExecutor implements Executor {
         if (verdict !== undefined) return
         verdict = result
         signalGroup('SIGTERM')
-        killTimer = setTimeout(() => { signalGroup('SIGKILL') }, KILL_GRACE_MS)
+        killTimer = setTimeout(() => {
+          signalGroup('SIGKILL')
+          // A process that left the group may still hold our pipes: stop waiting for them, so
+          // the run ends (and its GPUs are free) within the grace whatever the job did.
+          child.stdout.destroy()
+          child.stderr.destroy()
+        }, KILL_GRACE_MS)
       }
       const signalGroup = (signal: NodeJS.Signals): void => {
         try {

@@ -25,8 +25,7 @@ export const ExecutionErrorCode = {
   OUTPUT_LIMIT: 'ERR_OUTPUT_LIMIT',
   /** The process could not be started (missing program, permission denied, ...). */
   SPAWN_FAILED: 'ERR_SPAWN_FAILED',
-  /** The executor kind is not enabled on this provider. */
-  EXECUTOR_DISABLED: 'ERR_EXECUTOR_DISABLED',
+  /** The run was stopped from outside (ExecutionRequest.signal): the renter went away, or the node is stopping. */
   CANCELLED: 'ERR_CANCELLED'
 } as const
 export type ExecutionErrorCode = typeof ExecutionErrorCode[keyof typeof ExecutionErrorCode]
@@ -37,6 +36,8 @@ export interface ExecutionRequest {
   scratchDir: string
   /** WASM: absolute path of the module file (outside scratchDir). */
   modulePath?: string
+  /** WASM: the module's argv[0]: the name the renter gave it (default: the file's base name). */
+  moduleName?: string
   /** WASM: argv[1..] passed to the module (argv[0] is the module name). */
   args?: string[]
   /** PROCESS: argv, program first. */
@@ -49,7 +50,10 @@ export interface ExecutionRequest {
   maxOutputBytes: number
   /** PROCESS: leased GPU indices, exported as CUDA_VISIBLE_DEVICES ("" when none). */
   gpuIndices?: number[]
-  /** Aborting cancels the run (status 'failed', code ERR_CANCELLED). */
+  /**
+   * Aborting cancels the run (status 'failed', code ERR_CANCELLED); run() resolves once the job
+   * is stopped (its whole process group, or its thread), within the executor's kill grace.
+   */
   signal?: AbortSignal
   /** Called with stdout (fd 1) and stderr (fd 2) bytes as the job produces them. */
   onLog?: (fd: 1 | 2, data: Uint8Array) => void

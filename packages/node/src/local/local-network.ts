@@ -37,8 +37,7 @@ export class LocalNetwork {
       listen: LOOPBACK,
       bootstrap: this.bootstrap,
       mdns: false,
-      // Every node shares one IP here; the default penalty would push them out of each other's mesh.
-      ipColocationFactorWeight: 0,
+      // gossipsub scoring as in production (services/gossip/scoring.ts): it lets many ids share an address.
       timing: { askIntervalMs: 1_000 },
       // Payments run when a caller asks (anchorReceipts), against the ledger it names.
       payments: { anchorIntervalMs: 0 },

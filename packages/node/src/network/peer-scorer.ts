@@ -6,7 +6,8 @@
  * Gossip rejections reach gossipsub's own scoring too, through appSpecificScore, so a peer we
  * score down also loses its place in our gossip mesh.
  */
-import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import type { ConnectionGater, PeerId, Stream } from '@libp2p/interface'
+import { IonetError, IonetErrorCode } from '../errors.js'
 
 /** Penalty weights per offence (positive numbers subtracted from the score). */
 export const Offence = {
@@ -28,8 +29,8 @@ export interface PeerScorerOptions {
   banDurationMs?: number
   maxTrackedPeers?: number
   now?: () => number
-  /** Called once when a peer gets banned (the node closes its connections). */
-  onBan?: (peerId: string) => void
+  /** Called once when a peer gets banned, with the end of its ban (the node cuts its connections). */
+  onBan?: (peerId: string, untilMs: number) => void
 }
 
 interface Entry { score: number, updatedAt: number, bannedUntil: number, offences: number }
@@ -43,7 +44,7 @@ export class PeerScorer {
   private readonly banDurationMs: number
   private readonly maxTrackedPeers: number
   private readonly now: () => number
-  private readonly onBan?: (peerId: string) => void
+  private readonly onBan?: (peerId: string, untilMs: number) => void
 
   constructor (options: PeerScorerOptions = {}) {
     this.halfLifeMs = options.halfLifeMs ?? 10 * 60_000
@@ -65,7 +66,7 @@ export class PeerScorer {
     this.entries.set(id, entry) // most recently touched last, for eviction
     if (entry.score < this.banThreshold && entry.bannedUntil <= now) {
       entry.bannedUntil = now + this.banDurationMs
-      this.onBan?.(id)
+      this.onBan?.(id, entry.bannedUntil)
     }
     this.evict()
     return entry.score
@@ -84,6 +85,17 @@ export class PeerScorer {
   isBanned (peer: PeerId | string): boolean {
     const entry = this.entries.get(peer.toString())
     return entry !== undefined && entry.bannedUntil > this.now()
+  }
+
+  /**
+   * Resets a stream whose remote peer is banned and returns true: its handler then stops, doing
+   * no work and scoring nothing more. Handlers call it on a new stream and before acting on each
+   * frame, since streams opened before the ban may still deliver what was already in flight.
+   */
+  dropIfBanned (peer: PeerId, stream: Stream): boolean {
+    if (!this.isBanned(peer)) return false
+    stream.abort(new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `${peer.toString()} is banned`))
+    return true
   }
 
   snapshot (): PeerScoreSnapshot[] {

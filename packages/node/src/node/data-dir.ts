@@ -4,15 +4,15 @@
  *   identity.key       libp2p private key (protobuf), mode 0600: the node's peer id
  *   datastore/         LevelDB: peer store, DHT records and provider records
  *   state.json         small counters (capability sequence number)
- *   receipts/          co-signed receipts, one file per job
- *   jobs/              provider scratch space, removed after each job
+ *   receipts/          co-signed receipts, one file per job (damaged ones kept in receipts/damaged/)
+ *   jobs/              provider scratch space, removed after each job (and at start: a killed job's)
  *   cache/modules/     WASM modules by sha256, so repeat jobs skip the upload
  *   control.sock       the running daemon's local control API
  *   node.lock          the PID of the process using the directory
  */
-import { mkdir, readFile, rename, open, rm } from 'node:fs/promises'
+import { lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { IonetError, IonetErrorCode } from '../errors.js'
 
 export interface DataDirLayout {
@@ -80,13 +80,105 @@ export async function writeFileAtomic (path: string, data: Uint8Array | string, 
     await handle.close()
   }
   await rename(tmp, path)
-  // The rename lives in the directory: sync it too, or a power cut may forget the new name.
-  const dir = await open(dirname(path), 'r')
+  await syncDir(dirname(path))
+}
+
+/** A rename lives in its directory: sync that too, or a power cut may forget the new name. */
+export async function syncDir (dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
   try {
-    await dir.sync()
+    await handle.sync()
   } finally {
-    await dir.close()
+    await handle.close()
   }
+}
+
+/**
+ * The file name a temporary file of writeFileAtomic (`<name>.<pid>.<ms>.tmp`) was to become, when
+ * the process that wrote it no longer runs: a crash interrupted that write. Undefined for any
+ * other name, and for a write still under way (its writer runs).
+ */
+export function interruptedWriteOf (name: string): string | undefined {
+  const m = /^(.+)\.(\d+)\.\d+\.tmp$/.exec(name)
+  if (m === null) return undefined
+  const pid = Number(m[2])
+  return pid === process.pid || processRuns(pid) ? undefined : m[1]
+}
+
+/** `2025-06-01T120000Z`: a time for file names (no colons). */
+export function fileStamp (ms = Date.now()): string {
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '')
+}
+
+/**
+ * Moves a damaged file or directory out of the way, to `target` or, when that name is taken,
+ * `target.1`, `target.2`, …: never over anything. The new name is reserved first (an empty file or
+ * directory, created exclusively, so two processes cannot pick the same one), then renamed over,
+ * and both directories are synced. Returns where it went.
+ */
+export async function moveAside (path: string, target: string): Promise<string> {
+  const isDir = (await lstat(path)).isDirectory()
+  await mkdir(dirname(target), { recursive: true })
+  for (let n = 0; n < 1000; n++) {
+    const candidate = n === 0 ? target : `${target}.${n}`
+    try {
+      if (isDir) await mkdir(candidate)
+      else await (await open(candidate, 'wx', 0o600)).close()
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue
+      throw err
+    }
+    try {
+      await rename(path, candidate)
+    } catch (err) {
+      // Give the reservation back: it is still the empty file or directory made above.
+      await (isDir ? rmdir(candidate) : unlink(candidate)).catch(() => {})
+      throw err
+    }
+    await syncDir(dirname(path))
+    if (dirname(candidate) !== dirname(path)) await syncDir(dirname(candidate))
+    return candidate
+  }
+  throw new IonetError(IonetErrorCode.DATA_DIR, `cannot move ${path} aside: ${basename(target)} and 999 names after it are taken in ${dirname(target)}`)
+}
+
+/** A file or directory of the data directory that did not hold what it should, and where it is kept now. */
+export interface SetAside {
+  /** For people: 'receipt file', 'datastore', 'state file', … */
+  what: string
+  path: string
+  /** Where it is now; absent when moving it failed (then `moveError` says why, and it stays where it was). */
+  movedTo?: string
+  moveError?: string
+  code: string
+  reason: string
+  /** What the node does about it, when more than keeping it aside. */
+  consequence?: string
+}
+
+/** One line for people: what was found damaged, why, where it is now, and what the node does about it. */
+export function describeSetAside (d: SetAside): string {
+  const where = d.movedTo !== undefined ? `moved to ${d.movedTo}` : `left in place (it could not be moved: ${d.moveError ?? 'unknown error'})`
+  return `${d.what} ${d.path} is damaged (${d.code}: ${d.reason}); ${where}${d.consequence !== undefined ? `; ${d.consequence}` : ''}`
+}
+
+/**
+ * Removes the job scratch directories an earlier run left behind (a job killed mid-run never
+ * reached its cleanup). Only while no job runs: at start, before the job server takes jobs.
+ */
+export async function clearJobScratch (layout: DataDirLayout): Promise<{ removed: number, failed: string[] }> {
+  const names = await readdir(layout.jobs).catch(() => [] as string[])
+  let removed = 0
+  const failed: string[] = []
+  for (const name of names) {
+    try {
+      await rm(join(layout.jobs, name), { recursive: true, force: true })
+      removed++
+    } catch (err) {
+      failed.push(`${name}: ${(err as Error).message}`)
+    }
+  }
+  return { removed, failed }
 }
 
 /**
@@ -128,13 +220,30 @@ export interface NodeState {
   capabilitySeq: string
 }
 
-export async function readState (layout: DataDirLayout): Promise<NodeState> {
+/**
+ * The state file. One that does not parse is set aside (state.json.damaged-<time>) rather than
+ * refused: its only counter starts again from the clock (SequenceCounter), which is safe.
+ */
+export async function readState (layout: DataDirLayout): Promise<{ state: NodeState, setAside?: SetAside }> {
+  let text: string
   try {
-    const parsed = JSON.parse(await readFile(layout.state, 'utf8')) as Partial<NodeState>
-    return { capabilitySeq: typeof parsed.capabilitySeq === 'string' && /^\d+$/.test(parsed.capabilitySeq) ? parsed.capabilitySeq : '0' }
+    text = await readFile(layout.state, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { capabilitySeq: '0' }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: { capabilitySeq: '0' } }
     throw new IonetError(IonetErrorCode.DATA_DIR, `cannot read ${layout.state}: ${(err as Error).message}`)
+  }
+  let reason: string
+  try {
+    const parsed = JSON.parse(text) as Partial<NodeState> | null
+    if (typeof parsed?.capabilitySeq === 'string' && /^\d+$/.test(parsed.capabilitySeq)) return { state: { capabilitySeq: parsed.capabilitySeq } }
+    reason = 'capabilitySeq is not a decimal number'
+  } catch (err) {
+    reason = text.length === 0 ? 'the file is empty' : (err as Error).message
+  }
+  const movedTo = await moveAside(layout.state, `${layout.state}.damaged-${fileStamp()}`)
+  return {
+    state: { capabilitySeq: '0' },
+    setAside: { what: 'state file', path: layout.state, movedTo, code: IonetErrorCode.DATA_DIR, reason, consequence: 'the capability record sequence restarts from the clock, which is safe' }
   }
 }
 

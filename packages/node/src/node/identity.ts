@@ -25,9 +25,24 @@ export async function loadOrCreateIdentity (path: string): Promise<{ privateKey:
     await writeFileAtomic(path, privateKeyToProtobuf(privateKey), 0o600)
     return { privateKey, created: true }
   }
+  const damaged = (why: string): IonetError => new IonetError(IonetErrorCode.DATA_DIR,
+    `identity key ${path} is damaged (${why}): restore it from a backup, or move it away (mv ${path} ${path}.damaged) to start with a new identity, which means a new peer id and no reputation`)
+  if (bytes.byteLength === 0) throw damaged('the file is empty')
+  let privateKey: PrivateKey
   try {
-    return { privateKey: privateKeyFromProtobuf(bytes), created: false }
+    privateKey = privateKeyFromProtobuf(bytes)
   } catch (err) {
-    throw new IonetError(IonetErrorCode.DATA_DIR, `identity key ${path} is corrupt (${(err as Error).message}); move it away to create a new identity`)
+    throw damaged(`it does not decode: ${(err as Error).message}`)
   }
+  // A key whose halves disagree still loads, and signs what nobody can verify: every peer would
+  // reject this node. A signature it checks itself catches that, for every key type.
+  const probe = new TextEncoder().encode('ionet-p2p identity key self-check')
+  let consistent = false
+  try {
+    consistent = await privateKey.publicKey.verify(probe, await privateKey.sign(probe))
+  } catch {
+    // A key that cannot sign at all is as damaged as one whose signatures do not verify.
+  }
+  if (!consistent) throw damaged('its private and public halves do not match')
+  return { privateKey, created: false }
 }

@@ -5,7 +5,6 @@
  */
 import type { PrivateKey } from '@libp2p/interface'
 import { MemoryDatastore } from 'datastore-core'
-import { LevelDatastore } from 'datastore-level'
 import type { Datastore } from 'interface-datastore'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -13,6 +12,7 @@ import { ANY_GPU_CLASS, Executor, MARKET_DEFAULTS, executorMask, gpuClassesOf } 
 import type { Capability, Hardware } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../errors.js'
 import { NodeEvents } from '../events.js'
+import type { NodeEvent } from '../events.js'
 import type { Executor as JobExecutor, ExecutorKind } from '../executors/types.js'
 import { PeerScorer } from '../network/peer-scorer.js'
 import { ReceiptStore } from '../receipts/receipt-store.js'
@@ -31,6 +31,7 @@ import { CapabilityRecords } from '../services/capability/records.js'
 import { AskBook } from '../services/gossip/ask-book.js'
 import { AskWatcher } from '../services/gossip/ask-watcher.js'
 import { TopicCarrier } from '../services/gossip/topic-carrier.js'
+import { GraylistWatch } from '../services/gossip/graylist-watch.js'
 import { JobServer } from '../services/jobs/job-server.js'
 import type { JobLimits } from '../services/jobs/job-server.js'
 import { CapacityLedger } from '../services/market/capacity.js'
@@ -41,8 +42,9 @@ import { RenterMarket } from '../services/market/renter.js'
 import type { JobOutcome, JobSubmission } from '../services/market/renter.js'
 import { ReputationBook } from '../services/market/reputation-book.js'
 import { SequenceCounter } from '../services/market/sequence.js'
-import { lockDataDir, prepareDataDir, readState, writeState } from './data-dir.js'
-import type { DataDirLayout } from './data-dir.js'
+import { clearJobScratch, lockDataDir, prepareDataDir, readState, writeState } from './data-dir.js'
+import type { DataDirLayout, NodeState, SetAside } from './data-dir.js'
+import { openDatastore } from './datastore.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { createIonetLibp2p } from './libp2p.js'
 import type { IonetLibp2p, OverlayTuning } from './libp2p.js'
@@ -73,7 +75,10 @@ export interface IonetNodeOptions {
   bootstrap?: string[]
   mdns?: boolean
   provider?: ProviderOptions
+  /** gossipsub's colocation weight (services/gossip/scoring.ts): 0 only where nodes of one process stand for distinct hosts. */
   ipColocationFactorWeight?: number
+  /** Source IP of outgoing TCP connections (multi-homed hosts; tests put groups of nodes on their own loopback address). */
+  dialFrom?: string
   events?: NodeEvents
   now?: () => number
   /** Solana wallet file (Solana CLI format); default <dataDir>/wallet.json, created on first use. */
@@ -92,7 +97,7 @@ export interface IonetNodeOptions {
     credit?: Partial<CreditPolicy>
   }
   /** Timing knobs for the market services (tests and simulations shorten them). */
-  timing?: { askIntervalMs?: number, leaseTtlMs?: number, capabilityRefreshMs?: number, capabilityEarlyRepublishMs?: number[] }
+  timing?: { askIntervalMs?: number, leaseTtlMs?: number, quoteTtlMs?: number, capabilityRefreshMs?: number, capabilityEarlyRepublishMs?: number[] }
   /** Sees every raw connection before it is upgraded (the emulation engine counts and delays traffic). */
   connectionTap?: ConnectionTap
   /** gossipsub and kad-dht parameters other than libp2p's defaults (the emulation engine applies a scenario's). */
@@ -144,6 +149,8 @@ export class IonetNode {
   private readonly inbox: QuoteInbox
   /** On a relay: forwards the market's gossip between nodes behind NAT. */
   private readonly carrier?: TopicCarrier
+  /** Reports peers gossipsub starts or stops ignoring. */
+  readonly graylist: GraylistWatch
   private readonly jobServer?: JobServer
   private readonly advertiser?: CapabilityAdvertiser
   private readonly datastore: NodeDatastore
@@ -152,6 +159,8 @@ export class IonetNode {
   private readonly anchorIntervalMs: number
   private anchorTimer: NodeJS.Timeout | undefined
   private readonly stopListening: () => void
+  /** Damage found while opening the data directory, reported when the node starts (create() has no listeners yet). */
+  private readonly startupReports: NodeEvent[] = []
 
   private constructor (parts: {
     libp2p: IonetLibp2p, events: NodeEvents, scorer: PeerScorer, layout: DataDirLayout, records: CapabilityRecords, datastore: NodeDatastore, unlock: () => Promise<void>,
@@ -190,7 +199,16 @@ export class IonetNode {
     this.asks = new AskBook(now)
     this.askWatcher = new AskWatcher({ libp2p, book: this.asks, scorer, events, now })
     if (libp2p.services.relay !== undefined) this.carrier = new TopicCarrier({ libp2p, askWatcher: this.askWatcher, scorer, events, now })
-    this.receipts = new ReceiptStore(layout.receipts)
+    this.graylist = new GraylistWatch({
+      pubsub: libp2p.services.pubsub,
+      events,
+      appScore: (peerId) => scorer.score(peerId),
+      peerIps: () => new Map(libp2p.getConnections().flatMap(c => {
+        const ip = c.remoteAddr.getComponents().find(x => x.name === 'ip4' || x.name === 'ip6')?.value
+        return ip === undefined ? [] : [[c.remotePeer.toString(), ip] as const]
+      }))
+    })
+    this.receipts = new ReceiptStore(layout.receipts, { onDamaged: (d) => { events.emit({ type: 'data:damaged', ...d }) } })
     this.wallet = wallet
     this.solana = solana
     this.payments = new PaymentStore(layout.payments)
@@ -237,7 +255,8 @@ export class IonetNode {
         creditCheck: (renter, maxCost) => this.credit.refusal(renter, maxCost, now()),
         reachability: () => this.reachability.claim(),
         ...(options.timing?.askIntervalMs !== undefined ? { askIntervalMs: options.timing.askIntervalMs } : {}),
-        ...(options.timing?.leaseTtlMs !== undefined ? { leaseTtlMs: options.timing.leaseTtlMs } : {})
+        ...(options.timing?.leaseTtlMs !== undefined ? { leaseTtlMs: options.timing.leaseTtlMs } : {}),
+        ...(options.timing?.quoteTtlMs !== undefined ? { quoteTtlMs: options.timing.quoteTtlMs } : {})
       })
       this.jobServer = new JobServer({
         libp2p, privateKey, wallet: wallet.publicKey, market: this.provider, ledger: this.ledger, executors: p.executors,
@@ -275,24 +294,42 @@ export class IonetNode {
     let privateKey: PrivateKey
     let wallet: Wallet
     let solana: LedgerClient
-    const datastore: NodeDatastore = options.memoryDatastore === true ? new MemoryDatastore() : new LevelDatastore(layout.datastore)
+    let datastore: NodeDatastore | undefined
+    let state: NodeState
+    // What was damaged and set aside on the way (the datastore, state.json); refusals throw instead.
+    const setAside: SetAside[] = []
     try {
+      // The identity and the wallet first: a refusal there leaves the datastore untouched.
       privateKey = options.privateKey ?? (await loadOrCreateIdentity(layout.identityKey)).privateKey
       wallet = await loadOrCreateWallet(options.wallet ?? layout.wallet)
       solana = new LedgerClient(options.solanaRpc ?? DEFAULT_SOLANA_RPC)
-      await datastore.open?.()
+      if (options.memoryDatastore === true) {
+        datastore = new MemoryDatastore()
+      } else {
+        const opened = await openDatastore(layout)
+        datastore = opened.datastore
+        if (opened.setAside !== undefined) setAside.push(opened.setAside)
+      }
+      const read = await readState(layout)
+      state = read.state
+      if (read.setAside !== undefined) setAside.push(read.setAside)
     } catch (err) {
+      await datastore?.close?.().catch(() => {})
       await unlock()
       if (err instanceof IonetError) throw err
-      throw new IonetError(IonetErrorCode.DATA_DIR, `cannot open the datastore in ${layout.datastore}: ${(err as Error).message}`)
+      throw new IonetError(IonetErrorCode.DATA_DIR, `cannot open data directory ${layout.root}: ${(err as Error).message}`)
     }
-    const state = await readState(layout)
     const events = options.events ?? new NodeEvents()
     const now = options.now ?? Date.now
     let libp2pRef: IonetLibp2p | undefined
     const scorer = new PeerScorer({
       now,
-      onBan: (peerId) => { void libp2pRef?.hangUp(peerIdFromString(peerId)).catch(() => {}) }
+      // Abort, not hang up: a graceful close lets the streams already open go on delivering frames.
+      onBan: (peerId, untilMs) => {
+        const reason = new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `${peerId} is banned`)
+        for (const connection of libp2pRef?.getConnections(peerIdFromString(peerId)) ?? []) connection.abort(reason)
+        events.emit({ type: 'peer:banned', peerId, untilMs })
+      }
     })
     const records = new CapabilityRecords(datastore, now)
     for (const addr of options.bootstrap ?? []) validateBootstrapAddr(addr)
@@ -312,6 +349,7 @@ export class IonetNode {
       connectionGater: scorer.connectionGater(),
       appSpecificScore: (peerId) => scorer.score(peerId),
       ...(options.ipColocationFactorWeight !== undefined ? { ipColocationFactorWeight: options.ipColocationFactorWeight } : {}),
+      ...(options.dialFrom !== undefined ? { dialFrom: options.dialFrom } : {}),
       // Without a caller's tap, count our own writes (status reports them; relays show what they carried).
       connectionTap: options.connectionTap ?? shapingTap({ counter: wire }),
       ...(options.overlay !== undefined ? { overlay: options.overlay } : {})
@@ -321,7 +359,9 @@ export class IonetNode {
       throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `cannot start libp2p: ${err.message}`)
     })
     libp2pRef = libp2p
-    return new IonetNode({ libp2p, events, scorer, layout, records, datastore, unlock, options, privateKey, capabilitySeq: BigInt(state.capabilitySeq), wallet, solana, nat, wire })
+    const node = new IonetNode({ libp2p, events, scorer, layout, records, datastore, unlock, options, privateKey, capabilitySeq: BigInt(state.capabilitySeq), wallet, solana, nat, wire })
+    node.startupReports.push(...setAside.map((d): NodeEvent => ({ type: 'data:damaged', ...d })))
+    return node
   }
 
   get peerId (): string {
@@ -333,6 +373,12 @@ export class IonetNode {
   }
 
   async start (): Promise<void> {
+    // First what opening the data directory found, and what an earlier run left: the scratch
+    // directories of jobs it was killed in (before the job server takes any), interrupted writes.
+    for (const e of this.startupReports.splice(0)) this.events.emit(e)
+    const scratch = await clearJobScratch(this.layout)
+    if (scratch.removed > 0 || scratch.failed.length > 0) this.events.emit({ type: 'jobs:cleared', dir: this.layout.jobs, ...scratch })
+    await this.receipts.recover()
     // Our track record with each provider survives restarts: it is the receipts we hold.
     // Read once at start: the renter's reputation book and the provider's credit book both come from it.
     const receipts = await this.receipts.list()
@@ -342,6 +388,7 @@ export class IonetNode {
     if (this.provider !== undefined) this.credit.load(receipts, await this.receipts.anchoredJobIds(), this.peerId)
     await this.libp2p.start()
     this.reachability.start()
+    this.graylist.start()
     this.carrier?.start()
     if (this.libp2p.services.relay !== undefined) await this.startStun()
     await this.inbox.start()
@@ -407,8 +454,13 @@ export class IonetNode {
   /** Sends providers the proofs they have not acknowledged yet; a provider that is offline gets them next time. */
   private async deliverProofs (): Promise<void> {
     for (const jobId of await this.receipts.undeliveredJobIds()) {
-      const anchored = await this.receipts.readAnchored(jobId)
-      const receipt = anchored === undefined ? undefined : await this.receipts.get(jobId)
+      let anchored, receipt
+      try {
+        anchored = await this.receipts.readAnchored(jobId)
+        receipt = anchored === undefined ? undefined : await this.receipts.get(jobId)
+      } catch {
+        continue // damaged: the store has moved it aside and reported it
+      }
       if (anchored === undefined || receipt === undefined || !receipt.renter.equals(this.libp2p.peerId)) continue
       try {
         const answer = await this.notices.notify(receipt.provider, anchored)
@@ -432,6 +484,7 @@ export class IonetNode {
     await this.jobServer?.stop().catch(() => {})
     await this.inbox.stop().catch(() => {})
     this.reachability.stop()
+    this.graylist.stop()
     this.carrier?.stop()
     await this.stun?.close().catch(() => {})
     await this.libp2p.stop()

@@ -19,6 +19,7 @@ import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import type { TCPSocketOptions } from '@libp2p/tcp'
 import { uPnPNAT } from '@libp2p/upnp-nat'
 import { webRTC } from '@libp2p/webrtc'
 import { yamux } from '@libp2p/yamux'
@@ -34,6 +35,7 @@ import { tapTransport } from '../network/connection-tap.js'
 import type { ConnectionTap } from '../network/connection-tap.js'
 import { dialOrder } from '../network/address-order.js'
 import { DEFAULT_RELAY_LIMITS } from '../network/reachability.js'
+import { GOSSIP_SCORING, MAX_PEER_CONNECTIONS, gossipScoreParams } from '../services/gossip/scoring.js'
 import type { NatOptions, NatPlan } from '../network/reachability.js'
 
 const MiB = 1024 * 1024
@@ -62,10 +64,12 @@ export interface Libp2pOptions {
   /** Our local peer scores, folded into gossipsub's peer score. */
   appSpecificScore: (peerId: string) => number
   /**
-   * gossipsub's penalty for many peers behind one IP. Sybil protection in production; set to 0
-   * when many nodes share one host (tests, simulations, a demo on loopback).
+   * gossipsub's penalty for many peers behind one IP (services/gossip/scoring.ts). 0 only where
+   * many nodes in one process stand for distinct hosts (the emulation engine, overlay benchmark).
    */
   ipColocationFactorWeight?: number
+  /** Source IP of outgoing TCP connections (a multi-homed host; tests give groups of nodes their own loopback address). */
+  dialFrom?: string
   logger?: ComponentLogger
   /** Sees every raw connection before it is upgraded (the simulator counts and delays traffic there). */
   connectionTap?: ConnectionTap
@@ -90,9 +94,10 @@ export interface OverlayTuning {
  * measure exactly what the node runs. (The node adds the relay and WebRTC transports, which
  * need identify; see createIonetLibp2p.)
  */
-export function transportConfig (options: { connectionTap?: ConnectionTap } = {}): Pick<Libp2pInit<IonetServices>, 'transports' | 'connectionEncrypters' | 'streamMuxers'> {
+export function transportConfig (options: { connectionTap?: ConnectionTap, dialFrom?: string } = {}): Pick<Libp2pInit<IonetServices>, 'transports' | 'connectionEncrypters' | 'streamMuxers'> {
+  const tcpTransport = tcp(options.dialFrom !== undefined ? { dialOpts: dialFromOptions(options.dialFrom) } : {})
   return {
-    transports: [options.connectionTap === undefined ? tcp() : tapTransport(tcp(), options.connectionTap)],
+    transports: [options.connectionTap === undefined ? tcpTransport : tapTransport(tcpTransport, options.connectionTap)],
     connectionEncrypters: [noise({ crypto: bulkNoiseCrypto })],
     streamMuxers: [yamux({
       // Our job streams pause reading for backpressure; a paused stream must be able to hold a
@@ -102,12 +107,23 @@ export function transportConfig (options: { connectionTap?: ConnectionTap } = {}
   }
 }
 
+/**
+ * net.connect's `localAddress`: @libp2p/tcp hands its dialOpts to net.connect whole, though it
+ * types them as a subset (the crowded-addresses test sees the source address on the far side).
+ */
+export function dialFromOptions (ip: string): TCPSocketOptions {
+  return { localAddress: ip } as TCPSocketOptions
+}
+
 export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetLibp2p> {
   const peerDiscovery: NonNullable<Libp2pInit<IonetServices>['peerDiscovery']> = []
   if (options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap, timeout: 100 }))
   if (options.mdns) peerDiscovery.push(mdns({ serviceTag: 'ionet-p2p.local' }))
 
-  const base = transportConfig(options.connectionTap !== undefined ? { connectionTap: options.connectionTap } : {})
+  const base = transportConfig({
+    ...(options.connectionTap !== undefined ? { connectionTap: options.connectionTap } : {}),
+    ...(options.dialFrom !== undefined ? { dialFrom: options.dialFrom } : {})
+  })
   return createLibp2p<IonetServices>({
     privateKey: options.privateKey,
     datastore: options.datastore,
@@ -127,7 +143,7 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
     ],
     connectionGater: options.connectionGater,
     connectionManager: {
-      maxConnections: 300,
+      maxConnections: MAX_PEER_CONNECTIONS,
       // Dials by peer id never start a hole punch (network/address-order.ts).
       addressSorter: dialOrder,
       // The defaults (5 per second per host, 10 pending) refuse honest bursts on a LAN or a test host.
@@ -185,11 +201,12 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
         ...(options.overlay?.gossipDlo !== undefined ? { Dlo: options.overlay.gossipDlo } : {}),
         ...(options.overlay?.gossipDhi !== undefined ? { Dhi: options.overlay.gossipDhi } : {}),
         ...(options.overlay?.gossipHeartbeatMs !== undefined ? { heartbeatInterval: options.overlay.gossipHeartbeatMs } : {}),
-        scoreParams: {
-          IPColocationFactorWeight: options.ipColocationFactorWeight ?? -5,
+        // Chosen for farms and NATs full of honest peers (services/gossip/scoring.ts).
+        scoreParams: gossipScoreParams({
           appSpecificScore: options.appSpecificScore,
-          appSpecificWeight: 1
-        }
+          ...(options.ipColocationFactorWeight !== undefined ? { ipColocationFactorWeight: options.ipColocationFactorWeight } : {})
+        }),
+        scoreThresholds: GOSSIP_SCORING.thresholds
       })
     }
   })

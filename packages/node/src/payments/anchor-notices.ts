@@ -56,11 +56,13 @@ export class AnchorNotices {
 
   private async handle (stream: Stream, connection: Connection): Promise<void> {
     const renter = connection.remotePeer
+    if (this.o.scorer.dropIfBanned(renter, stream)) return
     try {
       await withDeadline(stream, EXCHANGE_TIMEOUT_MS, 'receiving an anchor notice', async (signal) => {
         const answer = async (accepted: boolean, reason = ''): Promise<void> => { await replyAck(stream, accepted, reason, signal) }
         const frame = await new StreamReader(stream).readFrame(MAX_ANCHOR_NOTICE_BYTES, signal)
         if (frame === undefined) throw new IonetError(IonetErrorCode.STREAM_ENDED, 'anchor stream closed before the notice')
+        if (this.o.scorer.dropIfBanned(renter, stream)) return
         let jobId: string
         try {
           const anchored = parseAnchoredReceipt(new TextDecoder().decode(frame))
@@ -81,14 +83,15 @@ export class AnchorNotices {
           this.o.credit.settle(renter.toString(), jobId)
           this.o.events.emit({ type: 'receipt:paid', jobId, role: 'provider', counterparty: renter.toString(), amount: receipt.body.amount.toString(), signature: evidence.signature })
         } catch (err) {
-          // Our ledger being unreachable is not the renter's fault: refuse, keep the receipt unpaid, and let it retry.
-          if ((err as IonetError).code !== IonetErrorCode.LEDGER_UNAVAILABLE) penalize(this.o.scorer, this.o.events, renter, err, 'anchor notice')
+          // Our ledger being unreachable, or our copy of the receipt damaged, is not the renter's fault: refuse, keep the receipt unpaid, and let it retry.
+          const code = (err as IonetError).code
+          if (code !== IonetErrorCode.LEDGER_UNAVAILABLE && code !== IonetErrorCode.DATA_DIR) penalize(this.o.scorer, this.o.events, renter, err, 'anchor notice')
           return await answer(false, (err as Error).message)
         }
         await answer(true)
       })
     } catch (err) {
-      if (isPeerFault(err)) penalize(this.o.scorer, this.o.events, renter, err, 'anchor stream')
+      if (isPeerFault(err) && !this.o.scorer.isBanned(renter)) penalize(this.o.scorer, this.o.events, renter, err, 'anchor stream')
       stream.abort(err as Error)
     }
   }

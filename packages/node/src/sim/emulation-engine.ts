@@ -312,7 +312,7 @@ class EmulationRun {
       listen: LOOPBACK,
       bootstrap,
       mdns: false,
-      // Every node shares one IP here; the default penalty would push them out of each other's mesh.
+      // Every node shares 127.0.0.1 but stands for a distinct host of the scenario: no colocation penalty.
       ipColocationFactorWeight: 0,
       memoryDatastore: (this.o.datastore ?? 'memory') === 'memory',
       // The engine republishes every record itself once all nodes are up (what the early

@@ -114,6 +114,20 @@ describe('WASM executor', () => {
     expect(r).toMatchObject({ status: 'limit_exceeded', errorCode: 'ERR_OUTPUT_LIMIT' })
   })
 
+  it('counts logs and out/ against one output limit', async () => {
+    // 512 KiB of stdout, then a clean exit; out/ already holds 600 KiB: each alone fits 1 MiB, together not.
+    const talk = await wat('talk', `(module ${WASI} (memory (export "memory") 2)
+      (func (export "_start") (local $i i32) (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 65536))
+        (loop (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1))) (br_if 0 (i32.lt_u (local.get $i) (i32.const 8))))))`)
+    const alone = await wasm.run(request(await job('talk-alone'), { modulePath: talk, maxOutputBytes: 1 * MiB }))
+    expect(alone).toMatchObject({ status: 'succeeded' })
+    const scratch = await job('talk-both')
+    await writeFile(join(scratch, 'out', 'result.bin'), new Uint8Array(600 * 1024))
+    const both = await wasm.run(request(scratch, { modulePath: talk, maxOutputBytes: 1 * MiB }))
+    expect(both).toMatchObject({ status: 'limit_exceeded', errorCode: 'ERR_OUTPUT_LIMIT' })
+  })
+
   it('reports traps, non-zero exits and invalid modules', async () => {
     const trap = await wat('trap', `(module ${WASI} (memory (export "memory") 1) (func (export "_start") unreachable))`)
     expect(await wasm.run(request(await job('trap'), { modulePath: trap }))).toMatchObject({ status: 'failed', errorCode: 'ERR_WASM_TRAP', message: 'trapped: unreachable' })

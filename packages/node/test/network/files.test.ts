@@ -30,8 +30,8 @@ describe('file transfer', () => {
   })
   afterAll(async () => { await a.stop(); await b.stop() })
 
-  async function transfer (content: Buffer, announcedSha: Buffer): Promise<unknown> {
-    const source = join(dir, 'source.bin')
+  async function transfer (content: Buffer, announcedSha: Buffer, dest = 'dest'): Promise<unknown> {
+    const source = join(dir, `source-${dest}.bin`)
     await writeFile(source, content)
     const incoming = new Promise<Stream>(resolve => { inbound = resolve })
     const out = await a.dialProtocol(b.getMultiaddrs()[0]!, '/ionet/test-files/1.0.0')
@@ -40,7 +40,7 @@ describe('file transfer', () => {
     const reader = new StreamReader(await incoming)
     const header = JobFrame.decode((await reader.readFrame(1 << 20))!)
     expect(header.file?.name).toBe('data/file.bin')
-    const result = await receiveFile(reader, ref, pathUnder(join(dir, 'dest'), ref.name)).then(() => 'ok', (err: { code: string }) => err.code)
+    const result = await receiveFile(reader, ref, pathUnder(join(dir, dest), ref.name)).then(() => 'ok', (err: { code: string }) => err.code)
     await sending
     return result
   }
@@ -57,6 +57,29 @@ describe('file transfer', () => {
     expect(await transfer(content, wrong)).toBe('ERR_HASH_MISMATCH')
     expect(await readdir(join(dir, 'dest', 'data'))).toEqual(['file.bin']) // only the earlier good file
     expect((await readFile(join(dir, 'dest', 'data', 'file.bin'))).byteLength).toBe(700_000)
+  })
+
+  it('lets two transfers of the same content land in one place at once (a shared module cache)', async () => {
+    const content = Buffer.alloc(2_000_000, 9)
+    const sha = createHash('sha256').update(content).digest()
+    // Two streams into the same destination, their bytes interleaved on the wire.
+    const streams: Stream[] = []
+    inbound = (s) => { streams.push(s) }
+    const ref = { name: 'data/file.bin', size: BigInt(content.byteLength), sha256: new Uint8Array(sha) as Uint8Array<ArrayBuffer> }
+    await writeFile(join(dir, 'shared-source.bin'), content)
+    const outs = await Promise.all([0, 1].map(async () => a.dialProtocol(b.getMultiaddrs()[0]!, '/ionet/test-files/1.0.0')))
+    const sending = Promise.all(outs.map(async o => sendFile(o, join(dir, 'shared-source.bin'), ref)))
+    const deadline = Date.now() + 10_000
+    while (streams.length < 2 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+    const results = await Promise.all(streams.map(async (s) => {
+      const reader = new StreamReader(s)
+      await reader.readFrame(1 << 20)
+      return receiveFile(reader, ref, pathUnder(join(dir, 'shared'), ref.name)).then(() => 'ok', (err: { code?: string, message: string }) => err.code ?? err.message)
+    }))
+    await sending
+    expect(results).toEqual(['ok', 'ok'])
+    expect(await readdir(join(dir, 'shared', 'data'))).toEqual(['file.bin'])
+    expect(await readFile(join(dir, 'shared', 'data', 'file.bin'))).toEqual(content)
   })
 
   it('keeps hostile names inside the directory', () => {

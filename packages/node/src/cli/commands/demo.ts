@@ -84,7 +84,7 @@ async function runDemo (flags: { dir?: string, json: boolean }): Promise<void> {
     out.line('   all five records are stored in the DHT')
 
     step('3. a renter joins (in this process) and asks for an H100 that nobody has')
-    renter = await IonetNode.create({ dataDir: join(dir, 'renter'), wallet: join(dir, 'renter', 'wallet.json'), solanaRpc: ledgerServer.url, payments: { anchorIntervalMs: 0 }, listen: [LOOPBACK], bootstrap: [seedAddr], mdns: false, ipColocationFactorWeight: 0 })
+    renter = await IonetNode.create({ dataDir: join(dir, 'renter'), wallet: join(dir, 'renter', 'wallet.json'), solanaRpc: ledgerServer.url, payments: { anchorIntervalMs: 0 }, listen: [LOOPBACK], bootstrap: [seedAddr], mdns: false })
     await ledger.requestAirdrop(renter.wallet.address, 10n * SOL)
     renter.events.on(e => { out.event(e, 'renter') })
     setAlias(renter.peerId, 'renter')

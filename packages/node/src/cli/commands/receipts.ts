@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { join, relative } from 'node:path'
 import { Command } from 'commander'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { formatSol, hex, parseAnchoredReceipt, verifyReceipt } from '@ionet-p2p/protocol'
@@ -40,11 +41,26 @@ export interface ReceiptLine {
   note?: string
 }
 
-/** Every receipt in a data directory with its payment state; reads only. */
-export async function listReceipts (dataDir: string): Promise<ReceiptLine[]> {
+/** A file of the receipt store kept in receipts/damaged/ (receipt-store.ts): where it was, where it is, and why. */
+export interface DamagedLine {
+  state: 'damaged'
+  what: string
+  file: string
+  keptAs?: string
+  code: string
+  reason: string
+}
+
+/**
+ * Every receipt in a data directory with its payment state, and the damaged files kept aside.
+ * Changes nothing a receipt says: it only moves damaged files aside, and finishes writes a crash
+ * interrupted, as the node does at start (ReceiptStore.recover).
+ */
+export async function listReceipts (dataDir: string): Promise<{ receipts: ReceiptLine[], damaged: DamagedLine[] }> {
   const layout = dataDirLayout(dataDir)
   const self = existsSync(layout.identityKey) ? peerIdFromPrivateKey((await loadOrCreateIdentity(layout.identityKey)).privateKey).toString() : undefined
   const store = new ReceiptStore(layout.receipts)
+  await store.recover()
   const anchored = await store.anchoredJobIds()
   const open = new Map<string, { signature?: string, note?: string }>()
   for (const b of await new PaymentStore(layout.payments).list()) {
@@ -70,7 +86,8 @@ export async function listReceipts (dataDir: string): Promise<ReceiptLine[]> {
       endedAt: new Date(Number(b.endedAtMs)).toISOString(), state, ...extra
     })
   }
-  return lines
+  const damaged = (await store.damaged()).map((d): DamagedLine => ({ state: 'damaged', what: d.what, file: d.path, ...(d.movedTo !== undefined ? { keptAs: d.movedTo } : {}), code: d.code, reason: d.reason }))
+  return { receipts: lines, damaged }
 }
 
 async function anchorStandalone (flags: ReceiptFlags): Promise<AnchorReport> {
@@ -90,10 +107,17 @@ export function receiptsCommands (): Command {
   const receipts = new Command('receipts').summary('list, verify and pay for co-signed job receipts')
 
   receipts.addCommand(receiptsCommand('list', 'show receipts: paid, pending (sent, not yet landed), unpaid, or unsigned by the renter').action(async (flags: ReceiptFlags) => {
-    const lines = await listReceipts(flags.dataDir)
+    const { receipts: lines, damaged } = await listReceipts(flags.dataDir)
     if (flags.json) {
-      for (const l of lines) process.stdout.write(JSON.stringify(l) + '\n')
+      for (const l of [...lines, ...damaged]) process.stdout.write(JSON.stringify(l) + '\n')
       return
+    }
+    const root = dataDirLayout(flags.dataDir).root
+    for (const d of damaged) {
+      process.stdout.write(`damaged  ${relative(root, d.file)} (${d.code}: ${d.reason}); ${d.keptAs !== undefined ? `kept as ${relative(root, d.keptAs)}` : 'could not be moved aside'}\n`)
+    }
+    if (damaged.length > 0) {
+      process.stdout.write(`${damaged.length} damaged file(s) kept in ${join(root, 'receipts', 'damaged')}: what they record is not counted below; restore them from a backup if you have one\n`)
     }
     if (lines.length === 0) {
       process.stdout.write(`no receipts in ${dataDirLayout(flags.dataDir).receipts}\n`)

@@ -90,7 +90,7 @@ async function runSubmit (args: string[], flags: SubmitFlags): Promise<void> {
     const ok = summary.status === 'SUCCEEDED'
     out.result({ ...summary, ok })
     if (!flags.json) {
-      process.stdout.write(`${ok ? '✓' : '✗'} job ${summary.jobId.slice(0, 8)} ${summary.status.toLowerCase().replace('_', ' ')} on ${short(summary.provider)}${ok ? '' : `: ${summary.message} (${summary.errorCode})`}\n`)
+      process.stdout.write(`${ok ? '✓' : '✗'} job ${summary.jobId.slice(0, 8)} ${summary.status.toLowerCase().replace('_', ' ')} on ${short(summary.provider)}${summary.attempts > 1 ? ` (attempt ${summary.attempts}; gone, not charged: ${summary.providersGone.map(g => short(g.provider)).join(', ')})` : ''}${ok ? '' : `: ${summary.message} (${summary.errorCode})`}\n`)
       for (const o of summary.outputs) process.stdout.write(`  output  ${o.path} (${BigInt(o.size).toLocaleString('en-US')} bytes)\n`)
       process.stdout.write(`  owed    ${lamports(summary.amount)} for ${summary.gpuSeconds} GPU-s; receipt ${summary.receiptPath}\n`)
     }

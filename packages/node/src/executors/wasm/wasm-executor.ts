@@ -30,6 +30,7 @@ export class WasmExecutor implements Executor {
   async run (req: ExecutionRequest): Promise<ExecutionResult> {
     const finish = finisher(Date.now())
     if (req.modulePath === undefined) return finish('failed', -1, ExecutionErrorCode.WASM_INVALID, 'no module given')
+    if (req.signal?.aborted === true) return cancelled(finish)
 
     const maxPages = Math.max(1, Math.floor(req.maxMemoryMiB * 1024 * 1024 / WASM_PAGE_BYTES))
     let bytes: Uint8Array
@@ -54,10 +55,12 @@ export class WasmExecutor implements Executor {
     await writeFile(stdoutPath, '')
     await writeFile(stderrPath, '')
     const tails = [new LogTail(stdoutPath, d => req.onLog?.(1, d)), new LogTail(stderrPath, d => req.onLog?.(2, d))]
+    const logged = (): number => tails.reduce((n, t) => n + t.delivered, 0)
 
-    const input: WorkerInput = { bytes, name: basename(req.modulePath), args: req.args ?? [], scratchDir: req.scratchDir, stdoutPath, stderrPath, maxLogBytes: req.maxOutputBytes }
+    const input: WorkerInput = { bytes, name: req.moduleName ?? basename(req.modulePath), args: req.args ?? [], scratchDir: req.scratchDir, stdoutPath, stderrPath, maxLogBytes: req.maxOutputBytes }
     const worker = new Worker(WORKER, { workerData: input, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 }, stdout: true, stderr: true })
     const capBytes = maxPages * WASM_PAGE_BYTES
+    let terminated: Promise<unknown> = Promise.resolve()
 
     const outcome = await new Promise<ExecutionResult>((resolve) => {
       let settled = false
@@ -67,7 +70,7 @@ export class WasmExecutor implements Executor {
         clearTimeout(deadline)
         clearInterval(poller)
         req.signal?.removeEventListener('abort', onAbort)
-        void worker.terminate()
+        terminated = worker.terminate().catch(() => {})
         resolve(r)
       }
       const deadline = setTimeout(() => { settle(timedOut(finish, req.timeoutMs)) }, req.timeoutMs)
@@ -79,7 +82,8 @@ export class WasmExecutor implements Executor {
         polling = true
         void (async () => {
           for (const t of tails) await t.poll()
-          const written = await directoryBytes(join(req.scratchDir, 'out'), req.maxOutputBytes)
+          // Logs and out/ share one budget, as for processes (ExecutionRequest.maxOutputBytes).
+          const written = await directoryBytes(join(req.scratchDir, 'out'), req.maxOutputBytes) + logged()
           if (written > req.maxOutputBytes) settle(outputLimitExceeded(finish, req.maxOutputBytes))
         })().catch(() => {}).finally(() => { polling = false })
       }, POLL_MS)
@@ -103,10 +107,14 @@ export class WasmExecutor implements Executor {
       })
       worker.on('error', (err) => { settle(finish('failed', -1, ExecutionErrorCode.WASM_TRAP, `the runtime failed: ${err.message}`)) })
       worker.on('exit', () => { settle(finish('failed', -1, ExecutionErrorCode.WASM_TRAP, 'the runtime stopped unexpectedly')) })
+      // Cancelled while the module was being prepared.
+      if (req.signal?.aborted === true) onAbort()
     })
 
+    // Resolve only once the thread is gone: a cancelled or timed-out job must not run on unseen.
+    await terminated
     for (const t of tails) await t.drain().catch(() => {})
-    if (outcome.status === 'succeeded' && await directoryBytes(join(req.scratchDir, 'out')) > req.maxOutputBytes) {
+    if (outcome.status === 'succeeded' && await directoryBytes(join(req.scratchDir, 'out')) + logged() > req.maxOutputBytes) {
       return outputLimitExceeded(finish, req.maxOutputBytes)
     }
     return outcome

@@ -22,6 +22,12 @@ export class AskBook {
     this.maxEntries = maxEntries
   }
 
+  /** Whether an ask with this seq is no newer than the one held for its provider and class (gossip may reorder them). */
+  isStale (provider: string, gpuClass: string, seq: bigint): boolean {
+    const existing = this.asks.get(`${provider}/${gpuClass}`)
+    return existing !== undefined && existing.seq >= seq
+  }
+
   add (heard: HeardAsk): void {
     const key = `${heard.provider}/${heard.ask.gpuClass}`
     const existing = this.asks.get(key)

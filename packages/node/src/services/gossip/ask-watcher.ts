@@ -2,7 +2,7 @@
  * Listens to the ask topics of the classes a node cares about and keeps what it hears in the
  * AskBook. Topics are sharded by class, so a node only pays for the classes it watches.
  */
-import { MessageKind, askTopic } from '@ionet-p2p/protocol'
+import { MessageKind, ProtocolError, ProtocolErrorCode, askTopic } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import type { NodeEvents } from '../../events.js'
 import type { IonetLibp2p } from '../../node/libp2p.js'
@@ -26,6 +26,8 @@ export class AskWatcher {
       now: this.o.now,
       check: (opened) => {
         if (opened.body.gpuClass !== gpuClass) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `ask for ${opened.body.gpuClass} gossiped on the ${gpuClass} topic`)
+        // seq increases strictly per signer: an ask no newer than the one held is not forwarded.
+        if (this.o.book.isStale(opened.signer.toString(), gpuClass, opened.seq)) throw new ProtocolError(ProtocolErrorCode.STALE, `ask seq ${opened.seq} is not newer than the one held`)
       },
       onValid: (opened) => {
         this.o.book.add({ provider: opened.signer.toString(), ask: opened.body, seq: opened.seq, expiresAtMs: opened.expiresAtMs })

@@ -22,7 +22,9 @@ export interface GossipValidatorOptions<K extends SignedKind> {
   check?: (opened: OpenedEnvelope<K>, topic: string) => void
 }
 
-const IGNORED = new Set<string>([ProtocolErrorCode.EXPIRED, ProtocolErrorCode.NOT_YET_VALID, ProtocolErrorCode.STALE])
+const IGNORED = new Set<string>([ProtocolErrorCode.EXPIRED, ProtocolErrorCode.NOT_YET_VALID])
+/** Ignored without any penalty: older than what we hold, which gossip's many paths make common and innocent. */
+const UNPENALIZED = new Set<string>([ProtocolErrorCode.STALE])
 
 const OFFENCE_BY_CODE: Partial<Record<string, OffenceName>> = {
   [ProtocolErrorCode.BAD_SIGNATURE]: 'BAD_SIGNATURE',
@@ -32,7 +34,7 @@ const OFFENCE_BY_CODE: Partial<Record<string, OffenceName>> = {
 
 /**
  * Duplicates are gossipsub's business (its seen-cache) and newer-than checks the consumer's
- * (asks by sequence per class, bids by job id), so this validator only decides validity.
+ * (asks by sequence per provider and class, through `check`; bids stand alone, by job id).
  */
 export function createGossipValidator<K extends SignedKind> (options: GossipValidatorOptions<K>): TopicValidatorFn {
   return async (propagationSource, message) => {
@@ -45,6 +47,7 @@ export function createGossipValidator<K extends SignedKind> (options: GossipVali
       return TopicValidatorResult.Accept
     } catch (err) {
       const code = err instanceof ProtocolError ? err.code : ProtocolErrorCode.MALFORMED
+      if (UNPENALIZED.has(code)) return TopicValidatorResult.Ignore
       const offence: OffenceName = IGNORED.has(code) ? 'STALE_MESSAGE' : (OFFENCE_BY_CODE[code] ?? 'MALFORMED_MESSAGE')
       const score = options.scorer.penalize(propagationSource, offence)
       options.events.emit({ type: 'peer:penalized', peerId: propagationSource.toString(), offence, score, detail: `${options.kind} on ${message.topic}: ${(err as Error).message}` })

@@ -4,7 +4,7 @@
  * digest match what the sender announced. Memory use is bounded by the chunk and buffer sizes,
  * never by the file size.
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
@@ -69,12 +69,14 @@ export async function sendFile (stream: Stream, path: string, ref: FileRef, onPr
 
 /**
  * Receives the raw bytes announced by `ref` into `dest`: written to a temporary file while
- * hashed, then renamed into place only if size and sha256 match.
+ * hashed, then renamed into place only if size and sha256 match (a concurrent receiver of the
+ * same content may rename over it: the bytes are the same).
  */
 export async function receiveFile (reader: StreamReader, ref: FileRef, dest: string, onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {
   await mkdir(dirname(dest), { recursive: true })
-  const tmp = `${dest}.partial`
-  const handle = await open(tmp, 'w', 0o600)
+  // A name of its own: two jobs may receive the same module into the shared cache at once.
+  const tmp = `${dest}.${randomBytes(6).toString('hex')}.partial`
+  const handle = await open(tmp, 'wx', 0o600)
   const hash = createHash('sha256')
   const total = Number(ref.size)
   let received = 0

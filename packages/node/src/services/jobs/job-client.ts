@@ -2,7 +2,13 @@
  * The renter end of /ionet/job/1.0.0: sends the spec and the files the provider asks for,
  * follows progress and logs, receives and checks every output, then checks the provider's
  * receipt against what actually happened before countersigning it.
+ *
+ * Outputs arrive in a staging directory inside the output directory and are moved into place
+ * only once the receipt is countersigned and stored: an attempt that breaks off (the provider
+ * went away, the renter cancelled, a check failed) leaves nothing that could pass for results.
  */
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import type { PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import {
   JobFrame, JobStatus, MAX_CLOCK_SKEW_MS, MAX_FRAME_BYTES, MessageKind, Phase,
@@ -10,7 +16,7 @@ import {
 } from '@ionet-p2p/protocol'
 import type { Executor, FileRef, JobResult, OpenedEnvelope, VerifiedReceipt } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
-import { IonetError, IonetErrorCode } from '../../errors.js'
+import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import type { NodeEvents } from '../../events.js'
 import { StreamReader, sendFrame } from '../../network/stream-io.js'
 import type { ReceiptStore } from '../../receipts/receipt-store.js'
@@ -71,14 +77,24 @@ export async function runJobOnProvider (o: JobClientOptions): Promise<JobClientR
   const jobId = hex(o.lease.body.jobId)
   const reader = new StreamReader(stream)
   const watchdog = new IdleWatchdog(stream, o.idleTimeoutMs ?? 60_000, 'job stream')
-  o.signal?.addEventListener('abort', () => { stream.abort(new IonetError(IonetErrorCode.JOB_FAILED, 'cancelled')) }, { once: true })
+  const onAbort = (): void => { stream.abort(cancelled()) }
+  o.signal?.addEventListener('abort', onAbort, { once: true })
+  /** Where this attempt's outputs arrive until the receipt is stored. */
+  let staging: string | undefined
+  /** Set once a countersigned receipt is on disk: what arrived is paid for and is never discarded. */
+  let owed = false
   const next = async (what: string): Promise<JobFrame> => {
     const frame = await reader.readMessage(JobFrame, MAX_FRAME_BYTES, what, watchdog.signal)
     watchdog.touch()
-    if (frame.failure !== undefined) throw new IonetError(IonetErrorCode.JOB_FAILED, `provider gave up: ${frame.failure.message} (${frame.failure.code})`)
+    if (frame.failure !== undefined) {
+      // A provider shutting down leaves the job unfinished and uncharged, as one that vanished does.
+      if (frame.failure.code === IonetErrorCode.PROVIDER_STOPPING) throw new IonetError(IonetErrorCode.PROVIDER_STOPPING, frame.failure.message)
+      throw new IonetError(IonetErrorCode.JOB_FAILED, `provider gave up: ${frame.failure.message} (${frame.failure.code})`)
+    }
     return frame
   }
   try {
+    if (o.signal?.aborted === true) throw cancelled()
     const files = [...(o.module !== undefined ? [o.module] : []), ...o.inputs]
     await sendFrame(stream, JobFrame.encode({
       spec: {
@@ -133,12 +149,14 @@ export async function runJobOnProvider (o: JobClientOptions): Promise<JobClientR
     }
     if (announced > o.maxOutputBytes) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `provider announced ${announced} bytes of output, over the ${o.maxOutputBytes}-byte limit`)
     const outputs: ReceivedOutput[] = []
+    await mkdir(o.outDir, { recursive: true })
+    staging = await mkdtemp(join(o.outDir, '.ionet-incoming-'))
     for (const ref of result.outputs) {
       const header = (await next(`output ${ref.name}`)).file
       if (header === undefined || header.name !== ref.name || header.size !== ref.size || !equals(header.sha256, ref.sha256)) {
         throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `expected output ${ref.name}, got ${header?.name ?? 'another frame'}`)
       }
-      const path = pathUnder(o.outDir, ref.name)
+      const path = pathUnder(staging, ref.name)
       await receiveFile(reader, ref, path, throttled((done, total) => {
         watchdog.touch()
         events.emit({ type: 'transfer:progress', jobId, direction: 'download', file: ref.name, done, total })
@@ -162,16 +180,44 @@ export async function runJobOnProvider (o: JobClientOptions): Promise<JobClientR
     const receipt = await verifyReceipt(complete)
     // Write before send: the receipt is on our disk before the provider can hold it.
     const receiptPath = await o.receipts.save(complete, true)
-    await sendFrame(stream, JobFrame.encode({ receipt: receipt.receipt }), watchdog.signal)
+    owed = true
+    const placed = await placeOutputs(staging, o.outDir, outputs)
     events.emit({ type: 'receipt:stored', jobId, role: 'renter', counterparty: o.provider.toString(), status: JobStatus[receipt.body.status] ?? String(receipt.body.status), gpuSeconds: receipt.body.gpuSeconds.toString(), amount: receipt.body.amount.toString(), path: receiptPath })
+    // The job is delivered and its receipt ours: a provider gone by now only misses its copy; the
+    // job must not run (and be paid) again elsewhere.
+    await sendFrame(stream, JobFrame.encode({ receipt: receipt.receipt }), watchdog.signal).catch(() => {})
     await stream.close({ signal: AbortSignal.timeout(5_000) }).catch(() => {})
-    return { result, outputs, receipt, receiptPath }
+    return { result, outputs: placed, receipt, receiptPath }
   } catch (err) {
+    // Read before aborting: whether the stream broke underneath us, or we are giving up on it.
+    const broken = stream.status !== 'open'
     stream.abort(err as Error)
+    if (o.signal?.aborted === true) throw cancelled()
+    // libp2p's own errors from a stream that broke (reset, muxer closed) mean what a stream that ended means.
+    if (broken && errorCode(err) === undefined) throw new IonetError(IonetErrorCode.STREAM_ENDED, `the job stream broke: ${(err as Error).message}`)
     throw err
   } finally {
     watchdog.stop()
+    o.signal?.removeEventListener('abort', onAbort)
+    if (staging !== undefined && !owed) await rm(staging, { recursive: true, force: true })
   }
+}
+
+function cancelled (): IonetError {
+  return new IonetError(IonetErrorCode.CANCELLED, 'the renter cancelled the job')
+}
+
+/** Moves a finished attempt's outputs from its staging directory into the output directory. */
+async function placeOutputs (staging: string, outDir: string, staged: ReceivedOutput[]): Promise<ReceivedOutput[]> {
+  const placed: ReceivedOutput[] = []
+  for (const f of staged) {
+    const path = pathUnder(outDir, f.name)
+    await mkdir(dirname(path), { recursive: true })
+    await rename(f.path, path)
+    placed.push({ ...f, path })
+  }
+  await rm(staging, { recursive: true, force: true })
+  return placed
 }
 
 function checkReceiptTerms (r: VerifiedReceipt, o: JobClientOptions, result: JobResult, inputsHash: Uint8Array, outputsHash: Uint8Array, now: number): void {

@@ -6,21 +6,27 @@
  *   provider-> progress / log ... result, then file + raw bytes per output, then receipt
  *   renter  -> receipt (countersigned) or failure
  *
+ * The spec is checked in full before its lease is used up: a spec refused before any file moves
+ * leaves the lease usable until it expires. Capacity is held while the job runs and no longer:
+ * it is free again as soon as the run ends, before outputs travel and the receipt is exchanged.
+ * A run stops early (its executor cancelled, its GPUs freed) when the renter goes away — its
+ * stream or connection closes or is reset, or it is banned — and when the node stops.
+ *
  * Any malformed frame, forged lease or broken promise ends the stream with a failure frame,
  * penalises the renter and releases the reserved capacity; the node carries on.
  */
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import {
   capOutput, formatBytes, relayOutputRoom, relayShortfall,
-  Executor as ExecutorEnum, JobFrame, JobStatus, MAX_FRAME_BYTES, MessageKind, PROTOCOL_IDS, Phase,
+  Executor as ExecutorEnum, JobFrame, JobStatus, MAX_FRAME_BYTES, MessageKind, PROTOCOL_IDS, Phase, ProtocolError,
   buildReceiptBody, encodeReceipt, encodeReceiptBody, fileSetDigest, hex, openEnvelope, peerIdFromBytes, signReceiptBody, validateFileRef, verifyReceipt
 } from '@ionet-p2p/protocol'
-import type { FileRef, JobSpec, Lease, OpenedEnvelope } from '@ionet-p2p/protocol'
+import type { FileRef, JobSpec, Lease, OpenedEnvelope, ProtocolErrorCode } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
-import type { NodeEvents } from '../../events.js'
+import type { NodeEvent, NodeEvents } from '../../events.js'
 import type { ExecutionResult, Executor, ExecutorKind } from '../../executors/types.js'
 import type { IonetLibp2p } from '../../node/libp2p.js'
 import type { PeerScorer } from '../../network/peer-scorer.js'
@@ -77,77 +83,196 @@ const STATUS: Record<ExecutionResult['status'], JobStatus> = {
   limit_exceeded: JobStatus.LIMIT_EXCEEDED
 }
 
-/** Failure frames sent to the renter when the provider refuses or gives up. */
+/**
+ * How long the provider waits for the renter's countersignature once it has sent its receipt.
+ * The renter has checked everything by then and signs at once; the wait holds only this stream
+ * (the capacity was freed when the run ended), so it is short. Without an answer the provider
+ * keeps its own signed receipt and resets the stream.
+ */
+export const COUNTERSIGN_TIMEOUT_MS = 10_000
+/**
+ * How long stop() waits for running jobs to wind down: the process executor's 2 s from SIGTERM
+ * to SIGKILL, then a failure frame to each renter (at most 2 s).
+ */
+const STOP_WAIT_MS = 10_000
+
+/** Every code the provider sends in a `failure` frame on this stream (docs/protocol.md §8). */
+export type JobFailureCode = IonetErrorCode | ProtocolErrorCode
+
+type CancelReason = Extract<NodeEvent, { type: 'job:cancelled' }>['reason']
+
+/** Why a job stops before its end: the abort reason of its cancel signal. */
+class Cancellation extends Error {
+  readonly reason: CancelReason
+  /** When it happened (performance.now()), to report how soon the capacity was free again. */
+  readonly at = performance.now()
+  constructor (reason: CancelReason, message: string) { super(message); this.reason = reason }
+}
+
+/** A job the provider refuses though the renter did nothing wrong: a failure frame, no penalty. */
 class JobRefusal extends Error {
-  readonly code: string
-  constructor (code: string, message: string) { super(message); this.code = code }
+  readonly code: IonetErrorCode
+  constructor (code: IonetErrorCode, message: string) { super(message); this.code = code }
+}
+
+/** The stable code a failure is sent with: ours or the protocol's; anything else (a bug, a library's error) is ERR_JOB_FAILED. */
+function failureCode (err: unknown): JobFailureCode {
+  if (err instanceof JobRefusal || err instanceof IonetError || err instanceof ProtocolError) return err.code
+  return IonetErrorCode.JOB_FAILED
+}
+
+/** A spec checked against its lease and this provider's offer: what its run needs. */
+interface AcceptedJob {
+  spec: JobSpec
+  lease: OpenedEnvelope<MessageKind.LEASE>
+  jobId: string
+  gpuClass: string
+  kind: ExecutorKind
+  executor: Executor
+  files: FileRef[]
+  relayed: boolean
+}
+
+/** One job stream, as every phase of its job sees it. */
+interface JobStream {
+  stream: Stream
+  connection: Connection
+  renter: PeerId
+  reader: StreamReader
+  watchdog: IdleWatchdog
+  /** Aborts when the renter falls silent or the job is cancelled. */
+  signal: AbortSignal
+  cancel: AbortController
+  /** Frees the job's capacity (once; later calls do nothing). */
+  release: () => void
 }
 
 export class JobServer {
   private readonly o: JobServerOptions & { limits: JobLimits, now: () => number, idleTimeoutMs: number }
+  /** Streams being served, each with the controller that cancels its job. */
+  private readonly running = new Map<Stream, { cancel: AbortController, done: Promise<void> }>()
+  private stopping = false
 
   constructor (options: JobServerOptions) {
     this.o = { ...options, limits: { ...DEFAULT_JOB_LIMITS, ...options.limits }, now: options.now ?? Date.now, idleTimeoutMs: options.idleTimeoutMs ?? 60_000 }
   }
 
   async start (): Promise<void> {
+    this.stopping = false
     await this.o.libp2p.handle(PROTOCOL_IDS.job, (stream, connection) => this.handle(stream, connection), { maxInboundStreams: 16, runOnLimitedConnection: true })
   }
 
+  /** Takes no more jobs and cancels the running ones; resolves once they have wound down (their processes gone). */
   async stop (): Promise<void> {
+    this.stopping = true
     await this.o.libp2p.unhandle(PROTOCOL_IDS.job)
+    const stopping = new Cancellation('node-stopping', 'the provider is shutting down')
+    const running = [...this.running.values()]
+    for (const job of running) job.cancel.abort(stopping)
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.allSettled(running.map(async job => job.done)),
+      new Promise(resolve => { timer = setTimeout(resolve, STOP_WAIT_MS) })
+    ])
+    clearTimeout(timer)
   }
 
   private async handle (stream: Stream, connection: Connection): Promise<void> {
+    if (this.o.scorer.dropIfBanned(connection.remotePeer, stream)) return
+    if (this.stopping) return this.fail(stream, IonetErrorCode.PROVIDER_STOPPING, 'the provider is shutting down')
+    const cancel = new AbortController()
+    const done = this.serve(stream, connection, cancel)
+    this.running.set(stream, { cancel, done })
+    try {
+      await done
+    } finally {
+      this.running.delete(stream)
+    }
+  }
+
+  private async serve (stream: Stream, connection: Connection, cancel: AbortController): Promise<void> {
     const renter = connection.remotePeer
-    const reader = new StreamReader(stream)
     const watchdog = new IdleWatchdog(stream, this.o.idleTimeoutMs, 'job stream')
-    let jobId: string | undefined
+    let held: string | undefined
+    const s: JobStream = {
+      stream,
+      connection,
+      renter,
+      reader: new StreamReader(stream),
+      watchdog,
+      signal: AbortSignal.any([watchdog.signal, cancel.signal]),
+      cancel,
+      release: () => {
+        if (held === undefined) return
+        this.o.ledger.release(held)
+        this.o.market.capacityChanged()
+        held = undefined
+      }
+    }
+    // The stream ending under us, in any phase, means the renter is gone (or was cut off by a ban).
+    stream.addEventListener('close', (evt) => {
+      const how = evt.error != null ? `its stream was reset (${evt.error.message})` : 'its stream closed'
+      cancel.abort(this.o.scorer.isBanned(renter)
+        ? new Cancellation('peer-banned', `the renter was banned; ${how}`)
+        : new Cancellation('renter-gone', `the renter went away: ${how}`))
+    }, { once: true })
     let jobDir: string | undefined
     try {
-      const first = await reader.readMessage(JobFrame, MAX_FRAME_BYTES, 'job spec', watchdog.signal)
+      const first = await s.reader.readMessage(JobFrame, MAX_FRAME_BYTES, 'job spec', s.signal)
+      this.refuseIfBanned(s)
       if (first.spec === undefined) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'the first frame of a job stream must be its spec')
-      const spec = first.spec
-      const { lease, gpuClass } = await this.acceptLease(spec, renter.toString())
-      jobId = hex(lease.body.jobId)
-      jobDir = join(this.o.jobsDir, jobId)
-      await this.runJob(stream, connection, reader, watchdog, renter.toString(), spec, lease, gpuClass, jobDir)
+      const job = await this.accept(first.spec, connection)
+      held = job.jobId
+      jobDir = join(this.o.jobsDir, job.jobId)
+      await this.runJob(s, job, jobDir)
     } catch (err) {
-      if (err instanceof JobRefusal) {
+      if (this.o.scorer.isBanned(renter)) {
+        // Its connections are being cut: no answer, and nothing more to score.
+        stream.abort(err as Error)
+      } else if (err instanceof Cancellation) {
+        await this.fail(stream, err.reason === 'node-stopping' ? IonetErrorCode.PROVIDER_STOPPING : IonetErrorCode.STREAM_ENDED, err.message)
+      } else if (err instanceof JobRefusal) {
         await this.fail(stream, err.code, err.message)
       } else {
         if (isPeerFault(err)) penalize(this.o.scorer, this.o.events, renter, err, 'job stream')
-        await this.fail(stream, errorCode(err) ?? IonetErrorCode.JOB_FAILED, (err as Error).message)
+        // A renter silent past a deadline may never read a failure frame: reset the stream after it.
+        await this.fail(stream, failureCode(err), (err as Error).message, errorCode(err) === IonetErrorCode.TIMEOUT)
       }
     } finally {
       watchdog.stop()
-      if (jobId !== undefined) {
-        this.o.ledger.release(jobId)
-        this.o.market.capacityChanged()
-      }
+      s.release()
       if (jobDir !== undefined) await rm(jobDir, { recursive: true, force: true })
     }
   }
 
-  /** The spec must carry a lease this provider signed, for this renter, unused and unexpired. */
-  private async acceptLease (spec: JobSpec, renter: string): Promise<{ lease: OpenedEnvelope<MessageKind.LEASE>, gpuClass: string }> {
+  /** A frame from a peer banned meanwhile is not acted on: the stream is reset and the job stops. */
+  private refuseIfBanned (s: JobStream): void {
+    if (this.o.scorer.dropIfBanned(s.renter, s.stream)) throw new Cancellation('peer-banned', `${s.renter.toString()} is banned`)
+  }
+
+  /**
+   * The spec must carry a lease this provider signed, for this renter, unused and unexpired, and
+   * ask for a job this provider runs. All of it is checked before the lease is used up, so a
+   * refused spec leaves the lease usable; nothing awaits between the checks and its use, so one
+   * lease starts at most one job.
+   */
+  private async accept (spec: JobSpec, connection: Connection): Promise<AcceptedJob> {
     const lease = await openEnvelope(spec.lease, { kind: MessageKind.LEASE, now: this.o.now(), expectedSigner: this.o.libp2p.peerId.toString() })
     const jobId = hex(lease.body.jobId)
     const granted = this.o.market.leaseFor(jobId)
-    if (granted === undefined || granted.renter !== renter) throw new JobRefusal('ERR_LEASE_UNKNOWN', 'no unused lease for this job is held by this renter')
-    if (!this.o.ledger.start(jobId, this.o.now())) throw new JobRefusal('ERR_LEASE_EXPIRED', 'the lease lapsed before the job started')
+    if (granted === undefined || granted.renter !== connection.remotePeer.toString()) throw new JobRefusal(IonetErrorCode.LEASE_UNKNOWN, 'no unused lease for this job is held by this renter')
+    const checked = this.checkSpec(spec, lease.body, connection)
+    if (!this.o.ledger.start(jobId, this.o.now())) throw new JobRefusal(IonetErrorCode.LEASE_EXPIRED, 'the lease lapsed before the job started')
     this.o.market.consumeLease(jobId)
-    return { lease, gpuClass: granted.gpuClass }
+    return { spec, lease, jobId, gpuClass: granted.gpuClass, ...checked }
   }
 
-  private async runJob (stream: Stream, connection: Connection, reader: StreamReader, watchdog: IdleWatchdog, renter: string, spec: JobSpec, lease: OpenedEnvelope<MessageKind.LEASE>, gpuClass: string, jobDir: string): Promise<void> {
-    const { limits } = this.o
-    const l: Lease = lease.body
-    const jobId = hex(l.jobId)
+  /** Refuses, before any file moves, a spec this provider would not run under this lease. */
+  private checkSpec (spec: JobSpec, l: Lease, connection: Connection): Pick<AcceptedJob, 'kind' | 'executor' | 'files' | 'relayed'> {
     const kind = EXECUTOR_KIND[spec.executor]
     const executor = kind === undefined ? undefined : this.o.executors[kind]
     if (kind === undefined || executor === undefined) {
-      throw new JobRefusal('ERR_EXECUTOR_DISABLED', `this provider does not run ${kind ?? 'unknown'} jobs`)
+      throw new JobRefusal(IonetErrorCode.EXECUTOR_DISABLED, `this provider does not run ${kind ?? 'unknown'} jobs`)
     }
     if (spec.timeoutS < 1 || spec.timeoutS > l.maxDurationS) throw new JobRefusal(IonetErrorCode.INVALID_ARGUMENT, `timeout ${spec.timeoutS} s is outside 1..${l.maxDurationS} s allowed by the lease`)
     const files = this.jobFiles(spec, kind)
@@ -157,6 +282,15 @@ export class JobServer {
       const shortfall = relayShortfall(allowanceOf(connection), { bytes: files.reduce((n, f) => n + f.size, 0n), seconds: spec.timeoutS })
       if (shortfall !== undefined) throw new JobRefusal(IonetErrorCode.RELAY_LIMIT, `this job came through a relay and ${shortfall}; it needs a direct connection`)
     }
+    return { kind, executor, files, relayed }
+  }
+
+  private async runJob (s: JobStream, job: AcceptedJob, jobDir: string): Promise<void> {
+    const { limits } = this.o
+    const { stream, connection, reader, watchdog, signal, cancel } = s
+    const { spec, lease, jobId, gpuClass, kind, executor, files, relayed } = job
+    const l: Lease = lease.body
+    const renter = s.renter.toString()
 
     // Files: the module may be cached from an earlier job; inputs always travel.
     const scratch = join(jobDir, 'scratch')
@@ -169,13 +303,14 @@ export class JobServer {
       if (isModule && await isRegularFile(destination(f, true))) continue
       needed.push({ ref: f, isModule })
     }
-    await sendFrame(stream, JobFrame.encode({ need: { sha256: needed.map(n => n.ref.sha256) } }), watchdog.signal)
+    await sendFrame(stream, JobFrame.encode({ need: { sha256: needed.map(n => n.ref.sha256) } }), signal)
     for (const { ref, isModule } of needed) {
-      const frame = await reader.readMessage(JobFrame, MAX_FRAME_BYTES, `file header for ${ref.name}`, watchdog.signal)
+      const frame = await reader.readMessage(JobFrame, MAX_FRAME_BYTES, `file header for ${ref.name}`, signal)
+      this.refuseIfBanned(s)
       if (frame.file === undefined || frame.file.name !== ref.name || frame.file.size !== ref.size || !equals(frame.file.sha256, ref.sha256)) {
         throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `expected file ${ref.name}, got ${frame.file?.name ?? 'another frame'}`)
       }
-      await receiveFile(reader, ref, destination(ref, isModule), () => { watchdog.touch() }, watchdog.signal)
+      await receiveFile(reader, ref, destination(ref, isModule), () => { watchdog.touch() }, signal)
     }
 
     // Run, reporting progress each second and logs as they come.
@@ -185,6 +320,10 @@ export class JobServer {
       spec.maxOutputBytes > 0n && spec.maxOutputBytes < limits.maxOutputBytes ? spec.maxOutputBytes : limits.maxOutputBytes,
       relayed ? relayOutputRoom(allowanceOf(connection).bytes, 0n) : undefined)
     watchdog.pause()
+    // A renter that closes its side of the stream can no longer countersign: the run would be unpaid.
+    const onRemoteEnd = (): void => { cancel.abort(new Cancellation('renter-gone', 'the renter closed its side of the stream, so it can no longer countersign')) }
+    stream.addEventListener('remoteCloseWrite', onRemoteEnd, { once: true })
+    if (stream.remoteWriteStatus === 'closed') onRemoteEnd()
     const runStarted = this.o.now()
     const progress = setInterval(() => {
       void sendFrame(stream, JobFrame.encode({ progress: { phase: Phase.RUNNING, done: BigInt(this.o.now() - runStarted), total: BigInt(timeoutMs) } })).catch(() => {})
@@ -195,18 +334,27 @@ export class JobServer {
       result = await executor.run({
         jobId,
         scratchDir: scratch,
-        ...(kind === 'wasm' && moduleRef !== undefined ? { modulePath: destination(moduleRef, true), args: spec.args } : { command: spec.command }),
+        ...(kind === 'wasm' && moduleRef !== undefined ? { modulePath: destination(moduleRef, true), moduleName: moduleRef.name, args: spec.args } : { command: spec.command }),
         timeoutMs,
         maxMemoryMiB: spec.maxMemoryMib > 0 ? Math.min(spec.maxMemoryMib, limits.maxMemoryMiB) : limits.maxMemoryMiB,
         maxOutputBytes: Number(maxOutputBytes),
         gpuIndices: l.gpuIndices,
+        signal: cancel.signal,
         onLog: (fd, data) => { void sendFrame(stream, JobFrame.encode({ log: { fd, data: data as Uint8Array<ArrayBuffer> } })).catch(() => {}) }
       })
     } finally {
       clearInterval(progress)
+      stream.removeEventListener('remoteCloseWrite', onRemoteEnd)
       watchdog.resume()
+      // The run is over: its capacity is free from now on, whatever becomes of outputs and receipt.
+      s.release()
     }
     this.o.events.emit({ type: 'job:finished', jobId, peer: renter, status: result.status, exitCode: result.exitCode, ...(result.errorCode !== undefined ? { errorCode: result.errorCode } : {}), ...(result.message !== undefined ? { message: result.message } : {}), durationMs: result.endedAtMs - result.startedAtMs })
+    if (cancel.signal.aborted) {
+      const why = cancel.signal.reason as Cancellation
+      this.o.events.emit({ type: 'job:cancelled', jobId, peer: renter, reason: why.reason, detail: why.message, ranMs: result.endedAtMs - result.startedAtMs, freedInMs: Math.round(performance.now() - why.at) })
+      throw why
+    }
 
     // Outputs: announce them all, then send each.
     const outputs = await Promise.all((await listFiles(join(scratch, 'out'), limits.maxOutputFiles)).map(async f => ({ path: f.path, ref: await fileRef(f.name, f.path) })))
@@ -225,10 +373,10 @@ export class JobServer {
         startedAtMs: BigInt(result.startedAtMs),
         endedAtMs: BigInt(result.endedAtMs)
       }
-    }), watchdog.signal)
-    for (const o of outputs) await sendFile(stream, o.path, o.ref, () => { watchdog.touch() }, watchdog.signal)
+    }), signal)
+    for (const o of outputs) await sendFile(stream, o.path, o.ref, () => { watchdog.touch() }, signal)
 
-    // Receipt: sign, send, and wait for the renter's countersignature.
+    // Receipt: sign, send, and wait (briefly) for the renter's countersignature.
     const body = encodeReceiptBody(buildReceiptBody({
       jobId: l.jobId,
       provider: this.o.libp2p.peerId,
@@ -247,11 +395,14 @@ export class JobServer {
     }))
     const providerSignature = await signReceiptBody(this.o.privateKey, body)
     const proposal = { body: body as Uint8Array<ArrayBuffer>, providerSignature: providerSignature as Uint8Array<ArrayBuffer>, renterSignature: new Uint8Array(0) }
-    await sendFrame(stream, JobFrame.encode({ receipt: proposal }), watchdog.signal)
-    const answer: JobFrame = await reader.readMessage(JobFrame, MAX_FRAME_BYTES, 'countersigned receipt', watchdog.signal)
-      .catch((err: unknown) => ({ failure: { code: errorCode(err) ?? IonetErrorCode.STREAM_ENDED, message: (err as Error).message } }))
+    await sendFrame(stream, JobFrame.encode({ receipt: proposal }), signal)
+    const waited = AbortSignal.timeout(COUNTERSIGN_TIMEOUT_MS)
     let verified
     try {
+      const answer = await reader.readMessage(JobFrame, MAX_FRAME_BYTES, 'countersigned receipt', AbortSignal.any([signal, waited])).catch((err: unknown) => {
+        throw waited.aborted ? new IonetError(IonetErrorCode.TIMEOUT, `no countersignature within ${COUNTERSIGN_TIMEOUT_MS / 1000} s`) : err
+      })
+      this.refuseIfBanned(s)
       if (answer.receipt === undefined || !equals(answer.receipt.body, body)) {
         throw new IonetError(IonetErrorCode.RECEIPT_INVALID, answer.failure?.message ?? 'the renter answered with something other than this receipt')
       }
@@ -260,7 +411,9 @@ export class JobServer {
       // Without the renter's signature the provider still keeps its own signed account of the job.
       const path = await this.o.receipts.save(encodeReceipt(proposal), false)
       this.o.events.emit({ type: 'receipt:stored', jobId, role: 'provider', counterparty: renter, status: `unsigned by renter: ${(err as Error).message}`, gpuSeconds: '0', amount: '0', path })
-      throw new IonetError(IonetErrorCode.RECEIPT_INVALID, `renter did not countersign the receipt: ${(err as Error).message}`)
+      if (err instanceof Cancellation) throw err
+      // Silence is not misbehaviour worth a penalty (TIMEOUT); a wrong answer is.
+      throw new IonetError(errorCode(err) === IonetErrorCode.TIMEOUT ? IonetErrorCode.TIMEOUT : IonetErrorCode.RECEIPT_INVALID, `renter did not countersign the receipt: ${(err as Error).message}`)
     }
     const path = await this.o.receipts.save(encodeReceipt(verified.receipt), true)
     this.o.events.emit({ type: 'receipt:stored', jobId, role: 'provider', counterparty: renter, status: JobStatus[verified.body.status] ?? String(verified.body.status), gpuSeconds: verified.body.gpuSeconds.toString(), amount: verified.body.amount.toString(), path })
@@ -279,15 +432,16 @@ export class JobServer {
     return files
   }
 
-  private async fail (stream: Stream, code: string, message: string): Promise<void> {
+  /** Sends a failure frame and closes; `reset` then resets the stream too, for a peer that may never close its side. */
+  private async fail (stream: Stream, code: JobFailureCode, message: string, reset = false): Promise<void> {
     try {
       if (stream.writeStatus === 'writable') {
         await sendFrame(stream, JobFrame.encode({ failure: { code, message: message.slice(0, 1024) } }))
         await stream.close({ signal: AbortSignal.timeout(2_000) })
       }
+      if (reset) stream.abort(new IonetError(IonetErrorCode.TIMEOUT, message))
     } catch {
       stream.abort(new Error(message))
     }
   }
 }
-

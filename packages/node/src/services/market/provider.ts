@@ -72,6 +72,8 @@ export interface GrantedLease {
   lease: Lease
   gpuClass: string
   expiresAtMs: number
+  /** Until when the accepted quote could be accepted again (its expiry). */
+  quoteExpiresAtMs: number
 }
 
 export class ProviderMarket {
@@ -79,6 +81,8 @@ export class ProviderMarket {
   private readonly seq: SequenceCounter
   private readonly seenBids = new Map<string, number>()
   private readonly leases = new Map<string, GrantedLease>()
+  /** Job ids whose lease a job used, until their quote expires: no second lease for them. */
+  private readonly usedJobIds = new Map<string, number>()
   private askTimer: NodeJS.Timeout | undefined
   private askSoon: NodeJS.Timeout | undefined
   private quotesInFlight = 0
@@ -138,9 +142,15 @@ export class ProviderMarket {
     return this.leases.get(jobId)
   }
 
-  /** The job server took the lease: it can no longer be used again. */
+  /**
+   * The job server took the lease: it can no longer be used again, and its job id gets no new
+   * lease while its quote could still be accepted (two jobs would share one job id).
+   */
   consumeLease (jobId: string): void {
+    const granted = this.leases.get(jobId)
+    if (granted === undefined) return
     this.leases.delete(jobId)
+    this.usedJobIds.set(jobId, granted.quoteExpiresAtMs)
   }
 
   /** Capacity changed (a lease was granted or a job ended): tell the market soon, once. */
@@ -177,6 +187,7 @@ export class ProviderMarket {
       this.o.events.emit({ type: 'lease:expired', jobId })
     }
     for (const [jobId, expires] of this.seenBids) if (expires <= now) this.seenBids.delete(jobId)
+    for (const [jobId, until] of this.usedJobIds) if (until <= now) this.usedJobIds.delete(jobId)
     await this.publishAsks()
   }
 
@@ -276,6 +287,7 @@ export class ProviderMarket {
 
   private async handleLease (stream: Stream, connection: Connection): Promise<void> {
     const renter = connection.remotePeer
+    if (this.o.scorer.dropIfBanned(renter, stream)) return
     const reply = async (r: Partial<LeaseReply>, signal: AbortSignal): Promise<void> => {
       await sendFrame(stream, LeaseReply.encode({ lease: new Uint8Array(0), rejection: LeaseRejection.LEASE_REJECTION_UNSPECIFIED, message: '', ...r }), signal)
       await stream.close({ signal })
@@ -284,6 +296,8 @@ export class ProviderMarket {
       await withDeadline(stream, EXCHANGE_TIMEOUT_MS, 'a lease request', async (signal) => {
         const frame = await new StreamReader(stream).readFrame(MAX_ACCEPTANCE_FRAME, signal)
         if (frame === undefined) throw new IonetError(IonetErrorCode.STREAM_ENDED, 'lease stream closed before the acceptance')
+        // Banned while this stream was open: nothing it sent is acted on.
+        if (this.o.scorer.dropIfBanned(renter, stream)) return
         let acceptance: OpenedEnvelope<MessageKind.ACCEPTANCE>
         let quote: OpenedEnvelope<MessageKind.QUOTE>
         try {
@@ -317,7 +331,8 @@ export class ProviderMarket {
         await reply({ lease: lease as Uint8Array<ArrayBuffer> }, signal)
       })
     } catch (err) {
-      if (isPeerFault(err)) penalize(this.o.scorer, this.o.events, renter, err, 'lease stream')
+      // A banned peer's stream breaks when its connections are cut: that is no further offence.
+      if (isPeerFault(err) && !this.o.scorer.isBanned(renter)) penalize(this.o.scorer, this.o.events, renter, err, 'lease stream')
       stream.abort(err as Error)
     }
   }
@@ -326,7 +341,7 @@ export class ProviderMarket {
   private async grant (renter: PeerId, acceptance: OpenedEnvelope<MessageKind.ACCEPTANCE>, quote: OpenedEnvelope<MessageKind.QUOTE>): Promise<Uint8Array | string> {
     const q = quote.body
     const jobId = hex(q.jobId)
-    if (this.o.ledger.has(jobId) || this.leases.has(jobId)) return 'already leased'
+    if (this.o.ledger.has(jobId) || this.leases.has(jobId) || this.usedJobIds.has(jobId)) return 'already leased'
     let gpuIndices: number[] = []
     let cores = 0
     if (q.gpuClass === CPU_CLASS) {
@@ -353,7 +368,7 @@ export class ProviderMarket {
       renterWallet: acceptance.body.wallet
     }
     const envelope = await sealEnvelope(this.o.privateKey, MessageKind.LEASE, lease, { seq: this.seq.next(), now, ttlMs: this.o.leaseTtlMs })
-    this.leases.set(jobId, { jobId, renter: renter.toString(), lease, gpuClass: q.gpuClass, expiresAtMs })
+    this.leases.set(jobId, { jobId, renter: renter.toString(), lease, gpuClass: q.gpuClass, expiresAtMs, quoteExpiresAtMs: quote.expiresAtMs })
     this.o.events.emit({ type: 'lease:granted', jobId, renter: renter.toString(), units: q.units, gpuIndices, expiresAtMs })
     this.capacityChanged()
     return envelope

@@ -1,6 +1,7 @@
 /**
  * The renter end of /ionet/quote/1.0.0: providers deliver signed quotes for open bids here.
- * A quote must be signed by the peer that sent it and name an open bid by its exact hash.
+ * A quote must be signed by the peer that sent it, name an open bid by its exact hash, and name
+ * this node as the renter.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { MessageKind, PROTOCOL_IDS, hex, openEnvelope } from '@ionet-p2p/protocol'
@@ -15,7 +16,8 @@ import { StreamReader } from '../../network/stream-io.js'
 
 export interface QuoteCollector {
   jobId: string
-  bidHash: Uint8Array
+  /** Hashes of the bid's envelopes (a renter may sign its bid afresh when gossip reached nobody); more may be added while open. */
+  bidHashes: Uint8Array[]
   onQuote: (quote: OpenedEnvelope<MessageKind.QUOTE>, connection: Connection) => void
 }
 
@@ -66,7 +68,7 @@ export class QuoteInbox {
         }
         const collector = this.collectors.get(hex(quote.body.jobId))
         if (collector === undefined) return ack(false, 'no open bid for this job (too late?)')
-        if (!equals(collector.bidHash, quote.body.bidHash)) {
+        if (!collector.bidHashes.some(h => equals(h, quote.body.bidHash))) {
           penalize(this.scorer, this.events, provider, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'bid hash mismatch'), 'quote')
           return ack(false, 'the quote does not name this bid')
         }

@@ -6,12 +6,15 @@
  *   3. collect quotes over /ionet/quote/1.0.0 until enough arrive or the window closes;
  *   4. rank them (price, fit, reputation, reachability, latency) and accept the best, falling
  *      back to the next if a provider no longer has the capacity;
- *   5. run the job over /ionet/job/1.0.0 and countersign the receipt.
+ *   5. run the job over /ionet/job/1.0.0 and countersign the receipt. When the provider goes
+ *      away mid-job (no answer: the stream ends or the provider falls silent) the job runs again
+ *      on the next valid quote, or on a new bid's, none of them counting the lost attempt: the
+ *      renter countersigned nothing for it, and kept none of its outputs.
  * When nothing matches, the error explains why, from the records and asks this node knows.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
-import type { Connection, PrivateKey } from '@libp2p/interface'
+import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
   RELAY_FRAME_OVERHEAD_BYTES, Reachability, capOutput, quotePath, relayOutputRoom,
@@ -20,7 +23,7 @@ import {
 } from '@ionet-p2p/protocol'
 import type { Bid, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Requirements } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
-import { IonetError, IonetErrorCode } from '../../errors.js'
+import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import { NodeEvents } from '../../events.js'
 import type { NodeEvent } from '../../events.js'
 import type { IonetLibp2p } from '../../node/libp2p.js'
@@ -62,10 +65,24 @@ export interface JobSubmission {
   onEvent?: (e: NodeEvent) => void
 }
 
+/** An attempt lost because its provider went away mid-job; nothing was countersigned for it. */
+export interface GoneAttempt {
+  /** The job id it ran under (a new bid round has a new one). */
+  jobId: string
+  provider: string
+  /** ERR_STREAM_ENDED (the stream ended, reset or never opened), ERR_TIMEOUT (the provider fell silent) or ERR_PROVIDER_STOPPING (it said it is shutting down). */
+  code: string
+  reason: string
+}
+
 export interface JobOutcome extends JobClientResult {
   jobId: string
   provider: string
   ranking: RankedQuote[]
+  /** Runs started, this one included: more than 1 when providers went away mid-job. */
+  attempts: number
+  /** The providers that went away mid-job before this one finished it, in order. */
+  providersGone: GoneAttempt[]
 }
 
 export interface RenterMarketOptions {
@@ -88,13 +105,42 @@ export interface RenterMarketOptions {
   holePunchFailed: (provider: string) => boolean
 }
 
-const { quoteWindowMs: DEFAULT_QUOTE_WINDOW_MS, dialCandidates: DIAL_CANDIDATES, dialTimeoutMs: DIAL_TIMEOUT_MS, topicPeerWaitMs: TOPIC_PEER_WAIT_MS, leaseTimeoutMs: LEASE_TIMEOUT_MS, pingTimeoutMs: PING_TIMEOUT_MS, leaseAttempts: LEASE_ATTEMPTS } = MARKET_DEFAULTS
+const {
+  quoteWindowMs: DEFAULT_QUOTE_WINDOW_MS, dialCandidates: DIAL_CANDIDATES, dialTimeoutMs: DIAL_TIMEOUT_MS, topicPeerWaitMs: TOPIC_PEER_WAIT_MS, leaseTimeoutMs: LEASE_TIMEOUT_MS,
+  pingTimeoutMs: PING_TIMEOUT_MS, leaseAttempts: LEASE_ATTEMPTS, jobAttempts: JOB_ATTEMPTS, retryWindowMs: RETRY_WINDOW_MS
+} = MARKET_DEFAULTS
 const BID_TTL_MS = 60_000
+/**
+ * How an attempt ends when its provider went away: the stream ended, broke or never opened, the
+ * provider fell silent, or it said it is shutting down (a failure frame that charges nothing).
+ */
+const GONE_CODES = new Set<string>([IonetErrorCode.STREAM_ENDED, IonetErrorCode.TIMEOUT, IonetErrorCode.PROVIDER_STOPPING])
 
 interface Received {
   quote: OpenedEnvelope<MessageKind.QUOTE>
   connection: Connection
   latencyMs?: number
+}
+
+/** One bid and the quotes it brought, tried in rank order. */
+interface Round {
+  jobIdBytes: Uint8Array
+  jobId: string
+  received: Received[]
+  ranked: RankedQuote[]
+  /** Index in `ranked` of the next quote to try. */
+  next: number
+  /** Leases declined, or leased without a path for the payload, in this round. */
+  declines: number
+  noPath?: IonetError
+}
+
+/** A leased quote and the connection its payload takes. */
+interface Pick {
+  choice: RankedQuote
+  quote: Received
+  lease: OpenedEnvelope<MessageKind.LEASE>
+  path: TransferPath
 }
 
 export class RenterMarket {
@@ -107,22 +153,105 @@ export class RenterMarket {
   }
 
   async submit (job: JobSubmission): Promise<JobOutcome> {
-    const { libp2p } = this.o
+    try {
+      return await this.rent(job)
+    } catch (err) {
+      // However far it got, a job the renter stopped ends as cancelled, never as what broke off.
+      if (job.signal?.aborted === true && errorCode(err) !== IonetErrorCode.CANCELLED) throw new IonetError(IonetErrorCode.CANCELLED, 'the renter cancelled the job')
+      throw err
+    }
+  }
+
+  private async rent (job: JobSubmission): Promise<JobOutcome> {
     const events = new NodeEvents()
     events.on(e => { this.o.events.emit(e) })
     if (job.onEvent !== undefined) events.on(job.onEvent)
     const r = job.requirements
     const files = await this.prepareFiles(job)
-    const jobIdBytes = new Uint8Array(randomBytes(16))
-    const jobId = hex(jobIdBytes)
+    const inputBytes = [...files.module !== undefined ? [files.module] : [], ...files.inputs].reduce((n, f) => n + f.ref.size, 0n)
+    const request: JobRequest = { requirements: r, durationS: job.durationS, maxPricePerUnitHour: job.maxPricePerUnitHour }
+    const submittedAt = this.o.now()
 
-    // 1-2: discover, connect, gossip the bid.
+    // 1: discover.
     const known = await this.o.directory.discover(r.gpuClass)
     events.emit({ type: 'discovery', gpuClass: r.gpuClass, providers: known.length, records: known.length })
     for (const gpuClass of new Set([r.gpuClass, ...known.flatMap(p => p.capability.body.gpuClasses)])) {
       if (gpuClass !== ANY_GPU_CLASS) this.o.watchAsks(gpuClass)
     }
-    await this.joinTopic(bidTopic(r.gpuClass), known)
+
+    // 2-4: bid, collect and rank quotes.
+    const gone: GoneAttempt[] = []
+    const goneIds = new Set<string>()
+    let round = await this.bidRound(events, job, request, inputBytes, known, goneIds)
+    if (round.ranked.length === 0) {
+      // Nobody sells the class at all: look wider, so the answer can say what does exist.
+      const supply = known.length > 0 || r.gpuClass === ANY_GPU_CLASS
+        ? known
+        : (await Promise.all([ANY_GPU_CLASS, CPU_CLASS].map(async c => this.o.directory.discover(c, 20, 3_000)))).flat()
+      throw this.noMatch(request, supply, round.received.length)
+    }
+
+    // 5: lease the best quote and run the job there. A provider that goes away mid-job is
+    // replaced by the next valid quote, or by a new bid once none is left, within
+    // MARKET_DEFAULTS.jobAttempts runs and the retry window.
+    const retryUntil = submittedAt + Math.max(RETRY_WINDOW_MS, job.durationS * 1000)
+    let attempts = 0
+    let lost: GoneAttempt | undefined
+    let mayRebid = false
+    for (;;) {
+      if (lost !== undefined) {
+        const next = this.nextQuote(round, goneIds)
+        events.emit({ type: 'job:provider-gone', jobId: lost.jobId, provider: lost.provider, code: lost.code, reason: lost.reason, attempt: attempts, charged: '0', ...(next !== undefined ? { next: (round.ranked[next] as RankedQuote).provider } : {}) })
+        lost = undefined
+      }
+      const pick = await this.take(events, job, round, goneIds, inputBytes)
+      if (pick === undefined) {
+        if (gone.length === 0) {
+          if (round.noPath !== undefined) throw round.noPath
+          if (round.declines === 0) throw new IonetError(IonetErrorCode.LEASE_REJECTED, 'every quote expired before it could be accepted; try again')
+          throw new IonetError(IonetErrorCode.LEASE_REJECTED, `the ${round.declines} best providers all declined the lease (capacity taken meanwhile); try again`)
+        }
+        if (!mayRebid) throw allGone(gone, attempts, 'the providers that quoted again all declined the lease')
+        mayRebid = false
+        round = await this.bidRound(events, job, request, inputBytes, known, goneIds)
+        if (round.ranked.length === 0) throw allGone(gone, attempts, 'no other fitting provider quoted')
+        continue
+      }
+      attempts++
+      const provider = pick.choice.provider
+      try {
+        const outcome = await this.runAttempt(events, job, files, round, pick, inputBytes)
+        this.o.reputation.recordSuccess(provider)
+        return { ...outcome, jobId: round.jobId, provider, ranking: round.ranked, attempts, providersGone: gone }
+      } catch (err) {
+        const code = errorCode(err)
+        // Neither our cancelling nor our own node stopping (which ends its streams too) is the provider's doing.
+        if (code === IonetErrorCode.CANCELLED || this.o.libp2p.status !== 'started') throw err
+        this.o.reputation.recordFailure(provider)
+        // Only a provider that went away is replaced: one that answered (a failure frame, a
+        // failed run) gave the job's own outcome, which another provider would repeat.
+        if (code === undefined || !GONE_CODES.has(code)) throw err
+        lost = { jobId: round.jobId, provider, code, reason: (err as Error).message.split('\n')[0] as string }
+        gone.push(lost)
+        goneIds.add(provider)
+        if (attempts >= JOB_ATTEMPTS) throw allGone(gone, attempts, `${attempts} attempts is the most one job gets`)
+        if (this.o.now() >= retryUntil) throw allGone(gone, attempts, `no retry starts later than ${Math.round((retryUntil - submittedAt) / 1000)} s after submitting`)
+        mayRebid = true
+      }
+    }
+  }
+
+  /**
+   * Gossips a bid (a fresh job id) and ranks the quotes it brings, leaving out providers that
+   * went away during this job: their quotes are ignored and they are not waited for.
+   */
+  private async bidRound (events: NodeEvents, job: JobSubmission, request: JobRequest, inputBytes: bigint, known: KnownProvider[], exclude: Set<string>): Promise<Round> {
+    const { libp2p } = this.o
+    const r = request.requirements
+    const candidates = known.filter(p => !exclude.has(p.peerId))
+    await this.joinTopic(bidTopic(r.gpuClass), candidates)
+    const jobIdBytes = new Uint8Array(randomBytes(16))
+    const jobId = hex(jobIdBytes)
     const windowMs = job.quoteWindowMs ?? DEFAULT_QUOTE_WINDOW_MS
     const bid: Bid = {
       jobId: jobIdBytes as Uint8Array<ArrayBuffer>,
@@ -131,22 +260,35 @@ export class RenterMarket {
       maxPricePerUnitHour: job.maxPricePerUnitHour,
       quoteDeadlineMs: BigInt(this.o.now() + windowMs),
       multiaddrs: libp2p.getMultiaddrs().slice(0, 16).map(a => a.bytes as Uint8Array<ArrayBuffer>),
-      inputBytes: [...files.module !== undefined ? [files.module] : [], ...files.inputs].reduce((n, f) => n + f.ref.size, 0n)
+      inputBytes
     }
     if (bid.multiaddrs.length === 0) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, 'this node has no listen address, so providers cannot send quotes to it')
-    const envelope = await sealEnvelope(this.o.privateKey, MessageKind.BID, bid, { seq: this.seq.next(), now: this.o.now(), ttlMs: BID_TTL_MS })
-    const opened = await openEnvelope(envelope, { kind: MessageKind.BID, now: this.o.now() })
+    const seal = async (): Promise<{ envelope: Uint8Array, hash: Uint8Array }> => {
+      const envelope = await sealEnvelope(this.o.privateKey, MessageKind.BID, bid, { seq: this.seq.next(), now: this.o.now(), ttlMs: BID_TTL_MS })
+      return { envelope, hash: (await openEnvelope(envelope, { kind: MessageKind.BID, now: this.o.now() })).hash }
+    }
+    const first = await seal()
+    const bidHashes = [first.hash]
 
-    // 3: quotes, until every provider whose signed record fits has answered, or the window closes.
-    const request: JobRequest = { requirements: r, durationS: job.durationS, maxPricePerUnitHour: job.maxPricePerUnitHour }
-    const expected = known.filter(p => offersFromCapability(p.peerId, p.capability.body, this.o.asks.asksOf(p.peerId)).some(o => evaluateFit(request, o).fits)).length
-    const received = await this.collectQuotes(events, jobId, opened.hash, windowMs, job.enoughQuotes ?? Math.max(1, expected), async () => {
-      const { recipients } = await libp2p.services.pubsub.publish(bidTopic(r.gpuClass), envelope)
+    // Quotes, until every provider whose signed record fits has answered, or the window closes.
+    const expected = candidates.filter(p => offersFromCapability(p.peerId, p.capability.body, this.o.asks.asksOf(p.peerId)).some(o => evaluateFit(request, o).fits)).length
+    const received = await this.collectQuotes(events, jobId, bidHashes, windowMs, job.enoughQuotes ?? Math.max(1, expected), exclude, async () => {
+      const topic = bidTopic(r.gpuClass)
+      const pubsub = libp2p.services.pubsub
+      // gossipsub can know a subscriber before its own stream to it is open: the bid then reaches
+      // nobody, and the same bytes cannot be published twice. Sign it afresh (same job) and retry.
+      const deadline = this.o.now() + TOPIC_PEER_WAIT_MS
+      let { recipients } = await pubsub.publish(topic, first.envelope)
+      while (recipients.length === 0 && pubsub.getSubscribers(topic).length > 0 && this.o.now() < deadline) {
+        await new Promise(resolve => setTimeout(resolve, 100))
+        const again = await seal()
+        bidHashes.push(again.hash)
+        ;({ recipients } = await pubsub.publish(topic, again.envelope))
+      }
       events.emit({ type: 'bid:published', jobId, gpuClass: r.gpuClass, topicPeers: recipients.length })
     }, job.signal)
 
-    // 4: rank and lease.
-    const candidates: QuoteCandidate[] = received.map(q => ({
+    const quoteCandidates: QuoteCandidate[] = received.map(q => ({
       provider: q.quote.signer.toString(),
       quote: q.quote.body,
       expiresAtMs: q.quote.expiresAtMs,
@@ -158,73 +300,84 @@ export class RenterMarket {
         holePunchFailed: this.o.holePunchFailed(q.quote.signer.toString())
       })
     }))
-    const { ranked, rejected } = rankQuotes(request, jobIdBytes, candidates, this.o.now())
+    const { ranked, rejected } = rankQuotes(request, jobIdBytes, quoteCandidates, this.o.now())
     for (const rej of rejected) events.emit({ type: 'quote:rejected', jobId, provider: rej.candidate.provider, reason: rej.reason })
     events.emit({ type: 'quotes:ranked', jobId, ranking: ranked.map(q => ({ provider: q.provider, score: Number(q.score.toFixed(4)), price: q.quote.pricePerUnitHour.toString(), reputation: q.reputation, ...(q.latencyMs !== undefined ? { latencyMs: q.latencyMs } : {}), reachability: q.reachability })) })
-    if (ranked.length === 0) {
-      // Nobody sells the class at all: look wider, so the answer can say what does exist.
-      const supply = known.length > 0 || r.gpuClass === ANY_GPU_CLASS
-        ? known
-        : (await Promise.all([ANY_GPU_CLASS, CPU_CLASS].map(async c => this.o.directory.discover(c, 20, 3_000)))).flat()
-      throw this.noMatch(request, supply, received.length)
-    }
+    return { jobIdBytes, jobId, received, ranked, next: 0, declines: 0 }
+  }
 
-    let noPath: IonetError | undefined
-    for (const choice of ranked.slice(0, LEASE_ATTEMPTS)) {
-      const quote = received.find(q => q.quote.signer.toString() === choice.provider) as Received
-      const lease = await this.lease(events, jobIdBytes, quote)
-      if (lease === undefined) continue
-      await mkdir(job.outDir, { recursive: true })
+  /** The index of the round's next quote worth leasing: unexpired, from a provider still there. */
+  private nextQuote (round: Round, gone: Set<string>): number | undefined {
+    if (round.declines >= LEASE_ATTEMPTS) return undefined
+    const now = this.o.now()
+    for (let i = round.next; i < round.ranked.length; i++) {
+      const q = round.ranked[i] as RankedQuote
+      if (!gone.has(q.provider) && q.expiresAtMs > now) return i
+    }
+    return undefined
+  }
+
+  /** Leases the round's next quote and finds the path its payload takes; undefined when none is left. */
+  private async take (events: NodeEvents, job: JobSubmission, round: Round, gone: Set<string>, inputBytes: bigint): Promise<Pick | undefined> {
+    for (let i = this.nextQuote(round, gone); i !== undefined; i = this.nextQuote(round, gone)) {
+      round.next = i + 1
+      const choice = round.ranked[i] as RankedQuote
+      const quote = round.received.find(q => q.quote.signer.toString() === choice.provider) as Received
+      const lease = await this.lease(events, round.jobIdBytes, quote)
+      if (lease === undefined) { round.declines++; continue }
       // The payload goes direct (hole punched if need be), or through a relay whose limits cover it.
-      let path: TransferPath
       try {
-        path = await this.o.paths.forTransfer(quote.quote.signer, { bytes: bid.inputBytes, seconds: job.durationS }, job.signal)
+        const path = await this.o.paths.forTransfer(quote.quote.signer, { bytes: inputBytes, seconds: job.durationS }, job.signal)
+        return { choice, quote, lease, path }
       } catch (err) {
         if ((err as IonetError).code !== IonetErrorCode.NO_DIRECT_PATH) throw err
-        noPath = err as IonetError
-        events.emit({ type: 'job:no-path', jobId, provider: choice.provider, reason: (err as Error).message })
-        continue
-      }
-      const maxOutputBytes = outputAllowance(path, bid.inputBytes, job.maxOutputBytes ?? 1024n ** 3n)
-      events.emit({
-        type: 'job:path', jobId, provider: choice.provider, direct: path.direct, address: path.connection.remoteAddr.toString(),
-        ...(path.holePunchMs !== undefined ? { holePunchMs: path.holePunchMs, holePunchedAt: path.holePunchedAt ?? 0 } : {}),
-        ...(path.relayedBecause !== undefined ? { relayedBecause: path.relayedBecause, maxOutputBytes: maxOutputBytes.toString() } : {})
-      })
-      const stream = await path.connection.newStream(PROTOCOL_IDS.job, { signal: AbortSignal.timeout(LEASE_TIMEOUT_MS), runOnLimitedConnection: !path.direct })
-      try {
-        const outcome = await runJobOnProvider({
-          stream,
-          provider: quote.quote.signer,
-          self: libp2p.peerId,
-          privateKey: this.o.privateKey,
-          lease,
-          gpuClass: choice.quote.gpuClass,
-          executor: r.executor,
-          ...(files.module !== undefined ? { module: files.module } : {}),
-          args: job.args ?? [],
-          command: job.command ?? [],
-          inputs: files.inputs,
-          timeoutS: job.durationS,
-          maxOutputBytes,
-          maxMemoryMiB: job.maxMemoryMiB ?? 0,
-          outDir: job.outDir,
-          receipts: this.o.receipts,
-          wallet: this.o.wallet,
-          providerWallet: quote.quote.body.wallet,
-          events,
-          now: this.o.now,
-          ...(job.signal !== undefined ? { signal: job.signal } : {})
-        })
-        this.o.reputation.recordSuccess(choice.provider)
-        return { ...outcome, jobId, provider: choice.provider, ranking: ranked }
-      } catch (err) {
-        if ((err as IonetError).code !== IonetErrorCode.JOB_FAILED || !/cancelled/.test((err as Error).message)) this.o.reputation.recordFailure(choice.provider)
-        throw err
+        round.noPath = err as IonetError
+        round.declines++
+        events.emit({ type: 'job:no-path', jobId: round.jobId, provider: choice.provider, reason: (err as Error).message })
       }
     }
-    if (noPath !== undefined) throw noPath
-    throw new IonetError(IonetErrorCode.LEASE_REJECTED, `the ${Math.min(LEASE_ATTEMPTS, ranked.length)} best providers all declined the lease (capacity taken meanwhile); try again`)
+    return undefined
+  }
+
+  /** Moves the payload to the leased provider and follows the job to its countersigned receipt. */
+  private async runAttempt (events: NodeEvents, job: JobSubmission, files: { module?: LocalFile, inputs: LocalFile[] }, round: Round, pick: Pick, inputBytes: bigint): Promise<JobClientResult> {
+    const { path, choice, quote, lease } = pick
+    await mkdir(job.outDir, { recursive: true })
+    const maxOutputBytes = outputAllowance(path, inputBytes, job.maxOutputBytes ?? 1024n ** 3n)
+    events.emit({
+      type: 'job:path', jobId: round.jobId, provider: choice.provider, direct: path.direct, address: path.connection.remoteAddr.toString(),
+      ...(path.holePunchMs !== undefined ? { holePunchMs: path.holePunchMs, holePunchedAt: path.holePunchedAt ?? 0 } : {}),
+      ...(path.relayedBecause !== undefined ? { relayedBecause: path.relayedBecause, maxOutputBytes: maxOutputBytes.toString() } : {})
+    })
+    let stream: Stream
+    try {
+      stream = await path.connection.newStream(PROTOCOL_IDS.job, { signal: AbortSignal.timeout(LEASE_TIMEOUT_MS), runOnLimitedConnection: !path.direct })
+    } catch (err) {
+      throw new IonetError(IonetErrorCode.STREAM_ENDED, `could not open the job stream: ${(err as Error).message}`)
+    }
+    return runJobOnProvider({
+      stream,
+      provider: quote.quote.signer,
+      self: this.o.libp2p.peerId,
+      privateKey: this.o.privateKey,
+      lease,
+      gpuClass: choice.quote.gpuClass,
+      executor: job.requirements.executor,
+      ...(files.module !== undefined ? { module: files.module } : {}),
+      args: job.args ?? [],
+      command: job.command ?? [],
+      inputs: files.inputs,
+      timeoutS: job.durationS,
+      maxOutputBytes,
+      maxMemoryMiB: job.maxMemoryMiB ?? 0,
+      outDir: job.outDir,
+      receipts: this.o.receipts,
+      wallet: this.o.wallet,
+      providerWallet: quote.quote.body.wallet,
+      events,
+      now: this.o.now,
+      ...(job.signal !== undefined ? { signal: job.signal } : {})
+    })
   }
 
   /** The reachability a provider signed: its latest ask, else its capability record. */
@@ -261,7 +414,7 @@ export class RenterMarket {
     }
   }
 
-  private async collectQuotes (events: NodeEvents, jobId: string, bidHash: Uint8Array, windowMs: number, enough: number, publish: () => Promise<void>, signal?: AbortSignal): Promise<Received[]> {
+  private async collectQuotes (events: NodeEvents, jobId: string, bidHashes: Uint8Array[], windowMs: number, enough: number, ignore: Set<string>, publish: () => Promise<void>, signal?: AbortSignal): Promise<Received[]> {
     const { libp2p } = this.o
     const received: Received[] = []
     const pings: Array<Promise<void>> = []
@@ -269,9 +422,13 @@ export class RenterMarket {
     const finished = new Promise<void>(resolve => { done = resolve })
     const close = this.o.inbox.register({
       jobId,
-      bidHash,
+      bidHashes,
       onQuote: (quote, connection) => {
         if (received.some(q => q.quote.signer.equals(quote.signer))) return
+        if (ignore.has(quote.signer.toString())) {
+          events.emit({ type: 'quote:rejected', jobId, provider: quote.signer.toString(), reason: 'it went away during an earlier attempt of this job' })
+          return
+        }
         const entry: Received = { quote, connection }
         received.push(entry)
         events.emit({ type: 'quote:received', jobId, provider: quote.signer.toString(), gpuClass: quote.body.gpuClass, gpus: describeGpus(quote.body.gpus), price: quote.body.pricePerUnitHour.toString(), units: quote.body.units })
@@ -351,6 +508,13 @@ export class RenterMarket {
  * Output a job may return: what the renter asked, and over a relay no more than the relay still
  * allows after the inputs and the frames around them, so the relay's limit cannot cut the results.
  */
+/** Every provider tried went away, and why the renter stops there: one line, typed, nothing charged. */
+function allGone (gone: GoneAttempt[], attempts: number, why: string): IonetError {
+  const who = gone.length === 1 ? 'the provider' : `all ${gone.length} providers`
+  const list = gone.map(g => `${g.provider} (${g.reason})`).join(', ')
+  return new IonetError(IonetErrorCode.PROVIDER_GONE, `${who} running the job went away mid-job: ${list}; ${why}; nothing was charged`, { attempts, providersGone: gone })
+}
+
 function outputAllowance (path: TransferPath, inputBytes: bigint, asked: bigint): bigint {
   if (path.direct) return asked
   // Still to be sent first: the inputs and the frames around them.
