@@ -32,7 +32,8 @@ export interface BodyByKind {
 }
 export type SignedKind = keyof BodyByKind
 
-const BODY_CODECS: { [K in SignedKind]: { encode: (b: BodyByKind[K]) => Uint8Array, decode: (b: Uint8Array) => BodyByKind[K] } } = {
+/** The codec of each signed kind's body. */
+export const BODY_CODECS: { [K in SignedKind]: { encode: (b: BodyByKind[K]) => Uint8Array, decode: (b: Uint8Array) => BodyByKind[K] } } = {
   [MessageKind.CAPABILITY]: Capability,
   [MessageKind.ASK]: Ask,
   [MessageKind.BID]: Bid,

@@ -12,8 +12,8 @@ import type { PrivateKey } from '@libp2p/interface'
 import { describe, expect, it } from 'vitest'
 import { equals } from 'uint8arrays/equals'
 import {
-  Acceptance, Ask, Bid, Capability, Envelope, Lease, MessageKind, Quote, Receipt, ReceiptBody, SignedPayload,
-  isProtocolError, openEnvelope, sha256, verifyReceipt, type SignedKind
+  BODY_CODECS, Envelope, Receipt, ReceiptBody, SignedPayload,
+  isProtocolError, openEnvelope, sha256, verifyReceipt, type MessageCodec, type SignedKind
 } from '../src/index.js'
 import { NOW, envelopesOfEveryKind, signedReceipt } from './fixtures.js'
 import { bytesOf, caseCount, seededRandom, signedEnvelope, signedReceiptOf, type Random } from './wire.js'
@@ -21,14 +21,6 @@ import { bytesOf, caseCount, seededRandom, signedEnvelope, signedReceiptOf, type
 const CASES = caseCount('IONET_MUTATION_CASES', 3000)
 const SEED = caseCount('IONET_MUTATION_SEED', 0x10e7)
 
-const BODY_CODECS = {
-  [MessageKind.CAPABILITY]: Capability,
-  [MessageKind.ASK]: Ask,
-  [MessageKind.BID]: Bid,
-  [MessageKind.QUOTE]: Quote,
-  [MessageKind.ACCEPTANCE]: Acceptance,
-  [MessageKind.LEASE]: Lease
-} as const
 
 type Mutation = (b: Uint8Array, r: Random) => Uint8Array
 
@@ -73,14 +65,19 @@ function reencodes<T> (codec: { encode: (v: T) => Uint8Array, decode: (b: Uint8A
   return equals(codec.encode(codec.decode(bytes)), bytes)
 }
 
+/** A rejection must be a ProtocolError; counts it by code. */
+function rejected (err: unknown, stats: Stats, label: string): void {
+  expect(isProtocolError(err), `${label}: ${String(err)}`).toBe(true)
+  const code = (err as { code: string }).code
+  stats.rejected.set(code, (stats.rejected.get(code) ?? 0) + 1)
+}
+
 async function checkEnvelope (bytes: Uint8Array, kind: SignedKind, stats: Stats, label: string): Promise<void> {
   let opened
   try {
     opened = await openEnvelope(bytes, { kind, now: NOW + 1000 })
   } catch (err) {
-    expect(isProtocolError(err), `${label}: ${String(err)}`).toBe(true)
-    const code = (err as { code: string }).code
-    stats.rejected.set(code, (stats.rejected.get(code) ?? 0) + 1)
+    rejected(err, stats, label)
     return
   }
   stats.accepted++
@@ -88,7 +85,7 @@ async function checkEnvelope (bytes: Uint8Array, kind: SignedKind, stats: Stats,
   const payload = SignedPayload.decode(env.payload)
   expect(reencodes(Envelope, bytes), `${label}: envelope`).toBe(true)
   expect(reencodes(SignedPayload, env.payload), `${label}: payload`).toBe(true)
-  expect(reencodes(BODY_CODECS[kind] as typeof Bid, payload.body), `${label}: body`).toBe(true)
+  expect(reencodes(BODY_CODECS[kind] as MessageCodec<unknown>, payload.body), `${label}: body`).toBe(true)
   expect(opened.hash).toEqual(sha256(bytes))
 }
 
@@ -96,9 +93,7 @@ async function checkReceipt (bytes: Uint8Array, providerOnly: boolean, stats: St
   try {
     await verifyReceipt(bytes, { providerOnly })
   } catch (err) {
-    expect(isProtocolError(err), `${label}: ${String(err)}`).toBe(true)
-    const code = (err as { code: string }).code
-    stats.rejected.set(code, (stats.rejected.get(code) ?? 0) + 1)
+    rejected(err, stats, label)
     return
   }
   stats.accepted++

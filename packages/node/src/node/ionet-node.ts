@@ -79,6 +79,8 @@ export interface IonetNodeOptions {
   ipColocationFactorWeight?: number
   /** Source IP of outgoing TCP connections (multi-homed hosts; tests put groups of nodes on their own loopback address). */
   dialFrom?: string
+  /** Run the DHT as a client only; default: only behind NAT (node/libp2p.ts). */
+  dhtClient?: boolean
   events?: NodeEvents
   now?: () => number
   /** Solana wallet file (Solana CLI format); default <dataDir>/wallet.json, created on first use. */
@@ -350,6 +352,7 @@ export class IonetNode {
       appSpecificScore: (peerId) => scorer.score(peerId),
       ...(options.ipColocationFactorWeight !== undefined ? { ipColocationFactorWeight: options.ipColocationFactorWeight } : {}),
       ...(options.dialFrom !== undefined ? { dialFrom: options.dialFrom } : {}),
+      ...(options.dhtClient !== undefined ? { dhtClient: options.dhtClient } : {}),
       // Without a caller's tap, count our own writes (status reports them; relays show what they carried).
       connectionTap: options.connectionTap ?? shapingTap({ counter: wire }),
       ...(options.overlay !== undefined ? { overlay: options.overlay } : {})

@@ -70,6 +70,11 @@ export interface Libp2pOptions {
   ipColocationFactorWeight?: number
   /** Source IP of outgoing TCP connections (a multi-homed host; tests give groups of nodes their own loopback address). */
   dialFrom?: string
+  /**
+   * Run the DHT as a client only (ask, never answer).
+   * @default true behind NAT (nobody could dial us to ask), false otherwise
+   */
+  dhtClient?: boolean
   logger?: ComponentLogger
   /** Sees every raw connection before it is upgraded (the simulator counts and delays traffic there). */
   connectionTap?: ConnectionTap
@@ -179,7 +184,7 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
         // Left unset, kad-dht starts as a client and waits for a confirmed public address before
         // serving; on a LAN that never happens. Every dialable node serves the DHT; a node
         // behind NAT only asks (others could not dial it to ask it).
-        clientMode: options.nat.plan.behindNat,
+        clientMode: options.dhtClient ?? options.nat.plan.behindNat,
         peerInfoMapper: dialableAddressesMapper,
         validators: { [CAPABILITY_NAMESPACE]: options.capabilityValidator },
         selectors: { [CAPABILITY_NAMESPACE]: options.capabilitySelector },

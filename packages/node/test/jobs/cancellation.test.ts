@@ -5,7 +5,6 @@
  * (`sh` with a background `sleep`) under the process executor, and a WASM module that loops
  * forever under the WASM executor.
  */
-import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,6 +15,7 @@ import type { NodeEvent } from '../../src/events.js'
 import { createExecutors } from '../../src/executors/index.js'
 import type { IonetNode } from '../../src/node/ionet-node.js'
 import { TestNetwork, gpu, host, wants } from '../helpers/network.js'
+import { running } from '../helpers/processes.js'
 import { HandRenter } from '../market/hand-renter.js'
 
 /** How soon capacity must be free again once the renter is gone (the process executor's SIGTERM-to-SIGKILL grace is 2 s). */
@@ -26,15 +26,6 @@ const TREE = ['sh', '-c', 'sleep 30 & echo "pid $!"; echo "pid $$"; wait']
 
 type Kind = 'process' | 'wasm'
 
-/** Alive, and not a zombie waiting for a parent to reap it. */
-function running (pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
-}
 
 async function until (what: string, check: () => boolean, ms: number): Promise<number> {
   const started = performance.now()

@@ -5,7 +5,6 @@
  * its capacity free again within the bound.
  */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,17 +12,10 @@ import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NodeEvent } from '../../src/events.js'
 import { BIN, Daemon, runCli } from '../helpers/cli.js'
+import { running } from '../helpers/processes.js'
 
 const FREE_BOUND_MS = 10_000
 
-function running (pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
-}
 
 describe('ionet-p2p submit interrupted mid-job', () => {
   let dir: string
