@@ -2,9 +2,7 @@
  * Receipts: one canonical body, signed by the provider and then the renter. A receipt verifies
  * offline from its bytes alone: both peer ids embed their public keys.
  */
-import { peerIdFromMultihash } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
-import * as Digest from 'multiformats/hashes/digest'
 import { fromString as utf8 } from 'uint8arrays/from-string'
 import { assertCanonical, decodeBounded, toSafeNumber } from './codec.js'
 import { ProtocolError, ProtocolErrorCode } from './errors.js'
@@ -14,7 +12,7 @@ import { concat, sha256 } from './hash.js'
 import { MAX_RECEIPT_BYTES } from './limits.js'
 import { signatureValid } from './signature.js'
 import { amountOwed, billedSeconds, unitSeconds } from './pricing.js'
-import { validateReceiptBody } from './validate.js'
+import { peerIdFromBytes, validateReceiptBody } from './validate.js'
 
 /**
  * Receipt body version. 2 added the Solana wallets of both sides (1 never left development).
@@ -133,14 +131,6 @@ export async function verifyReceipt (bytes: Uint8Array, options: VerifyReceiptOp
 }
 
 /** A binary peer id (its multihash bytes); ProtocolError(MALFORMED) when the bytes are not one. */
-export function peerIdFromBytes (bytes: Uint8Array): PeerId {
-  try {
-    return peerIdFromMultihash(Digest.decode(bytes))
-  } catch (err) {
-    throw new ProtocolError(ProtocolErrorCode.MALFORMED, `not a binary peer id: ${(err as Error).message}`)
-  }
-}
-
 function embeddedKey (peerId: PeerId, role: string): PublicKey {
   if (peerId.publicKey == null) {
     throw new ProtocolError(ProtocolErrorCode.UNSUPPORTED_KEY, `${role} peer id does not embed its public key`)

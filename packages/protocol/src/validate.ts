@@ -4,6 +4,7 @@
  * fields that must agree with each other.
  */
 import { peerIdFromMultihash } from '@libp2p/peer-id'
+import type { PeerId } from '@libp2p/interface'
 import * as Digest from 'multiformats/hashes/digest'
 import { ProtocolError, ProtocolErrorCode } from './errors.js'
 import { Executor, MessageKind } from './gen/messages.js'
@@ -57,9 +58,18 @@ function checkPrice (price: bigint, field: string): void {
   checkRange(price, 1n, 2n ** 63n - 1n, field)
 }
 
+/** A binary peer id (its multihash bytes), or ProtocolError(MALFORMED). */
+export function peerIdFromBytes (bytes: Uint8Array): PeerId {
+  try {
+    return peerIdFromMultihash(Digest.decode(bytes))
+  } catch (err) {
+    throw new ProtocolError(ProtocolErrorCode.MALFORMED, `not a binary peer id: ${(err as Error).message}`)
+  }
+}
+
 export function checkPeerIdBytes (bytes: Uint8Array, field: string): void {
   try {
-    peerIdFromMultihash(Digest.decode(bytes))
+    peerIdFromBytes(bytes)
   } catch {
     invalid(field, 'is not a peer id')
   }

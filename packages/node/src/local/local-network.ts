@@ -20,10 +20,16 @@ export class LocalNetwork {
   private readonly keys = new Map<IonetNode, PrivateKey>()
   /** Options every node of this network gets (timings, for example). */
   private readonly defaults: Partial<IonetNodeOptions>
+  /**
+   * How long a new node may take to reach the seed.
+   * @default 10_000 (IonetNode.connectBootstrap's); large networks in one process need longer
+   */
+  private readonly joinTimeoutMs: number
   bootstrap: string[] = []
 
-  constructor (defaults: Partial<IonetNodeOptions> = {}) {
+  constructor (defaults: Partial<IonetNodeOptions> = {}, init: { joinTimeoutMs?: number } = {}) {
     this.defaults = defaults
+    this.joinTimeoutMs = init.joinTimeoutMs ?? 10_000
   }
 
   /** A started node that has joined through the seed (when there is one). */
@@ -45,7 +51,7 @@ export class LocalNetwork {
       ...options
     })
     await node.start()
-    if (this.bootstrap.length > 0) await node.connectBootstrap(this.bootstrap)
+    if (this.bootstrap.length > 0) await node.connectBootstrap(this.bootstrap, this.joinTimeoutMs)
     this.nodes.push(node)
     this.keys.set(node, privateKey)
     return node
