@@ -126,9 +126,10 @@ function dnsNameOf (addr: string): string | undefined {
   }
 }
 
-function ipOf (addr: string): string | undefined {
+/** The IP address in a multiaddr, if it has one. */
+export function ipOf (addr: string | Multiaddr): string | undefined {
   try {
-    for (const c of multiaddr(addr).getComponents()) {
+    for (const c of (typeof addr === 'string' ? multiaddr(addr) : addr).getComponents()) {
       if ((c.name === 'ip4' || c.name === 'ip6') && c.value !== undefined) return c.value
     }
   } catch {}

@@ -205,10 +205,7 @@ export class IonetNode {
       pubsub: libp2p.services.pubsub,
       events,
       appScore: (peerId) => scorer.score(peerId),
-      peerIps: () => new Map(libp2p.getConnections().flatMap(c => {
-        const ip = c.remoteAddr.getComponents().find(x => x.name === 'ip4' || x.name === 'ip6')?.value
-        return ip === undefined ? [] : [[c.remotePeer.toString(), ip] as const]
-      }))
+      connections: () => libp2p.getConnections()
     })
     this.receipts = new ReceiptStore(layout.receipts, { onDamaged: (d) => { events.emit({ type: 'data:damaged', ...d }) } })
     this.wallet = wallet

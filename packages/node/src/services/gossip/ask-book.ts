@@ -29,9 +29,8 @@ export class AskBook {
   }
 
   add (heard: HeardAsk): void {
+    if (this.isStale(heard.provider, heard.ask.gpuClass, heard.seq)) return
     const key = `${heard.provider}/${heard.ask.gpuClass}`
-    const existing = this.asks.get(key)
-    if (existing !== undefined && existing.seq >= heard.seq) return
     this.asks.delete(key)
     this.asks.set(key, heard)
     if (this.asks.size > this.maxEntries) this.asks.delete(this.asks.keys().next().value as string)

@@ -4,7 +4,9 @@
  * whose bids vanish) why a peer went silent.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
+import type { Connection } from '@libp2p/interface'
 import type { NodeEvents } from '../../events.js'
+import { ipOf } from '../../network/reachability.js'
 import { GOSSIP_SCORING, colocationPenalty } from './scoring.js'
 
 export interface GraylistWatchComponents {
@@ -12,8 +14,8 @@ export interface GraylistWatchComponents {
   events: NodeEvents
   /** Our own score of a peer (the application-specific part of gossipsub's score). */
   appScore: (peerId: string) => number
-  /** The IP of each peer connected now (to say how crowded its address is). */
-  peerIps: () => Map<string, string>
+  /** The connections open now (to say how crowded a peer's address is). */
+  connections: () => Array<Pick<Connection, 'remotePeer' | 'remoteAddr'>>
 }
 
 /** gossipsub's runtime API has these; its TypeScript interface does not declare them. */
@@ -36,11 +38,6 @@ export class GraylistWatch {
     this.c.pubsub.removeEventListener('gossipsub:heartbeat', this.onHeartbeat)
   }
 
-  /** Peers gossipsub ignores now. */
-  current (): string[] {
-    return [...this.graylisted]
-  }
-
   /** Compares each gossip peer's score with the graylist threshold and reports changes. */
   check (): void {
     const scored = this.c.pubsub as unknown as ScoredGossipSub
@@ -52,7 +49,7 @@ export class GraylistWatch {
       if (below === this.graylisted.has(peerId)) continue
       if (below) {
         this.graylisted.add(peerId)
-        ips ??= this.c.peerIps()
+        ips ??= this.peerIps()
         const ip = ips.get(peerId)
         const sameIp = ip === undefined ? 0 : [...ips.values()].filter(x => x === ip).length
         this.c.events.emit({
@@ -69,6 +66,15 @@ export class GraylistWatch {
     }
     // Gone peers are no longer ignored by anyone; forget them quietly.
     for (const peerId of this.graylisted) if (!peers.has(peerId)) this.graylisted.delete(peerId)
+  }
+
+  private peerIps (): Map<string, string> {
+    const ips = new Map<string, string>()
+    for (const c of this.c.connections()) {
+      const ip = ipOf(c.remoteAddr)
+      if (ip !== undefined) ips.set(c.remotePeer.toString(), ip)
+    }
+    return ips
   }
 }
 
