@@ -773,6 +773,7 @@ export class Simulation {
         job.received.push({ node, arrivalS, rttMs, relayed: this.relayed(r, node), sentS: this.selSent[i] as number })
         // The renter pings each quoting provider and waits for the answers (or their timeout).
         doneS = Math.max(doneS, arrivalS + Math.min(rttMs, PING_TIMEOUT_MS) / 1000)
+        if (rttMs < PING_TIMEOUT_MS) this.rec.quotePing(rttMs)
         this.send(r, 1, this.sizes.ping, T_QUOTES)
         this.send(node, 1, this.sizes.ping, T_QUOTES)
       }

@@ -91,6 +91,8 @@ export class Recorder {
 
   readonly dhtHops = new Histogram()
   readonly dhtLatency = new Histogram()
+  /** Round trips of the renters' pings to quoting providers: the links as the nodes saw them, processing included. */
+  readonly quotePingRtt = new Histogram()
   dhtLookups = 0
   dhtFailures = 0
   readonly anchors: number[] = []
@@ -217,6 +219,11 @@ export class Recorder {
     if (!ok) this.dhtFailures++
     this.dhtHops.record(hops)
     this.dhtLatency.record(latencyMs)
+  }
+
+  /** A renter's ping to a provider that quoted came back after this long. */
+  quotePing (rttMs: number): void {
+    this.quotePingRtt.record(rttMs)
   }
 
   /** A renter paid and anchored a batch of this many receipts. */

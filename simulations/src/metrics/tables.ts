@@ -63,6 +63,7 @@ export function summaryMetrics (r: Recorder): Array<[string, number]> {
     ['dht_latency_p50_ms', r.dhtLatency.quantile(0.5)],
     ['dht_latency_p90_ms', r.dhtLatency.quantile(0.9)],
     ['dht_latency_p99_ms', r.dhtLatency.quantile(0.99)],
+    ['quote_ping_rtt_p50_ms', r.quotePingRtt.quantile(0.5)],
     ['anchors', r.anchors.length],
     ['receipts_anchored', anchored],
     ['receipts_per_anchor_mean', r.anchors.length === 0 ? NaN : anchored / r.anchors.length],

@@ -463,6 +463,7 @@ class EmulationRun {
           break
         case 'quotes:ranked':
           ranking = e.ranking
+          for (const q of e.ranking) if (q.latencyMs !== undefined) r.quotePing(q.latencyMs)
           break
         case 'lease:accepted': {
           const choice = ranking.find(q => q.provider === e.provider)
