@@ -74,26 +74,35 @@ function slugWord (value: string): string {
   return value.toLowerCase().replace(/[^a-z0-9]+/g, '')
 }
 
-const EXECUTOR_BITS: Record<Executor.WASM | Executor.PROCESS, number> = {
-  [Executor.WASM]: 1 << 1,
-  [Executor.PROCESS]: 1 << 2
+/**
+ * Every executor the protocol knows, once: its bit in a capability's or ask's `executor_mask`
+ * (docs/protocol.md, "Capability") and its name for people and events. A new executor is a new
+ * enum value in messages.proto and one line here.
+ */
+export const EXECUTORS: ReadonlyMap<Executor, { readonly bit: number, readonly name: string }> = new Map([
+  [Executor.WASM, { bit: 1 << 1, name: 'wasm' }],
+  [Executor.PROCESS, { bit: 1 << 2, name: 'process' }]
+])
+export const KNOWN_EXECUTOR_MASK = [...EXECUTORS.values()].reduce((m, e) => m | e.bit, 0)
+
+/** "wasm", "process"; "unknown" for a value this version does not know. */
+export function executorName (executor: Executor): string {
+  return EXECUTORS.get(executor)?.name ?? 'unknown'
 }
-export const KNOWN_EXECUTOR_MASK = EXECUTOR_BITS[Executor.WASM] | EXECUTOR_BITS[Executor.PROCESS]
 
 export function executorMask (executors: readonly Executor[]): number {
   let mask = 0
-  for (const e of executors) {
-    if (e === Executor.WASM || e === Executor.PROCESS) mask |= EXECUTOR_BITS[e]
-  }
+  for (const e of executors) mask |= EXECUTORS.get(e)?.bit ?? 0
   return mask
 }
 
 export function maskHasExecutor (mask: number, executor: Executor): boolean {
-  return (executor === Executor.WASM || executor === Executor.PROCESS) && (mask & EXECUTOR_BITS[executor]) !== 0
+  const bit = EXECUTORS.get(executor)?.bit
+  return bit !== undefined && (mask & bit) !== 0
 }
 
 export function executorsOfMask (mask: number): Executor[] {
-  return [Executor.WASM, Executor.PROCESS].filter(e => maskHasExecutor(mask, e))
+  return [...EXECUTORS.keys()].filter(e => maskHasExecutor(mask, e))
 }
 
 /** "2x NVIDIA GeForce RTX 4090 (24 GiB)" — for logs and the CLI. */

@@ -8,7 +8,7 @@
 import { equals } from 'uint8arrays/equals'
 import { Executor } from './gen/messages.js'
 import type { Ask, Capability, GpuDevice, Quote, Requirements } from './gen/messages.js'
-import { classSatisfies, compareVersions, gpuClassOf, maskHasExecutor } from './hardware.js'
+import { classSatisfies, compareVersions, executorName, gpuClassOf, maskHasExecutor } from './hardware.js'
 import { CPU_CLASS } from './ids.js'
 
 /** Requirements with every minimum at "anything": one WASM unit of `gpuClass`. */
@@ -223,7 +223,7 @@ export function explainNoMatch (request: JobRequest, supply: readonly Offer[], q
         const classes = [...new Set(offers.map(o => o.gpuClass))].sort()
         return `no provider has ${r.gpuClass} (known classes: ${classes.join(', ')})`
       }
-      case NoMatchReason.EXECUTOR_UNSUPPORTED: return `${n} do not run ${r.executor === Executor.PROCESS ? 'process' : 'wasm'} jobs`
+      case NoMatchReason.EXECUTOR_UNSUPPORTED: return `${n} do not run ${executorName(r.executor)} jobs`
       case NoMatchReason.NOT_ENOUGH_GPUS: return `${n} have fewer than ${r.units} GPUs (most: ${Math.max(...offers.map(o => o.gpus.length))})`
       case NoMatchReason.VRAM_TOO_SMALL: return `${n} have too little VRAM: largest ${Math.max(...offers.flatMap(o => o.gpus.map(g => g.vramMib)))} MiB < ${r.minVramMib} MiB wanted`
       case NoMatchReason.COMPUTE_CAPABILITY_TOO_LOW: return `${n} have compute capability below ${r.minComputeCapability}`

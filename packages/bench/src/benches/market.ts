@@ -7,7 +7,7 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { makeRequirements } from '@ionet-p2p/protocol'
 import { LocalNetwork, WasmExecutor, createExecutors, declaredGpu, declaredHost } from 'ionet-p2p'
@@ -88,7 +88,7 @@ export async function market (options: { providers: number, jobs: number }): Pro
       await mkdir(join(scratch, 'in'), { recursive: true })
       await mkdir(join(scratch, 'out'), { recursive: true })
       const t0 = performance.now()
-      await executor.run({ jobId: `local-${i}`, scratchDir: scratch, modulePath: TRIVIAL_JOB, timeoutMs: 60_000, maxMemoryMiB: 256, maxOutputBytes: 1 << 20 })
+      await executor.run({ jobId: `local-${i}`, scratchDir: scratch, program: { kind: 'wasm', modulePath: TRIVIAL_JOB, moduleName: basename(TRIVIAL_JOB), args: [] }, timeoutMs: 60_000, maxMemoryMiB: 256, maxOutputBytes: 1 << 20 })
       local.push(performance.now() - t0)
     }
 

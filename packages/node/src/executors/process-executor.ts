@@ -12,23 +12,30 @@
  */
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { directoryBytes } from './output.js'
+import { Executor as ExecutorEnum } from '@ionet-p2p/protocol'
+import type { JobSpec } from '@ionet-p2p/protocol'
 import { ExecutionErrorCode } from './types.js'
-import type { ExecutionRequest, ExecutionResult, Executor } from './types.js'
-import { cancelled, finisher, outputLimitExceeded, timedOut } from './results.js'
+import type { ExecutionRequest, ExecutionResult, Executor, ProcessProgram, ProgramPlan } from './types.js'
+import { cancelled, finisher } from './results.js'
+import { RunSupervisor } from './supervisor.js'
 
 /** Time between SIGTERM and SIGKILL when a job must stop (timeout, output limit, cancellation). */
 const KILL_GRACE_MS = 2_000
 const POLL_MS = 250
 
-export class ProcessExecutor implements Executor {
+export class ProcessExecutor implements Executor<ProcessProgram> {
+  readonly executor = ExecutorEnum.PROCESS
   readonly kind = 'process' as const
 
-  async run (req: ExecutionRequest): Promise<ExecutionResult> {
-    const finish = finisher(Date.now())
-    const [program, ...args] = req.command ?? []
-    if (program === undefined) return finish('failed', -1, ExecutionErrorCode.SPAWN_FAILED, 'no command given')
-    if (req.signal?.aborted === true) return cancelled(finish)
+  plan (spec: JobSpec): ProgramPlan<ProcessProgram> | string {
+    if (spec.command.length === 0) return 'a process job needs a command'
+    return { cached: [], program: () => ({ kind: 'process', command: spec.command }) }
+  }
+
+  async run (req: ExecutionRequest<ProcessProgram>): Promise<ExecutionResult> {
+    const [program, ...args] = req.program.command
+    if (program === undefined) return finisher(Date.now())('failed', -1, ExecutionErrorCode.SPAWN_FAILED, 'no command given')
+    if (req.signal?.aborted === true) return cancelled(finisher(Date.now()))
 
     const child = spawn(program, args, {
       cwd: req.scratchDir,
@@ -47,14 +54,17 @@ export class ProcessExecutor implements Executor {
         CUDA_VISIBLE_DEVICES: (req.gpuIndices ?? []).join(',')
       }
     })
-
-    return new Promise<ExecutionResult>((resolve) => {
-      let verdict: ExecutionResult | undefined
-      let logBytes = 0
-      let killTimer: NodeJS.Timeout | undefined
-      const stop = (result: ExecutionResult): void => {
-        if (verdict !== undefined) return
-        verdict = result
+    const signalGroup = (signal: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal)
+      } catch {
+        // Already gone.
+      }
+    }
+    let killTimer: NodeJS.Timeout | undefined
+    const supervisor = new RunSupervisor(req, {
+      pollMs: POLL_MS,
+      stop: () => {
         signalGroup('SIGTERM')
         killTimer = setTimeout(() => {
           signalGroup('SIGKILL')
@@ -64,52 +74,32 @@ export class ProcessExecutor implements Executor {
           child.stderr.destroy()
         }, KILL_GRACE_MS)
       }
-      const signalGroup = (signal: NodeJS.Signals): void => {
-        try {
-          if (child.pid !== undefined) process.kill(-child.pid, signal)
-        } catch {
-          // Already gone.
-        }
-      }
+    })
+    const finish = supervisor.finish
+
+    return new Promise<ExecutionResult>((resolve) => {
+      let spawnFailure: ExecutionResult | undefined
       const onLog = (fd: 1 | 2) => (chunk: Buffer): void => {
-        logBytes += chunk.byteLength
-        if (logBytes > req.maxOutputBytes) return stop(outputLimitExceeded(finish, req.maxOutputBytes))
-        req.onLog?.(fd, new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+        if (supervisor.countLog(chunk.byteLength)) req.onLog?.(fd, new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
       }
       child.stdout.on('data', onLog(1))
       child.stderr.on('data', onLog(2))
-
-      const deadline = setTimeout(() => { stop(timedOut(finish, req.timeoutMs)) }, req.timeoutMs)
-      const onAbort = (): void => { stop(cancelled(finish)) }
-      req.signal?.addEventListener('abort', onAbort, { once: true })
-      let polling = false
-      const poller = setInterval(() => {
-        if (polling || verdict !== undefined) return
-        polling = true
-        void directoryBytes(join(req.scratchDir, 'out'), req.maxOutputBytes).then((written) => {
-          if (logBytes + written > req.maxOutputBytes) stop(outputLimitExceeded(finish, req.maxOutputBytes))
-        }, () => {}).finally(() => { polling = false })
-      }, POLL_MS)
+      supervisor.start()
 
       child.on('error', (err: NodeJS.ErrnoException) => {
-        verdict ??= finish('failed', -1, ExecutionErrorCode.SPAWN_FAILED, `cannot start ${program}: ${err.code === 'ENOENT' ? 'no such program' : err.code === 'EACCES' ? 'permission denied' : err.message}`)
+        spawnFailure ??= finish('failed', -1, ExecutionErrorCode.SPAWN_FAILED, `cannot start ${program}: ${err.code === 'ENOENT' ? 'no such program' : err.code === 'EACCES' ? 'permission denied' : err.message}`)
       })
       child.on('close', (code, signal) => {
-        clearTimeout(deadline)
         clearTimeout(killTimer)
-        clearInterval(poller)
-        req.signal?.removeEventListener('abort', onAbort)
         // The leader exited; make sure nothing it started lives on.
         signalGroup('SIGKILL')
-        void (async () => {
-          if (verdict !== undefined) return resolve(verdict)
-          if (logBytes + await directoryBytes(join(req.scratchDir, 'out')) > req.maxOutputBytes) return resolve(outputLimitExceeded(finish, req.maxOutputBytes))
-          if (code === 0) return resolve(finish('succeeded', 0))
-          if (code !== null) return resolve(finish('failed', code, ExecutionErrorCode.EXIT_NONZERO, `exited with status ${code}`))
-          resolve(finish('failed', -1, ExecutionErrorCode.EXIT_NONZERO, `killed by ${signal ?? 'a signal'}`))
-        })()
+        const own = spawnFailure ?? (code === 0
+          ? finish('succeeded', 0)
+          : code !== null
+            ? finish('failed', code, ExecutionErrorCode.EXIT_NONZERO, `exited with status ${code}`)
+            : finish('failed', -1, ExecutionErrorCode.EXIT_NONZERO, `killed by ${signal ?? 'a signal'}`))
+        void supervisor.conclude(own).then(resolve)
       })
     })
   }
 }
-

@@ -7,7 +7,9 @@
  * Executors must not let a job read or write anything outside scratchDir (WASM), and must
  * enforce every limit below; the job service trusts the result they return.
  */
+import type { Executor as ExecutorEnum, FileRef, JobSpec } from '@ionet-p2p/protocol'
 
+/** The executors' names (the protocol's `executorName` of their `Executor`). */
 export type ExecutorKind = 'wasm' | 'process'
 
 export type ExecutionStatus = 'succeeded' | 'failed' | 'timed_out' | 'limit_exceeded'
@@ -30,25 +32,37 @@ export const ExecutionErrorCode = {
 } as const
 export type ExecutionErrorCode = typeof ExecutionErrorCode[keyof typeof ExecutionErrorCode]
 
-export interface ExecutionRequest {
+/** What runs: the one part of a request that differs by executor, keyed by its kind. */
+export type Program = WasmProgram | ProcessProgram
+
+export interface WasmProgram {
+  kind: 'wasm'
+  /** Absolute path of the module file (outside scratchDir). */
+  modulePath: string
+  /** The module's argv[0]: the name the renter gave it. */
+  moduleName: string
+  /** argv[1..]. */
+  args: string[]
+}
+
+export interface ProcessProgram {
+  kind: 'process'
+  /** argv, program first. */
+  command: string[]
+}
+
+export interface ExecutionRequest<P extends Program = Program> {
   jobId: string
   /** Absolute path of the job's scratch directory (contains in/ and out/, both already created). */
   scratchDir: string
-  /** WASM: absolute path of the module file (outside scratchDir). */
-  modulePath?: string
-  /** WASM: the module's argv[0]: the name the renter gave it (default: the file's base name). */
-  moduleName?: string
-  /** WASM: argv[1..] passed to the module (argv[0] is the module name). */
-  args?: string[]
-  /** PROCESS: argv, program first. */
-  command?: string[]
+  program: P
   /** Wall-clock limit for the run. */
   timeoutMs: number
-  /** WASM: the largest linear memory the module may grow to. PROCESS: ignored (documented). */
+  /** The most memory the job may use (WASM: its linear memory; PROCESS: not enforced, documented). */
   maxMemoryMiB: number
   /** Limit on stdout + stderr + everything under out/, in bytes. */
   maxOutputBytes: number
-  /** PROCESS: leased GPU indices, exported as CUDA_VISIBLE_DEVICES ("" when none). */
+  /** Leased GPU indices (nvidia-smi's, PCI bus order); the job must see only these. */
   gpuIndices?: number[]
   /**
    * Aborting cancels the run (status 'failed', code ERR_CANCELLED); run() resolves once the job
@@ -70,7 +84,33 @@ export interface ExecutionResult {
   endedAtMs: number
 }
 
-export interface Executor {
-  readonly kind: ExecutorKind
-  run (request: ExecutionRequest): Promise<ExecutionResult>
+/** A file of a job that the provider keeps by content, so that it travels once (a WASM module). */
+export interface CachedFile {
+  ref: FileRef
+  /** The spec's field, for error messages ("module"). */
+  field: string
+  /** Its file name in the provider's cache. */
+  cacheName: string
+}
+
+/** A job spec as an executor reads it: the files it needs beside the inputs, and its program. */
+export interface ProgramPlan<P extends Program = Program> {
+  cached: CachedFile[]
+  /** The program, once each cached file is on disk (paths in `cached` order). */
+  program: (cachedPaths: string[]) => P
+}
+
+/**
+ * One way of running jobs (docs/architecture.md, "Executors"). Every implementation passes the
+ * compliance suite in test/executors/compliance.ts: limits, cancellation, exit codes, logs and
+ * outputs behave the same whatever runs the job.
+ */
+export interface Executor<P extends Program = Program> {
+  /** The protocol's executor: the registry's key and the capability record's bit. */
+  readonly executor: ExecutorEnum
+  readonly kind: P['kind']
+  /** Reads this executor's part of a spec; a string is why the provider refuses it (one line). */
+  // Methods, not function properties: a registry holds executors of every program kind.
+  plan (spec: JobSpec): ProgramPlan<P> | string
+  run (request: ExecutionRequest<P>): Promise<ExecutionResult>
 }

@@ -8,12 +8,13 @@ import { MemoryDatastore } from 'datastore-core'
 import type { Datastore } from 'interface-datastore'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { ANY_GPU_CLASS, Executor, MARKET_DEFAULTS, executorMask, gpuClassesOf } from '@ionet-p2p/protocol'
+import { ANY_GPU_CLASS, MARKET_DEFAULTS, executorMask, gpuClassesOf } from '@ionet-p2p/protocol'
 import type { Capability, Hardware } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../errors.js'
 import { NodeEvents } from '../events.js'
 import type { NodeEvent } from '../events.js'
-import type { Executor as JobExecutor, ExecutorKind } from '../executors/types.js'
+import { ExecutorRegistry } from '../executors/registry.js'
+import type { Executor as JobExecutor } from '../executors/types.js'
 import { PeerScorer } from '../network/peer-scorer.js'
 import { ReceiptStore } from '../receipts/receipt-store.js'
 import { AnchorNotices } from '../payments/anchor-notices.js'
@@ -61,7 +62,8 @@ export const AGENT = 'ionet-p2p/0.1.0'
 export interface ProviderOptions {
   hardware: Hardware
   terms: Omit<ProviderTerms, 'executorMask'>
-  executors: Partial<Record<ExecutorKind, JobExecutor>>
+  /** The executors offered (ExecutorRegistry: one per protocol executor). */
+  executors: JobExecutor[]
   limits?: Partial<JobLimits>
 }
 
@@ -245,8 +247,8 @@ export class IonetNode {
 
     const p = options.provider
     if (p !== undefined) {
-      const offered = (Object.keys(p.executors) as ExecutorKind[]).map(k => (k === 'wasm' ? Executor.WASM : Executor.PROCESS))
-      const terms: ProviderTerms = { ...p.terms, executorMask: executorMask(offered) }
+      const executors = new ExecutorRegistry(p.executors)
+      const terms: ProviderTerms = { ...p.terms, executorMask: executorMask(executors.offered()) }
       this.hardware = p.hardware
       this.ledger = new CapacityLedger(p.hardware)
       this.provider = new ProviderMarket({
@@ -258,7 +260,7 @@ export class IonetNode {
         ...(options.timing?.quoteTtlMs !== undefined ? { quoteTtlMs: options.timing.quoteTtlMs } : {})
       })
       this.jobServer = new JobServer({
-        libp2p, privateKey, wallet: wallet.publicKey, market: this.provider, ledger: this.ledger, executors: p.executors,
+        libp2p, privateKey, wallet: wallet.publicKey, market: this.provider, ledger: this.ledger, executors,
         jobsDir: layout.jobs, moduleCacheDir: layout.moduleCache, receipts: this.receipts, scorer, events, now,
         ...(p.limits !== undefined ? { limits: p.limits } : {})
       })

@@ -26,7 +26,7 @@ import { IonetErrorCode } from '../errors.js'
 import type { IonetError } from '../errors.js'
 import type { NodeEvent } from '../events.js'
 import { ProcessExecutor } from '../executors/process-executor.js'
-import type { ExecutionRequest, ExecutionResult, Executor as JobExecutor } from '../executors/types.js'
+import type { ExecutionRequest, ExecutionResult, Executor as JobExecutor, ProcessProgram } from '../executors/types.js'
 import { LOOPBACK, declaredGpu, declaredHost } from '../local/local-network.js'
 import { IonetNode } from '../node/ionet-node.js'
 import type { IonetNodeOptions, ProviderOptions } from '../node/ionet-node.js'
@@ -124,7 +124,7 @@ class EmulationRun {
    * signal, so neither a renter's cancellation nor a node's stop ends a running job, and its
    * process would outlive the run.
    */
-  private readonly processes: JobExecutor
+  private readonly processes: JobExecutor<ProcessProgram>
   private readonly inFlight = new Set<Promise<void>>()
   private readonly anchors = new Map<number, { unpaid: number, timer?: NodeJS.Timeout }>()
   private readonly afterLeaseErrors = new Map<string, number>()
@@ -151,8 +151,10 @@ class EmulationRun {
     const processes = new ProcessExecutor()
     const runEnded = this.jobsAbort.signal
     this.processes = {
-      kind: 'process',
-      run: async (req: ExecutionRequest): Promise<ExecutionResult> => processes.run({ ...req, signal: req.signal === undefined ? runEnded : AbortSignal.any([req.signal, runEnded]) })
+      executor: processes.executor,
+      kind: processes.kind,
+      plan: spec => processes.plan(spec),
+      run: async (req: ExecutionRequest<ProcessProgram>): Promise<ExecutionResult> => processes.run({ ...req, signal: req.signal === undefined ? runEnded : AbortSignal.any([req.signal, runEnded]) })
     }
     this.gossip = new GossipProbe({
       nodeOf: id => this.peerToNode.get(id),
@@ -360,7 +362,7 @@ class EmulationRun {
     return {
       hardware,
       terms: { pricePerGpuHour: price, ...(cpu ? { pricePerCoreHour: price } : {}), maxDurationS: MAX_DURATION_S, maxInputBytes: 1n << 30n },
-      executors: { process: this.processes }
+      executors: [this.processes]
     }
   }
 

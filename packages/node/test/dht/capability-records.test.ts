@@ -11,7 +11,7 @@ import type { Executor as JobExecutor } from '../../src/executors/types.js'
 import { TestNetwork, gpu, host } from '../helpers/network.js'
 
 /** Providers here only need to exist in the DHT; they never run a job. */
-const idle: JobExecutor = { kind: 'wasm', run: async () => { throw new Error('not used') } }
+const idle: JobExecutor = { executor: Executor.WASM, kind: 'wasm', plan: () => 'not used', run: async () => { throw new Error('not used') } }
 
 async function putEvents (node: IonetNode, key: Uint8Array, value: Uint8Array): Promise<{ stored: number, errors: number }> {
   let stored = 0
@@ -34,7 +34,7 @@ describe('capability records in the DHT', () => {
     victim = await net.provider('victim', {
       hardware: host([gpu('NVIDIA GeForce RTX 3080', 10240)]),
       terms: { pricePerGpuHour: 1_000_000n, maxDurationS: 600, maxInputBytes: 1n << 30n },
-      executors: { wasm: idle }
+      executors: [idle]
     }, {
       // Only the test publishes, so every sequence number is the one it expects.
       timing: { capabilityEarlyRepublishMs: [], capabilityRefreshMs: 3_600_000 }

@@ -13,7 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { IonetNode } from '../../src/node/ionet-node.js'
 import { StreamReader, send, sendFrame } from '../../src/network/stream-io.js'
 import { TestNetwork, gpu, host, wants } from '../helpers/network.js'
-import type { Executor } from '../../src/executors/types.js'
+import { WasmExecutor } from '../../src/executors/wasm/wasm-executor.js'
+
+/** No job gets far enough to run here: an executor that reads specs as WASM does, and never runs. */
+class Unreached extends WasmExecutor {
+  override async run (): Promise<never> { throw new Error('not reached') }
+}
 
 const TOPIC = bidTopic('nvidia-rtx-4090')
 
@@ -30,8 +35,7 @@ describe('a provider facing hostile peers', () => {
     provider = await net.provider('provider', {
       hardware: host([gpu('NVIDIA GeForce RTX 4090', 24564)]),
       terms: { pricePerGpuHour: 2_000_000n, maxDurationS: 600, maxInputBytes: 1n << 30n },
-      // No job gets far enough to run here.
-      executors: { wasm: { kind: 'wasm', run: async () => { throw new Error('not reached') } } satisfies Executor }
+      executors: [new Unreached()]
     })
   }, 60_000)
   afterAll(async () => { await net.stop() })

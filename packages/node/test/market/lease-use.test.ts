@@ -27,7 +27,7 @@ describe('using a lease', () => {
       hardware: host([gpu('NVIDIA GeForce RTX 4090', 24564)]),
       terms: { pricePerGpuHour: 2_000_000n, maxDurationS: MAX_DURATION_S, maxInputBytes: 1n << 30n },
       // Process jobs only: a WASM spec asks for an executor this provider does not offer.
-      executors: { process: new ProcessExecutor() }
+      executors: [new ProcessExecutor()]
     })
     const node = await net.node('hand-renter')
     renter = await HandRenter.over(node, net.keyOf(node), provider, RTX)

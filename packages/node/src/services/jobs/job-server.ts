@@ -20,14 +20,15 @@ import { join } from 'node:path'
 import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import {
   capOutput, formatBytes, relayOutputRoom, relayShortfall,
-  Executor as ExecutorEnum, JobFrame, JobStatus, MAX_FRAME_BYTES, MessageKind, PROTOCOL_IDS, Phase, ProtocolError,
-  buildReceiptBody, encodeReceipt, encodeReceiptBody, fileSetDigest, hex, openEnvelope, peerIdFromBytes, signReceiptBody, validateFileRef, verifyReceipt
+  JobFrame, JobStatus, MAX_FRAME_BYTES, MessageKind, PROTOCOL_IDS, Phase, ProtocolError,
+  buildReceiptBody, encodeReceipt, encodeReceiptBody, executorName, fileSetDigest, hex, openEnvelope, peerIdFromBytes, signReceiptBody, validateFileRef, verifyReceipt
 } from '@ionet-p2p/protocol'
 import type { FileRef, JobSpec, Lease, OpenedEnvelope, ProtocolErrorCode } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import type { NodeEvent, NodeEvents } from '../../events.js'
-import type { ExecutionResult, Executor, ExecutorKind } from '../../executors/types.js'
+import type { ExecutorRegistry } from '../../executors/registry.js'
+import type { ExecutionResult, Executor, ProgramPlan } from '../../executors/types.js'
 import type { IonetLibp2p } from '../../node/libp2p.js'
 import type { PeerScorer } from '../../network/peer-scorer.js'
 import { isPeerFault, penalize } from '../../network/protocol-stream.js'
@@ -63,7 +64,7 @@ export interface JobServerOptions {
   wallet: Uint8Array
   market: ProviderMarket
   ledger: CapacityLedger
-  executors: Partial<Record<ExecutorKind, Executor>>
+  executors: ExecutorRegistry
   jobsDir: string
   moduleCacheDir: string
   receipts: ReceiptStore
@@ -75,7 +76,6 @@ export interface JobServerOptions {
   idleTimeoutMs?: number
 }
 
-const EXECUTOR_KIND: Partial<Record<ExecutorEnum, ExecutorKind>> = { [ExecutorEnum.WASM]: 'wasm', [ExecutorEnum.PROCESS]: 'process' }
 const STATUS: Record<ExecutionResult['status'], JobStatus> = {
   succeeded: JobStatus.SUCCEEDED,
   failed: JobStatus.FAILED,
@@ -127,8 +127,9 @@ interface AcceptedJob {
   lease: OpenedEnvelope<MessageKind.LEASE>
   jobId: string
   gpuClass: string
-  kind: ExecutorKind
   executor: Executor
+  plan: ProgramPlan
+  /** Every file the job needs, the cached ones (the plan's) first. */
   files: FileRef[]
   relayed: boolean
 }
@@ -268,53 +269,53 @@ export class JobServer {
   }
 
   /** Refuses, before any file moves, a spec this provider would not run under this lease. */
-  private checkSpec (spec: JobSpec, l: Lease, connection: Connection): Pick<AcceptedJob, 'kind' | 'executor' | 'files' | 'relayed'> {
-    const kind = EXECUTOR_KIND[spec.executor]
-    const executor = kind === undefined ? undefined : this.o.executors[kind]
-    if (kind === undefined || executor === undefined) {
-      throw new JobRefusal(IonetErrorCode.EXECUTOR_DISABLED, `this provider does not run ${kind ?? 'unknown'} jobs`)
-    }
+  private checkSpec (spec: JobSpec, l: Lease, connection: Connection): Pick<AcceptedJob, 'executor' | 'plan' | 'files' | 'relayed'> {
+    const executor = this.o.executors.get(spec.executor)
+    if (executor === undefined) throw new JobRefusal(IonetErrorCode.EXECUTOR_DISABLED, `this provider does not run ${executorName(spec.executor)} jobs`)
     if (spec.timeoutS < 1 || spec.timeoutS > l.maxDurationS) throw new JobRefusal(IonetErrorCode.INVALID_ARGUMENT, `timeout ${spec.timeoutS} s is outside 1..${l.maxDurationS} s allowed by the lease`)
-    const files = this.jobFiles(spec, kind)
+    const plan = executor.plan(spec)
+    if (typeof plan === 'string') throw new JobRefusal(IonetErrorCode.INVALID_ARGUMENT, plan)
+    const files = this.jobFiles(spec, plan)
     // Through a relay: refuse up front what its limits would cut (the renter checks too).
     const relayed = connection.limits !== undefined
     if (relayed) {
       const shortfall = relayShortfall(allowanceOf(connection), { bytes: files.reduce((n, f) => n + f.size, 0n), seconds: spec.timeoutS })
       if (shortfall !== undefined) throw new JobRefusal(IonetErrorCode.RELAY_LIMIT, `this job came through a relay and ${shortfall}; it needs a direct connection`)
     }
-    return { kind, executor, files, relayed }
+    return { executor, plan, files, relayed }
   }
 
   private async runJob (s: JobStream, job: AcceptedJob, jobDir: string): Promise<void> {
     const { limits } = this.o
     const { stream, connection, reader, watchdog, signal, cancel } = s
-    const { spec, lease, jobId, gpuClass, kind, executor, files, relayed } = job
+    const { spec, lease, jobId, gpuClass, executor, plan, files, relayed } = job
     const l: Lease = lease.body
     const renter = s.renter.toString()
 
-    // Files: the module may be cached from an earlier job; inputs always travel.
+    // Files: the plan's (a module) may be cached from an earlier job; inputs always travel.
     const scratch = join(jobDir, 'scratch')
     await mkdir(join(scratch, 'in'), { recursive: true })
     await mkdir(join(scratch, 'out'), { recursive: true })
-    const destination = (f: FileRef, isModule: boolean): string => isModule ? join(this.o.moduleCacheDir, `${hex(f.sha256)}.wasm`) : pathUnder(join(scratch, 'in'), f.name)
+    const cachedPaths = plan.cached.map(c => join(this.o.moduleCacheDir, c.cacheName))
+    const destinations = [...cachedPaths, ...spec.inputs.map(f => pathUnder(join(scratch, 'in'), f.name))]
     const needed = []
-    for (const f of files) {
-      const isModule = f === spec.module
-      if (isModule && await isRegularFile(destination(f, true))) continue
-      needed.push({ ref: f, isModule })
+    for (const [i, ref] of files.entries()) {
+      const path = destinations[i] as string
+      if (i < cachedPaths.length && await isRegularFile(path)) continue
+      needed.push({ ref, path })
     }
     await sendFrame(stream, JobFrame.encode({ need: { sha256: needed.map(n => n.ref.sha256) } }), signal)
-    for (const { ref, isModule } of needed) {
+    for (const { ref, path } of needed) {
       const frame = await reader.readMessage(JobFrame, MAX_FRAME_BYTES, `file header for ${ref.name}`, signal)
       this.refuseIfBanned(s)
       if (frame.file === undefined || frame.file.name !== ref.name || frame.file.size !== ref.size || !equals(frame.file.sha256, ref.sha256)) {
         throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `expected file ${ref.name}, got ${frame.file?.name ?? 'another frame'}`)
       }
-      await receiveFile(reader, ref, destination(ref, isModule), () => { watchdog.touch() }, signal)
+      await receiveFile(reader, ref, path, () => { watchdog.touch() }, signal)
     }
 
     // Run, reporting progress each second and logs as they come.
-    this.o.events.emit({ type: 'job:started', jobId, peer: renter, executor: kind })
+    this.o.events.emit({ type: 'job:started', jobId, peer: renter, executor: executor.kind })
     const timeoutMs = spec.timeoutS * 1000
     const maxOutputBytes = capOutput(
       spec.maxOutputBytes > 0n && spec.maxOutputBytes < limits.maxOutputBytes ? spec.maxOutputBytes : limits.maxOutputBytes,
@@ -330,11 +331,10 @@ export class JobServer {
     }, 1000)
     let result: ExecutionResult
     try {
-      const moduleRef = spec.module
       result = await executor.run({
         jobId,
         scratchDir: scratch,
-        ...(kind === 'wasm' && moduleRef !== undefined ? { modulePath: destination(moduleRef, true), moduleName: moduleRef.name, args: spec.args } : { command: spec.command }),
+        program: plan.program(cachedPaths),
         timeoutMs,
         maxMemoryMiB: spec.maxMemoryMib > 0 ? Math.min(spec.maxMemoryMib, limits.maxMemoryMiB) : limits.maxMemoryMiB,
         maxOutputBytes: Number(maxOutputBytes),
@@ -420,12 +420,11 @@ export class JobServer {
     await stream.close({ signal: AbortSignal.timeout(5_000) }).catch(() => { stream.abort(new Error('close timed out')) })
   }
 
-  /** Every file of the job (module first), validated: plain names, no duplicates, within the size limit. */
-  private jobFiles (spec: JobSpec, kind: ExecutorKind): FileRef[] {
-    if (kind === 'wasm' && spec.module === undefined) throw new JobRefusal(IonetErrorCode.INVALID_ARGUMENT, 'a wasm job needs a module')
-    if (kind === 'process' && spec.command.length === 0) throw new JobRefusal(IonetErrorCode.INVALID_ARGUMENT, 'a process job needs a command')
-    const files = [...(kind === 'wasm' && spec.module !== undefined ? [spec.module] : []), ...spec.inputs]
-    files.forEach((f, i) => { validateFileRef(f, i === 0 && kind === 'wasm' ? 'module' : `inputs[${i}]`) })
+  /** Every file of the job (the plan's cached ones first), validated: plain names, no duplicates, within the size limit. */
+  private jobFiles (spec: JobSpec, plan: ProgramPlan): FileRef[] {
+    plan.cached.forEach(c => { validateFileRef(c.ref, c.field) })
+    spec.inputs.forEach((f, i) => { validateFileRef(f, `inputs[${i}]`) })
+    const files = [...plan.cached.map(c => c.ref), ...spec.inputs]
     if (new Set(spec.inputs.map(f => f.name)).size !== spec.inputs.length) throw new JobRefusal(IonetErrorCode.INVALID_ARGUMENT, 'input names must be unique')
     const total = files.reduce((n, f) => n + f.size, 0n)
     if (total > this.o.limits.maxInputBytes) throw new JobRefusal(IonetErrorCode.INVALID_ARGUMENT, `inputs total ${total} bytes, over this provider's limit of ${this.o.limits.maxInputBytes}`)
