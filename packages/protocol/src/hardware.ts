@@ -81,7 +81,8 @@ function slugWord (value: string): string {
  */
 export const EXECUTORS: ReadonlyMap<Executor, { readonly bit: number, readonly name: string }> = new Map([
   [Executor.WASM, { bit: 1 << 1, name: 'wasm' }],
-  [Executor.PROCESS, { bit: 1 << 2, name: 'process' }]
+  [Executor.PROCESS, { bit: 1 << 2, name: 'process' }],
+  [Executor.CONTAINER, { bit: 1 << 3, name: 'container' }]
 ])
 export const KNOWN_EXECUTOR_MASK = [...EXECUTORS.values()].reduce((m, e) => m | e.bit, 0)
 

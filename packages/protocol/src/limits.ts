@@ -51,6 +51,7 @@ export const MAX_STRING_BYTES = {
   agent: 64,
   fileName: 1024,
   argument: 4096,
+  envValue: 4096,
   reason: 256,
   errorCode: 64
 } as const

@@ -8,7 +8,7 @@ import type { PeerId } from '@libp2p/interface'
 import * as Digest from 'multiformats/hashes/digest'
 import { ProtocolError, ProtocolErrorCode } from './errors.js'
 import { Executor, MessageKind } from './gen/messages.js'
-import type { Acceptance, Ask, Bid, Capability, FileRef, GpuDevice, Hardware, Lease, Quote, ReceiptBody, Requirements } from './gen/messages.js'
+import type { Acceptance, Ask, Bid, Capability, ContainerSpec, FileRef, GpuDevice, Hardware, Lease, Quote, ReceiptBody, Requirements } from './gen/messages.js'
 import { gpuClassesOf, isClassSlug, isVersion, KNOWN_EXECUTOR_MASK } from './hardware.js'
 import { ANY_GPU_CLASS, CPU_CLASS } from './ids.js'
 import { JOB_ID_BYTES, MAX_DURATION_S, MAX_ENVELOPE_BYTES_BY_KIND, MAX_FILE_BYTES, MAX_MULTIADDR_BYTES, MAX_STRING_BYTES, MAX_UNITS, SHA256_BYTES, WALLET_BYTES } from './limits.js'
@@ -204,6 +204,23 @@ export function validateFileRef (f: FileRef, field: string): void {
   }
   checkRange(f.size, 0n, BigInt(MAX_FILE_BYTES), `${field}.size`)
   checkBytes(f.sha256, SHA256_BYTES, `${field}.sha256`)
+}
+
+/** An image the provider can name exactly: an image id, or a reference pinned by its digest. */
+export const CONTAINER_IMAGE = /^(sha256:[0-9a-f]{64}|[a-z0-9][a-z0-9._\/:-]{0,254}@sha256:[0-9a-f]{64})$/
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
+
+/** A CONTAINER job's image, argv and environment (docs/protocol.md §8). */
+export function validateContainerSpec (c: ContainerSpec, field: string): void {
+  if (!CONTAINER_IMAGE.test(c.image)) invalid(`${field}.image`, `"${c.image.slice(0, 80)}" is neither sha256:<64 hex> nor <name>@sha256:<64 hex>`)
+  c.command.forEach((a, i) => { checkString(a, MAX_STRING_BYTES.argument, `${field}.command[${i}]`) })
+  const names = new Set<string>()
+  for (const [i, e] of c.env.entries()) {
+    if (!ENV_NAME.test(e.name)) invalid(`${field}.env[${i}].name`, `"${e.name.slice(0, 80)}" is not a variable name`)
+    if (names.has(e.name)) invalid(`${field}.env[${i}].name`, `"${e.name}" is set twice`)
+    names.add(e.name)
+    checkString(e.value, MAX_STRING_BYTES.envValue, `${field}.env[${i}].value`)
+  }
 }
 
 export function validateReceiptBody (r: ReceiptBody): void {

@@ -10,7 +10,7 @@
 import type { Executor as ExecutorEnum, FileRef, JobSpec } from '@ionet-p2p/protocol'
 
 /** The executors' names (the protocol's `executorName` of their `Executor`). */
-export type ExecutorKind = 'wasm' | 'process'
+export type ExecutorKind = 'wasm' | 'process' | 'container'
 
 export type ExecutionStatus = 'succeeded' | 'failed' | 'timed_out' | 'limit_exceeded'
 
@@ -27,13 +27,19 @@ export const ExecutionErrorCode = {
   OUTPUT_LIMIT: 'ERR_OUTPUT_LIMIT',
   /** The process could not be started (missing program, permission denied, ...). */
   SPAWN_FAILED: 'ERR_SPAWN_FAILED',
+  /** The container's image is not on this provider. */
+  IMAGE_UNAVAILABLE: 'ERR_IMAGE_UNAVAILABLE',
+  /** The job leased GPUs, and this provider's engine cannot pass GPUs into containers. */
+  GPU_PASSTHROUGH_UNAVAILABLE: 'ERR_GPU_PASSTHROUGH_UNAVAILABLE',
+  /** The container engine failed (not the job): it refused to create or start the container. */
+  ENGINE_FAILED: 'ERR_ENGINE_FAILED',
   /** The run was stopped from outside (ExecutionRequest.signal): the renter went away, or the node is stopping. */
   CANCELLED: 'ERR_CANCELLED'
 } as const
 export type ExecutionErrorCode = typeof ExecutionErrorCode[keyof typeof ExecutionErrorCode]
 
 /** What runs: the one part of a request that differs by executor, keyed by its kind. */
-export type Program = WasmProgram | ProcessProgram
+export type Program = WasmProgram | ProcessProgram | ContainerProgram
 
 export interface WasmProgram {
   kind: 'wasm'
@@ -49,6 +55,15 @@ export interface ProcessProgram {
   kind: 'process'
   /** argv, program first. */
   command: string[]
+}
+
+export interface ContainerProgram {
+  kind: 'container'
+  /** An image id (sha256:…) or a reference pinned by digest, present in the provider's engine. */
+  image: string
+  /** argv; empty: the image's entrypoint and command. */
+  command: string[]
+  env: Array<{ name: string, value: string }>
 }
 
 export interface ExecutionRequest<P extends Program = Program> {

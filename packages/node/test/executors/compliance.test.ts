@@ -1,14 +1,18 @@
 /**
  * The executors that run here pass the compliance suite (compliance.ts): WASM with WAT modules
- * and the example copy job, processes with POSIX shell commands.
+ * and the example copy job, processes with POSIX shell commands, containers with busybox in a
+ * real engine.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import wabtInit from 'wabt'
+import { afterAll, describe } from 'vitest'
+import { ContainerExecutor } from '../../src/executors/container/container-executor.js'
 import { ProcessExecutor } from '../../src/executors/process-executor.js'
-import type { ProcessProgram, WasmProgram } from '../../src/executors/types.js'
+import type { ContainerProgram, ProcessProgram, WasmProgram } from '../../src/executors/types.js'
 import { WasmExecutor } from '../../src/executors/wasm/wasm-executor.js'
 import { example } from '../helpers/executors.js'
+import { busyboxImage, stopTestEngine, testEngine } from '../helpers/containers.js'
 import { executorCompliance } from './compliance.js'
 
 const WASI = `
@@ -72,5 +76,30 @@ executorCompliance<ProcessProgram>({
     forever: sh('echo started; exec sleep 600'),
     floodLogs: { kind: 'process', command: ['yes'] },
     floodOut: sh('head -c 67108864 /dev/zero > out/big; exec sleep 600')
+  })
+})
+
+// Containers: a real engine (helpers/containers.ts) and an image built here from busybox.
+const engine = await testEngine()
+const bb = (script: string, image: string): ContainerProgram => ({ kind: 'container', image, command: ['/bin/sh', '-c', script], env: [] })
+
+describe.skipIf(engine === undefined)('container executor (real engine)', () => {
+  afterAll(async () => { await stopTestEngine() })
+  if (engine === undefined) return
+  executorCompliance<ContainerProgram>({
+    name: 'container',
+    executor: () => new ContainerExecutor({ docker: engine.docker, owner: 'compliance-test' }),
+    programs: async (dir) => {
+      await mkdir(dir, { recursive: true })
+      const image = await busyboxImage(engine.docker, dir)
+      return {
+        copy: bb('cp /in/* /out/', image),
+        talk: bb('printf "ok\\n"; printf "warn\\n" >&2', image),
+        exit3: bb('exit 3', image),
+        forever: bb('echo started; exec sleep 600', image),
+        floodLogs: { kind: 'container', image, command: ['/bin/yes'], env: [] },
+        floodOut: bb('head -c 67108864 /dev/zero > /out/big; exec sleep 600', image)
+      }
+    }
   })
 })

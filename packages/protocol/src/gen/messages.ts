@@ -371,13 +371,15 @@ export namespace SignedPayload {
 export enum Executor {
   EXECUTOR_UNSPECIFIED = 'EXECUTOR_UNSPECIFIED',
   WASM = 'WASM',
-  PROCESS = 'PROCESS'
+  PROCESS = 'PROCESS',
+  CONTAINER = 'CONTAINER'
 }
 
 enum __ExecutorValues {
   EXECUTOR_UNSPECIFIED = 0,
   WASM = 1,
-  PROCESS = 2
+  PROCESS = 2,
+  CONTAINER = 3
 }
 
 export namespace Executor {
@@ -3670,6 +3672,7 @@ export interface JobSpec {
   timeoutS: number
   maxOutputBytes: bigint
   maxMemoryMib: number
+  container?: ContainerSpec
 }
 
 export namespace JobSpec {
@@ -3731,6 +3734,11 @@ export namespace JobSpec {
         if ((obj.maxMemoryMib != null && obj.maxMemoryMib !== 0)) {
           w.uint32(72)
           w.uint32(obj.maxMemoryMib)
+        }
+
+        if (obj.container != null) {
+          w.uint32(82)
+          ContainerSpec.codec().encode(obj.container, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -3816,6 +3824,12 @@ export namespace JobSpec {
             }
             case 9: {
               obj.maxMemoryMib = reader.uint32()
+              break
+            }
+            case 10: {
+              obj.container = ContainerSpec.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.container
+              })
               break
             }
             default: {
@@ -3941,6 +3955,13 @@ export namespace JobSpec {
               }
               break
             }
+            case 10: {
+              yield * ContainerSpec.codec().stream(reader, reader.uint32(), `${prefix}.container`, {
+                limits: opts.limits?.container
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -4023,6 +4044,29 @@ export namespace JobSpec {
     value: number
   }
 
+  export interface JobSpecContainerImageFieldEvent {
+    field: '$.container.image'
+    value: string
+  }
+
+  export interface JobSpecContainerCommandFieldEvent {
+    field: '$.container.command[]'
+    index: number
+    value: string
+  }
+
+  export interface JobSpecContainerEnvNameFieldEvent {
+    field: '$.container.env[].name'
+    value: string
+    index: number
+  }
+
+  export interface JobSpecContainerEnvValueFieldEvent {
+    field: '$.container.env[].value'
+    value: string
+    index: number
+  }
+
   export function encode (obj: Partial<JobSpec>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobSpec.codec())
   }
@@ -4031,8 +4075,317 @@ export namespace JobSpec {
     return decodeMessage(buf, JobSpec.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobSpec>): Generator<JobSpecLeaseFieldEvent | JobSpecExecutorFieldEvent | JobSpecModuleNameFieldEvent | JobSpecModuleSizeFieldEvent | JobSpecModuleSha256FieldEvent | JobSpecCommandFieldEvent | JobSpecArgsFieldEvent | JobSpecInputsNameFieldEvent | JobSpecInputsSizeFieldEvent | JobSpecInputsSha256FieldEvent | JobSpecTimeoutSFieldEvent | JobSpecMaxOutputBytesFieldEvent | JobSpecMaxMemoryMibFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobSpec>): Generator<JobSpecLeaseFieldEvent | JobSpecExecutorFieldEvent | JobSpecModuleNameFieldEvent | JobSpecModuleSizeFieldEvent | JobSpecModuleSha256FieldEvent | JobSpecCommandFieldEvent | JobSpecArgsFieldEvent | JobSpecInputsNameFieldEvent | JobSpecInputsSizeFieldEvent | JobSpecInputsSha256FieldEvent | JobSpecTimeoutSFieldEvent | JobSpecMaxOutputBytesFieldEvent | JobSpecMaxMemoryMibFieldEvent | JobSpecContainerImageFieldEvent | JobSpecContainerCommandFieldEvent | JobSpecContainerEnvNameFieldEvent | JobSpecContainerEnvValueFieldEvent> {
     return streamMessage(buf, JobSpec.codec(), opts)
+  }
+}
+
+export interface ContainerSpec {
+  image: string
+  command: string[]
+  env: EnvVar[]
+}
+
+export namespace ContainerSpec {
+  let _codec: Codec<ContainerSpec>
+
+  export const codec = (): Codec<ContainerSpec> => {
+    if (_codec == null) {
+      _codec = message<ContainerSpec>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.image != null && obj.image !== '')) {
+          w.uint32(10)
+          w.string(obj.image)
+        }
+
+        if (obj.command != null && obj.command.length > 0) {
+          for (const value of obj.command) {
+            w.uint32(18)
+            w.string(value)
+          }
+        }
+
+        if (obj.env != null && obj.env.length > 0) {
+          for (const value of obj.env) {
+            w.uint32(26)
+            EnvVar.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          image: '',
+          command: [],
+          env: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.image = reader.string()
+              break
+            }
+            case 2: {
+              if (opts.limits?.command != null && obj.command.length === opts.limits.command) {
+                throw new MaxLengthError('Decode error - repeated field "command" had too many elements')
+              }
+
+              if (obj.command.length === 64) {
+                throw new MaxLengthError('Decode error - repeated field "command" had too many elements')
+              }
+
+              obj.command.push(reader.string())
+              break
+            }
+            case 3: {
+              if (opts.limits?.env != null && obj.env.length === opts.limits.env) {
+                throw new MaxLengthError('Decode error - repeated field "env" had too many elements')
+              }
+
+              if (obj.env.length === 64) {
+                throw new MaxLengthError('Decode error - repeated field "env" had too many elements')
+              }
+
+              obj.env.push(EnvVar.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.env$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          command: 64,
+          env: 64
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.image`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.command != null && obj.command === opts.limits.command) {
+                throw new MaxLengthError('Streaming decode error - repeated field "command" had too many elements')
+              }
+
+              if (obj.command === 64) {
+                throw new MaxLengthError('Streaming decode error - repeated field "command" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.command[]`,
+                index: obj.command,
+                value: reader.string()
+              }
+
+              obj.command++
+
+              break
+            }
+            case 3: {
+              if (opts.limits?.env != null && obj.env === opts.limits.env) {
+                throw new MaxLengthError('Streaming decode error - repeated field "env" had too many elements')
+              }
+
+              if (obj.env === 64) {
+                throw new MaxLengthError('Streaming decode error - repeated field "env" had too many elements')
+              }
+
+              for (const evt of EnvVar.codec().stream(reader, reader.uint32(), `${prefix}.env[]`, {
+                limits: opts.limits?.env$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.env
+                }
+              }
+
+              obj.env++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ContainerSpecImageFieldEvent {
+    field: '$.image'
+    value: string
+  }
+
+  export interface ContainerSpecCommandFieldEvent {
+    field: '$.command[]'
+    index: number
+    value: string
+  }
+
+  export interface ContainerSpecEnvNameFieldEvent {
+    field: '$.env[].name'
+    value: string
+    index: number
+  }
+
+  export interface ContainerSpecEnvValueFieldEvent {
+    field: '$.env[].value'
+    value: string
+    index: number
+  }
+
+  export function encode (obj: Partial<ContainerSpec>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ContainerSpec.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ContainerSpec>): ContainerSpec {
+    return decodeMessage(buf, ContainerSpec.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ContainerSpec>): Generator<ContainerSpecImageFieldEvent | ContainerSpecCommandFieldEvent | ContainerSpecEnvNameFieldEvent | ContainerSpecEnvValueFieldEvent> {
+    return streamMessage(buf, ContainerSpec.codec(), opts)
+  }
+}
+
+export interface EnvVar {
+  name: string
+  value: string
+}
+
+export namespace EnvVar {
+  let _codec: Codec<EnvVar>
+
+  export const codec = (): Codec<EnvVar> => {
+    if (_codec == null) {
+      _codec = message<EnvVar>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.name != null && obj.name !== '')) {
+          w.uint32(10)
+          w.string(obj.name)
+        }
+
+        if ((obj.value != null && obj.value !== '')) {
+          w.uint32(18)
+          w.string(obj.value)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          name: '',
+          value: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.name = reader.string()
+              break
+            }
+            case 2: {
+              obj.value = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.name`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.value`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface EnvVarNameFieldEvent {
+    field: '$.name'
+    value: string
+  }
+
+  export interface EnvVarValueFieldEvent {
+    field: '$.value'
+    value: string
+  }
+
+  export function encode (obj: Partial<EnvVar>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, EnvVar.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<EnvVar>): EnvVar {
+    return decodeMessage(buf, EnvVar.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<EnvVar>): Generator<EnvVarNameFieldEvent | EnvVarValueFieldEvent> {
+    return streamMessage(buf, EnvVar.codec(), opts)
   }
 }
 
@@ -5260,6 +5613,29 @@ export namespace JobFrame {
     value: number
   }
 
+  export interface JobFrameSpecContainerImageFieldEvent {
+    field: '$.spec.container.image'
+    value: string
+  }
+
+  export interface JobFrameSpecContainerCommandFieldEvent {
+    field: '$.spec.container.command[]'
+    index: number
+    value: string
+  }
+
+  export interface JobFrameSpecContainerEnvNameFieldEvent {
+    field: '$.spec.container.env[].name'
+    value: string
+    index: number
+  }
+
+  export interface JobFrameSpecContainerEnvValueFieldEvent {
+    field: '$.spec.container.env[].value'
+    value: string
+    index: number
+  }
+
   export interface JobFrameNeedSha256FieldEvent {
     field: '$.need.sha256[]'
     index: number
@@ -5387,7 +5763,7 @@ export namespace JobFrame {
     return decodeMessage(buf, JobFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobFrame>): Generator<JobFrameSpecLeaseFieldEvent | JobFrameSpecExecutorFieldEvent | JobFrameSpecModuleNameFieldEvent | JobFrameSpecModuleSizeFieldEvent | JobFrameSpecModuleSha256FieldEvent | JobFrameSpecCommandFieldEvent | JobFrameSpecArgsFieldEvent | JobFrameSpecInputsNameFieldEvent | JobFrameSpecInputsSizeFieldEvent | JobFrameSpecInputsSha256FieldEvent | JobFrameSpecTimeoutSFieldEvent | JobFrameSpecMaxOutputBytesFieldEvent | JobFrameSpecMaxMemoryMibFieldEvent | JobFrameNeedSha256FieldEvent | JobFrameFileNameFieldEvent | JobFrameFileSizeFieldEvent | JobFrameFileSha256FieldEvent | JobFrameProgressPhaseFieldEvent | JobFrameProgressDoneFieldEvent | JobFrameProgressTotalFieldEvent | JobFrameLogFdFieldEvent | JobFrameLogDataFieldEvent | JobFrameResultStatusFieldEvent | JobFrameResultExitCodeFieldEvent | JobFrameResultErrorCodeFieldEvent | JobFrameResultMessageFieldEvent | JobFrameResultOutputsNameFieldEvent | JobFrameResultOutputsSizeFieldEvent | JobFrameResultOutputsSha256FieldEvent | JobFrameResultStartedAtMsFieldEvent | JobFrameResultEndedAtMsFieldEvent | JobFrameReceiptBodyFieldEvent | JobFrameReceiptProviderSignatureFieldEvent | JobFrameReceiptRenterSignatureFieldEvent | JobFrameFailureCodeFieldEvent | JobFrameFailureMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobFrame>): Generator<JobFrameSpecLeaseFieldEvent | JobFrameSpecExecutorFieldEvent | JobFrameSpecModuleNameFieldEvent | JobFrameSpecModuleSizeFieldEvent | JobFrameSpecModuleSha256FieldEvent | JobFrameSpecCommandFieldEvent | JobFrameSpecArgsFieldEvent | JobFrameSpecInputsNameFieldEvent | JobFrameSpecInputsSizeFieldEvent | JobFrameSpecInputsSha256FieldEvent | JobFrameSpecTimeoutSFieldEvent | JobFrameSpecMaxOutputBytesFieldEvent | JobFrameSpecMaxMemoryMibFieldEvent | JobFrameSpecContainerImageFieldEvent | JobFrameSpecContainerCommandFieldEvent | JobFrameSpecContainerEnvNameFieldEvent | JobFrameSpecContainerEnvValueFieldEvent | JobFrameNeedSha256FieldEvent | JobFrameFileNameFieldEvent | JobFrameFileSizeFieldEvent | JobFrameFileSha256FieldEvent | JobFrameProgressPhaseFieldEvent | JobFrameProgressDoneFieldEvent | JobFrameProgressTotalFieldEvent | JobFrameLogFdFieldEvent | JobFrameLogDataFieldEvent | JobFrameResultStatusFieldEvent | JobFrameResultExitCodeFieldEvent | JobFrameResultErrorCodeFieldEvent | JobFrameResultMessageFieldEvent | JobFrameResultOutputsNameFieldEvent | JobFrameResultOutputsSizeFieldEvent | JobFrameResultOutputsSha256FieldEvent | JobFrameResultStartedAtMsFieldEvent | JobFrameResultEndedAtMsFieldEvent | JobFrameReceiptBodyFieldEvent | JobFrameReceiptProviderSignatureFieldEvent | JobFrameReceiptRenterSignatureFieldEvent | JobFrameFailureCodeFieldEvent | JobFrameFailureMessageFieldEvent> {
     return streamMessage(buf, JobFrame.codec(), opts)
   }
 }
