@@ -1,6 +1,9 @@
 /**
- * The executors a provider offers: WASM always, processes only when the operator opts in.
+ * The executors a provider offers: WASM always, processes only when the operator opts in,
+ * containers when a container engine answers (the node finds it at start).
  */
+import { ContainerExecutor } from './container/container-executor.js'
+import type { ContainerExecutorOptions } from './container/container-executor.js'
 import { ProcessExecutor } from './process-executor.js'
 import type { Executor } from './types.js'
 import { WasmExecutor } from './wasm/wasm-executor.js'
@@ -8,8 +11,15 @@ import { WasmExecutor } from './wasm/wasm-executor.js'
 export { validateWasmModule } from './wasm/module-check.js'
 export type { ModuleCheck } from './wasm/module-check.js'
 export { ExecutorRegistry } from './registry.js'
+export { ContainerExecutor } from './container/container-executor.js'
+export { detectGpuPassthrough, findContainerEngine } from './container/engine.js'
+export type { ContainerEngine } from './container/engine.js'
 export * from './types.js'
 
-export function createExecutors (options: { allowProcess: boolean }): Executor[] {
-  return [new WasmExecutor(), ...(options.allowProcess ? [new ProcessExecutor()] : [])]
+export function createExecutors (options: { allowProcess: boolean, container?: ContainerExecutorOptions }): Executor[] {
+  return [
+    new WasmExecutor(),
+    ...(options.allowProcess ? [new ProcessExecutor()] : []),
+    ...(options.container !== undefined ? [new ContainerExecutor(options.container)] : [])
+  ]
 }

@@ -63,6 +63,19 @@ describe('ionet-p2p CLI', () => {
     oneLineError(noInput, /--input: no such file/)
   })
 
+  it('names what is wrong with a container job\'s image or environment', async () => {
+    const unpinned = await runCli(['submit', '--image', 'pytorch/pytorch:latest', '--data-dir', join(dir, 'r1'), '--', 'python3', '/app/run.py'])
+    expect(unpinned.code).toBe(2)
+    oneLineError(unpinned, /--image: "pytorch\/pytorch:latest" is neither sha256:<64 hex> nor <name>@sha256:<64 hex>/)
+    const image = `sha256:${'ab'.repeat(32)}`
+    const env = await runCli(['submit', '--image', image, '--env', '1BAD=x', '--data-dir', join(dir, 'r1')])
+    oneLineError(env, /--image: "1BAD" is not a variable name/)
+    const both = await runCli(['submit', '--image', image, '--wasm', example('copy'), '--data-dir', join(dir, 'r1')])
+    oneLineError(both, /--wasm and --image are two kinds of job/)
+    const envAlone = await runCli(['submit', '--env', 'A=1', '--data-dir', join(dir, 'r1'), '--', 'true'])
+    oneLineError(envAlone, /--env is for container jobs/)
+  })
+
   it('says when the bootstrap peer cannot be reached', async () => {
     const r = await runCli(['start', '--data-dir', join(dir, 'lonely'), '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--no-detect-gpus',
       '--bootstrap', '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq'], { timeoutMs: 40_000 })

@@ -2,11 +2,13 @@
  * `ionet-p2p start`: run a node until stopped. By default it sells this machine's GPUs (or its
  * CPU when it has none); --no-provide runs a plain peer (a bootstrap node, or a renter's daemon).
  */
+import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { describeGpus, formatSol } from '@ionet-p2p/protocol'
 import type { GpuDevice } from '@ionet-p2p/protocol'
 import { ControlServer } from '../../control/server.js'
-import { createExecutors } from '../../executors/index.js'
+import { ContainerExecutor, createExecutors, detectGpuPassthrough, findContainerEngine } from '../../executors/index.js'
+import type { ContainerExecutorOptions } from '../../executors/container/container-executor.js'
 import { detectHardware, parseDeclaredGpu } from '../../hardware/index.js'
 import { IonetNode } from '../../node/ionet-node.js'
 import type { IonetNodeOptions } from '../../node/ionet-node.js'
@@ -25,6 +27,8 @@ interface StartFlags extends NetworkFlags {
   detectGpus: boolean
   nvidiaSmi?: string
   allowProcess: boolean
+  containers: boolean
+  containerSocket?: string
   maxMemory: number
   maxOutput: number
   maxInput: number
@@ -50,7 +54,9 @@ export function startCommand (): Command {
     .addOption(new Option('--no-detect-gpus', 'do not run nvidia-smi'))
     .addOption(new Option('--nvidia-smi <path>', 'nvidia-smi to run').env('IONET_NVIDIA_SMI'))
     .addOption(new Option('--allow-process', 'also run process jobs (native programs; see docs/operators.md before enabling)').default(false))
-    .addOption(new Option('--max-memory <size>', 'memory limit for a WASM job').default(4096, '4GiB').argParser(v => parseSizeMiB('--max-memory', v)))
+    .addOption(new Option('--no-containers', 'do not run container jobs, even when a container engine answers'))
+    .addOption(new Option('--container-socket <path>', 'the container engine\'s socket (default: DOCKER_HOST, then Docker\'s and Podman\'s usual sockets)'))
+    .addOption(new Option('--max-memory <size>', 'memory limit for a WASM or container job').default(4096, '4GiB').argParser(v => parseSizeMiB('--max-memory', v)))
     .addOption(new Option('--max-output <size>', 'output limit per job (logs and files)').default(8192, '8GiB').argParser(v => parseSizeMiB('--max-output', v)))
     .addOption(new Option('--max-input <size>', 'input limit per job (module and files)').default(8192, '8GiB').argParser(v => parseSizeMiB('--max-input', v)))
     .addOption(new Option('--anchor-interval <seconds>', 'how often to pay and anchor this node\'s receipts as a renter (0: only on `receipts anchor`)').default(300).argParser(v => parseCount('--anchor-interval', v, 0, 7 * 24 * 3600)))
@@ -68,10 +74,12 @@ async function runStart (flags: StartFlags): Promise<void> {
     payments: { anchorIntervalMs: flags.anchorInterval * 1000, anchorAtReceipts: flags.anchorAt, credit: { limitLamports: flags.creditLimit, graceMs: flags.paymentGrace * 60_000 } }
   }
   const MiB = 1024n * 1024n
+  let containers: FoundEngine = { status: 'off' }
   if (flags.provide) {
     const declared = (flags.declareGpu ?? []).flat()
     const detected = await detectHardware({ declaredGpus: declared, detectGpus: flags.detectGpus, ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}) })
     for (const w of detected.warnings) out.line(`! ${w}`)
+    containers = flags.containers ? await containerEngine(flags, detected.hardware.gpus.length > 0, out.line.bind(out)) : { status: 'off (--no-containers)' }
     options.provider = {
       hardware: detected.hardware,
       terms: {
@@ -80,7 +88,7 @@ async function runStart (flags: StartFlags): Promise<void> {
         maxDurationS: flags.maxDuration,
         maxInputBytes: BigInt(flags.maxInput) * MiB
       },
-      executors: createExecutors({ allowProcess: flags.allowProcess }),
+      executors: createExecutors({ allowProcess: flags.allowProcess, ...(containers.options !== undefined ? { container: containers.options } : {}) }),
       limits: { maxMemoryMiB: flags.maxMemory, maxOutputBytes: BigInt(flags.maxOutput) * MiB, maxInputBytes: BigInt(flags.maxInput) * MiB }
     }
     if (detected.hardware.gpus.length === 0 && !flags.cpu) out.line('! no GPU found and --no-cpu given: this node has nothing to sell')
@@ -103,7 +111,7 @@ async function runStart (flags: StartFlags): Promise<void> {
     const bootstrap = bootstrapList(flags)
     const reached = await node.connectBootstrap(bootstrap)
     await control.start()
-    if (!flags.json) printBanner(node, flags, bootstrap.length, reached)
+    if (!flags.json) printBanner(node, flags, bootstrap.length, reached, containers)
   } catch (err) {
     await stop()
     throw err
@@ -115,7 +123,7 @@ async function runStart (flags: StartFlags): Promise<void> {
   })
 }
 
-function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number, reached: number): void {
+function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number, reached: number, containers: FoundEngine): void {
   const w = (label: string, value: string): void => { process.stdout.write(`  ${label.padEnd(10)}${value}\n`) }
   process.stdout.write(`ionet-p2p node ${node.peerId}\n`)
   w('data', node.layout.root)
@@ -124,7 +132,8 @@ function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number
     const hw = node.hardware
     w('hardware', `${describeGpus(hw.gpus)}; ${hw.cpuCores} CPU cores, ${Math.round(Number(hw.ramMib) / 1024)} GiB RAM`)
     w('selling', node.provider.classes.map(c => `${c} at ${(node.provider?.offer(c).pricePerUnitHour ?? 0n).toLocaleString('en-US')} lamports/${c === 'cpu' ? 'core' : 'GPU'}-h (${formatSol(node.provider?.offer(c).pricePerUnitHour ?? 0n)})`).join('; ') || 'nothing')
-    w('executors', flags.allowProcess ? 'wasm, process' : 'wasm (process jobs off; --allow-process enables them)')
+    w('executors', `wasm${flags.allowProcess ? ', process' : ' (process jobs off; --allow-process enables them)'}${containers.options !== undefined ? ', container' : ''}`)
+    w('containers', containers.status)
   } else {
     w('selling', 'nothing (--no-provide)')
   }
@@ -132,4 +141,26 @@ function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number
   w('reachable', node.reachability.state().why)
   w('peers', bootstrapCount === 0 ? (flags.mdns ? 'waiting for peers on the LAN (mDNS)' : 'none yet: others can join through the addresses above') : `reached ${reached} of ${bootstrapCount} bootstrap peer(s)`)
   process.stdout.write('Press Ctrl-C to stop.\n')
+}
+
+interface FoundEngine {
+  /** For the banner: the engine, or why container jobs are off. */
+  status: string
+  options?: ContainerExecutorOptions
+}
+
+/**
+ * The container engine container jobs run in, found at start; leftovers of an earlier run of
+ * this data directory (a crash) are removed before any job. GPUs present but no way to pass them
+ * into containers: one warning saying what to install (container jobs still run, without GPUs).
+ */
+async function containerEngine (flags: StartFlags, hasGpus: boolean, warn: (line: string) => void): Promise<FoundEngine> {
+  const engine = await findContainerEngine(flags.containerSocket !== undefined ? { socketPath: flags.containerSocket } : {})
+  if ('unavailable' in engine) return { status: `off: ${engine.unavailable}` }
+  const gpus = await detectGpuPassthrough(engine)
+  if (hasGpus && gpus === 'none') warn('! GPUs found, but the container engine cannot pass them into containers: install the NVIDIA Container Toolkit (nvidia-ctk runtime configure, or nvidia-ctk cdi generate for Podman); container jobs run without GPUs until then')
+  const options: ContainerExecutorOptions = { docker: engine.docker, owner: resolve(flags.dataDir), gpus }
+  const removed = await new ContainerExecutor(options).removeLeftovers().catch(() => 0)
+  const passthrough = gpus === 'none' ? 'no GPU passthrough' : `GPUs through ${gpus === 'cdi' ? 'CDI' : 'the NVIDIA runtime'}`
+  return { status: `${engine.description} at ${engine.socketPath}; ${passthrough}${removed > 0 ? `; removed ${removed} container(s) an earlier run left` : ''}`, options }
 }

@@ -5,7 +5,8 @@
 import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
-import { ANY_GPU_CLASS, CPU_CLASS, Executor, makeRequirements } from '@ionet-p2p/protocol'
+import { ANY_GPU_CLASS, CPU_CLASS, Executor, makeRequirements, validateContainerSpec } from '@ionet-p2p/protocol'
+import type { ContainerSpec } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import { NodeEvents } from '../../events.js'
 import type { NodeEvent } from '../../events.js'
@@ -20,6 +21,8 @@ import { createRenderer, lamports, short } from '../render.js'
 
 interface SubmitFlags extends NetworkFlags {
   wasm?: string
+  image?: string
+  env?: Array<{ name: string, value: string }>
   input?: Array<{ name: string, path: string }>
   out: string
   gpu: string
@@ -42,9 +45,11 @@ export const DEFAULT_MAX_PRICE = 50_000_000n
 export function submitCommand (): Command {
   const cmd = new Command('submit')
     .summary('rent compute: run one job on the best matching provider')
-    .description('Rent compute for one job: gossip a bid, collect signed quotes, lease the best provider, stream the job and its inputs, and collect the outputs and a co-signed receipt.\n\nA WASM job:     ionet-p2p submit --wasm job.wasm --input data.txt -- arg1 arg2\nA process job:  ionet-p2p submit --gpu "RTX 4090" --input train.py -- python3 in/train.py\n(process jobs run only on providers that opted in with --allow-process)')
+    .description('Rent compute for one job: gossip a bid, collect signed quotes, lease the best provider, stream the job and its inputs, and collect the outputs and a co-signed receipt.\n\nA WASM job:     ionet-p2p submit --wasm job.wasm --input data.txt -- arg1 arg2\nA process job:  ionet-p2p submit --gpu "RTX 4090" --input train.py -- python3 in/train.py\nA container:    ionet-p2p submit --image name@sha256:<digest> --input data.csv -- python3 /app/run.py\n(process jobs run only on providers that opted in with --allow-process; containers on providers with a container engine)')
     .argument('[args...]', 'after --: the module\'s arguments (with --wasm), or the program and its arguments (process job)')
     .addOption(new Option('--wasm <file>', 'WebAssembly (WASI) module to run'))
+    .addOption(new Option('--image <image>', 'container image to run, pinned: sha256:<id> or name@sha256:<digest> (inputs at /in, outputs from /out)'))
+    .addOption(new Option('--env <NAME=value>', 'environment variable for a container job (repeatable)').argParser(collect(parseEnv)))
     .addOption(new Option('--input <file>', 'input file, as path or name=path; the job sees it as in/<name> (repeatable)').argParser(collect(parseInput)))
     .addOption(new Option('--out <dir>', 'where outputs are written').default('ionet-output'))
     .addOption(new Option('--gpu <class>', 'GPU class (e.g. nvidia-rtx-4090 or "RTX 4090"), any-gpu, or cpu').default(ANY_GPU_CLASS).argParser(v => parseGpuClass('--gpu', v)))
@@ -101,7 +106,18 @@ async function runSubmit (args: string[], flags: SubmitFlags): Promise<void> {
 }
 
 async function buildSubmission (args: string[], flags: SubmitFlags): Promise<JobSubmission> {
-  const executor = flags.wasm !== undefined ? Executor.WASM : Executor.PROCESS
+  if (flags.wasm !== undefined && flags.image !== undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--wasm and --image are two kinds of job: give one')
+  if (flags.env !== undefined && flags.image === undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--env is for container jobs (--image)')
+  const executor = flags.wasm !== undefined ? Executor.WASM : flags.image !== undefined ? Executor.CONTAINER : Executor.PROCESS
+  let container: ContainerSpec | undefined
+  if (flags.image !== undefined) {
+    container = { image: flags.image, command: args, env: flags.env ?? [] }
+    try {
+      validateContainerSpec(container, 'container')
+    } catch (err) {
+      throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--image: ${(err as Error).message.replace(/^container\.\S+ /, '')}`)
+    }
+  }
   if (executor === Executor.PROCESS && args.length === 0) {
     throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, 'nothing to run: pass --wasm <module>, or a program after -- (e.g. -- python3 in/train.py)')
   }
@@ -132,7 +148,7 @@ async function buildSubmission (args: string[], flags: SubmitFlags): Promise<Job
     requirements,
     durationS: flags.timeout,
     maxPricePerUnitHour: flags.maxPrice,
-    ...(modulePath !== undefined ? { modulePath, args } : { command: args }),
+    ...(modulePath !== undefined ? { modulePath, args } : container !== undefined ? { container } : { command: args }),
     inputs,
     outDir: resolve(flags.out),
     quoteWindowMs: flags.quoteWindow,
@@ -148,3 +164,10 @@ async function mustBeFile (flag: string, path: string): Promise<void> {
   throw new IonetError(IonetErrorCode.FILE_NOT_FOUND, `${flag}: no such file: ${path}`)
 }
 
+
+/** NAME=value, for --env. */
+function parseEnv (v: string): { name: string, value: string } {
+  const at = v.indexOf('=')
+  if (at <= 0) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--env ${v}: expected NAME=value`)
+  return { name: v.slice(0, at), value: v.slice(at + 1) }
+}

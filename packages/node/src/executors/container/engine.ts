@@ -6,9 +6,10 @@
  * Docker and of Podman (system-wide, then the user's own). A socket that does not answer
  * /version in time counts as no engine.
  */
-import { stat } from 'node:fs/promises'
+import { readFile, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import Docker from 'dockerode'
+import type { GpuPassthrough } from './container-executor.js'
 
 export interface ContainerEngine {
   docker: Docker
@@ -60,4 +61,26 @@ export async function findContainerEngine (search: EngineSearch = {}): Promise<C
   }
   if (tried.length > 0) return { unavailable: `no container engine answered (${tried.join('; ')})` }
   return { unavailable: `no container engine socket (looked for ${candidates.join(', ')})` }
+}
+
+/** Where CDI device specifications live (the CDI spec's default directories). */
+export const CDI_DIRS = ['/etc/cdi', '/var/run/cdi']
+
+/**
+ * How this engine can hand GPUs to containers: NVIDIA's runtime registered with the engine
+ * (`docker info` lists a runtime named "nvidia"), else CDI specs that describe `nvidia.com/gpu`
+ * devices (what `nvidia-ctk cdi generate` writes; Podman reads them natively), else not at all.
+ */
+export async function detectGpuPassthrough (engine: Pick<ContainerEngine, 'docker'>, cdiDirs: string[] = CDI_DIRS): Promise<GpuPassthrough> {
+  const info = await engine.docker.info().catch(() => undefined) as { Runtimes?: Record<string, unknown> } | undefined
+  if (info?.Runtimes !== undefined && 'nvidia' in info.Runtimes) return 'nvidia-runtime'
+  for (const dir of cdiDirs) {
+    const files = await readdir(dir).catch(() => [] as string[])
+    for (const f of files.filter(f => /\.(ya?ml|json)$/.test(f))) {
+      const text = await readFile(join(dir, f), 'utf8').catch(() => '')
+      // A CDI spec names its kind ("kind: nvidia.com/gpu", or "kind": "nvidia.com/gpu" in JSON).
+      if (/["']?kind["']?\s*:\s*["']?nvidia\.com\/gpu["']?/.test(text)) return 'cdi'
+    }
+  }
+  return 'none'
 }

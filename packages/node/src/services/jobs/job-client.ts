@@ -14,7 +14,7 @@ import {
   JobFrame, JobStatus, MAX_CLOCK_SKEW_MS, MAX_FRAME_BYTES, MessageKind, Phase,
   encodeReceipt, fileSetDigest, hex, signReceiptBody, validateFileRef, verifyReceipt
 } from '@ionet-p2p/protocol'
-import type { Executor, FileRef, JobResult, OpenedEnvelope, VerifiedReceipt } from '@ionet-p2p/protocol'
+import type { ContainerSpec, Executor, FileRef, JobResult, OpenedEnvelope, VerifiedReceipt } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import type { NodeEvents } from '../../events.js'
@@ -39,6 +39,7 @@ export interface JobClientOptions {
   module?: LocalFile
   args: string[]
   command: string[]
+  container?: ContainerSpec
   inputs: LocalFile[]
   timeoutS: number
   maxOutputBytes: bigint
@@ -102,6 +103,7 @@ export async function runJobOnProvider (o: JobClientOptions): Promise<JobClientR
         executor: o.executor,
         ...(o.module !== undefined ? { module: o.module.ref } : {}),
         command: o.command,
+        ...(o.container !== undefined ? { container: o.container } : {}),
         args: o.args,
         inputs: o.inputs.map(f => f.ref),
         timeoutS: o.timeoutS,

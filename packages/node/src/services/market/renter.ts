@@ -19,9 +19,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import {
   RELAY_FRAME_OVERHEAD_BYTES, Reachability, capOutput, quotePath, relayOutputRoom,
   ANY_GPU_CLASS, CPU_CLASS, Executor, LeaseReply, MARKET_DEFAULTS, MessageKind, PROTOCOL_IDS,
-  bidTopic, describeGpus, evaluateFit, explainNoMatch, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes, sealEnvelope
+  bidTopic, describeGpus, evaluateFit, explainNoMatch, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes, sealEnvelope, validateContainerSpec
 } from '@ionet-p2p/protocol'
-import type { Bid, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Requirements } from '@ionet-p2p/protocol'
+import type { Bid, ContainerSpec, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Requirements } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import { NodeEvents } from '../../events.js'
@@ -51,6 +51,8 @@ export interface JobSubmission {
   args?: string[]
   /** PROCESS: argv. */
   command?: string[]
+  /** CONTAINER: the image (pinned by digest), its argv and environment. */
+  container?: ContainerSpec
   /** Input files and the names the job will see them under (in/<name>). */
   inputs: Array<{ name: string, path: string }>
   outDir: string
@@ -366,6 +368,7 @@ export class RenterMarket {
       ...(files.module !== undefined ? { module: files.module } : {}),
       args: job.args ?? [],
       command: job.command ?? [],
+      ...(job.container !== undefined ? { container: job.container } : {}),
       inputs: files.inputs,
       timeoutS: job.durationS,
       maxOutputBytes,
@@ -395,6 +398,15 @@ export class RenterMarket {
       if (job.modulePath === undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, 'a wasm job needs a module')
       const name = job.modulePath.split(/[\\/]/).pop() as string
       return { module: { ref: await fileRef(name, job.modulePath), path: job.modulePath }, inputs }
+    }
+    if (job.requirements.executor === Executor.CONTAINER) {
+      if (job.container === undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, 'a container job needs an image')
+      try {
+        validateContainerSpec(job.container, 'container')
+      } catch (err) {
+        throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, (err as Error).message)
+      }
+      return { inputs }
     }
     if ((job.command ?? []).length === 0) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, 'a process job needs a command')
     return { inputs }

@@ -1,0 +1,78 @@
+/**
+ * Container jobs through the market, on real nodes over loopback and a real container engine
+ * (helpers/containers.ts): the renter bids for the CONTAINER executor, the provider that offers
+ * it runs the job in an isolated container with the inputs at /in, the outputs come back from
+ * /out and both receipts verify; a provider without containers is not offered the job; a spec
+ * with an unpinned image is refused before anything is sent.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CPU_CLASS, Executor, JobStatus, verifyReceipt } from '@ionet-p2p/protocol'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ContainerExecutor } from '../../src/executors/container/container-executor.js'
+import { WasmExecutor } from '../../src/executors/wasm/wasm-executor.js'
+import type { IonetNode } from '../../src/node/ionet-node.js'
+import { busyboxImage, stopTestEngine, testEngine } from '../helpers/containers.js'
+import { TestNetwork, host, wants } from '../helpers/network.js'
+
+const engine = await testEngine()
+const terms = { pricePerGpuHour: 1_000_000n, pricePerCoreHour: 40_000n, maxDurationS: 600, maxInputBytes: 1n << 30n }
+
+describe.skipIf(engine === undefined)('container jobs through the market', () => {
+  const net = new TestNetwork()
+  let boxes: IonetNode
+  let wasmOnly: IonetNode
+  let renter: IonetNode
+  let work: string
+  let image: string
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ionet-container-market-'))
+    image = await busyboxImage(engine!.docker, work)
+    await net.seed()
+    boxes = await net.provider('containers', { hardware: host([], 8), terms, executors: [new WasmExecutor(), new ContainerExecutor({ docker: engine!.docker, owner: 'container-market-test' })] })
+    // Cheaper, but runs WASM only: a container bid must not end up here.
+    wasmOnly = await net.provider('wasm-only', { hardware: host([], 8), terms: { ...terms, pricePerCoreHour: 10_000n }, executors: [new WasmExecutor()] })
+    renter = await net.node('renter')
+    await Promise.all([boxes, wasmOnly].map(async n => n.publishCapability(AbortSignal.timeout(15_000))))
+  }, 120_000)
+  afterAll(async () => {
+    await net.stop()
+    await rm(work, { recursive: true, force: true })
+    await stopTestEngine()
+  })
+
+  it('runs in a container on the provider that offers containers, with /in and /out, and both receipts verify', async () => {
+    await writeFile(join(work, 'words.txt'), 'one two three four five\nsix seven\n')
+    const outDir = join(work, 'out-count')
+    const logs: string[] = []
+    const outcome = await renter.submit({
+      requirements: wants({ gpuClass: CPU_CLASS, units: 2, executor: Executor.CONTAINER }),
+      durationS: 60,
+      maxPricePerUnitHour: 100_000n,
+      container: { image, command: ['/bin/sh', '-c', 'wc -w < /in/words.txt > /out/count.txt; echo "counted as $(id -u) for $IONET_JOB_ID: $GREETING"'], env: [{ name: 'GREETING', value: 'hi' }] },
+      inputs: [{ name: 'words.txt', path: join(work, 'words.txt') }],
+      outDir,
+      onEvent: e => { if (e.type === 'job:log') logs.push(e.text) }
+    })
+    expect(outcome.provider).toBe(boxes.peerId)
+    expect(outcome.result.status).toBe(JobStatus.SUCCEEDED)
+    expect((await readFile(join(outDir, 'count.txt'), 'utf8')).trim()).toBe('7')
+    expect(logs.join('')).toBe(`counted as 65534 for ${outcome.jobId}: hi\n`)
+    const verified = await verifyReceipt(await readFile(outcome.receiptPath))
+    expect(verified.provider.toString()).toBe(boxes.peerId)
+    expect(verified.body.status).toBe(JobStatus.SUCCEEDED)
+  })
+
+  it('refuses an image that is not pinned by digest before bidding', async () => {
+    await expect(renter.submit({
+      requirements: wants({ gpuClass: CPU_CLASS, units: 1, executor: Executor.CONTAINER }),
+      durationS: 60,
+      maxPricePerUnitHour: 100_000n,
+      container: { image: 'busybox:latest', command: [], env: [] },
+      inputs: [],
+      outDir: join(work, 'never')
+    })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('container.image "busybox:latest" is neither') })
+  })
+})
