@@ -102,6 +102,16 @@ export function maskHasExecutor (mask: number, executor: Executor): boolean {
   return bit !== undefined && (mask & bit) !== 0
 }
 
+/**
+ * The executors a provider offers for one class. A GPU class is offered only by executors that
+ * can hand the job its GPUs: a container engine without GPU passthrough runs CPU-only container
+ * jobs, and is not offered for GPU classes (so a renter's bid for GPUs gets no quote from it, and
+ * the no-match reason says the offers do not run container jobs).
+ */
+export function classExecutorMask (executors: ReadonlyArray<{ executor: Executor, gpus: boolean }>, gpuClass: string): number {
+  return executorMask(executors.filter(e => gpuClass === CPU_CLASS || e.gpus).map(e => e.executor))
+}
+
 export function executorsOfMask (mask: number): Executor[] {
   return [...EXECUTORS.keys()].filter(e => maskHasExecutor(mask, e))
 }

@@ -37,6 +37,8 @@ export interface ReceiptTerms {
   /** 32-byte Solana addresses: the provider's payout wallet and the renter's paying wallet. */
   providerWallet: Uint8Array
   renterWallet: Uint8Array
+  /** CONTAINER jobs: the pinned image that ran. */
+  image?: string
 }
 
 /** Builds the body both sides must agree on; GPU-seconds and amount follow from the terms. */
@@ -59,7 +61,8 @@ export function buildReceiptBody (t: ReceiptTerms): ReceiptBody {
     endedAtMs: BigInt(t.endedAtMs),
     status: t.status,
     providerWallet: t.providerWallet as Uint8Array<ArrayBuffer>,
-    renterWallet: t.renterWallet as Uint8Array<ArrayBuffer>
+    renterWallet: t.renterWallet as Uint8Array<ArrayBuffer>,
+    image: t.image ?? ''
   }
 }
 

@@ -235,6 +235,7 @@ export function validateReceiptBody (r: ReceiptBody): void {
   if (r.endedAtMs < r.startedAtMs) invalid('ended_at_ms', 'is before started_at_ms')
   checkWallet(r.providerWallet, 'provider_wallet')
   checkWallet(r.renterWallet, 'renter_wallet')
+  if (r.image !== '' && !CONTAINER_IMAGE.test(r.image)) invalid('image', 'is not a pinned image')
 }
 
 export function validateBody (kind: MessageKind, body: unknown): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Executor, classSatisfies, compareVersions, executorMask, executorsOfMask, gpuClassOf, gpuClassesOf, maskHasExecutor, describeGpus } from '../src/index.js'
+import { Executor, classExecutorMask, classSatisfies, compareVersions, executorMask, executorName, executorsOfMask, gpuClassOf, gpuClassesOf, maskHasExecutor, describeGpus } from '../src/index.js'
 import { gpu } from './fixtures.js'
 
 describe('GPU classes', () => {
@@ -44,6 +44,17 @@ describe('GPU classes', () => {
     expect(mask).toBe(6)
     expect(maskHasExecutor(2, Executor.PROCESS)).toBe(false)
     expect(executorsOfMask(mask)).toEqual([Executor.WASM, Executor.PROCESS])
+    expect(executorMask([Executor.WASM, Executor.CONTAINER])).toBe(10)
+    expect(executorsOfMask(14)).toEqual([Executor.WASM, Executor.PROCESS, Executor.CONTAINER])
+    expect(executorName(Executor.CONTAINER)).toBe('container')
+    expect(executorName(Executor.EXECUTOR_UNSPECIFIED)).toBe('unknown')
+  })
+
+  it('offers for GPU classes only the executors that can pass GPUs', () => {
+    const offered = [{ executor: Executor.WASM, gpus: true }, { executor: Executor.CONTAINER, gpus: false }]
+    expect(classExecutorMask(offered, 'cpu')).toBe(10)
+    expect(classExecutorMask(offered, 'nvidia-rtx-4090')).toBe(2)
+    expect(classExecutorMask([{ executor: Executor.CONTAINER, gpus: true }], 'nvidia-rtx-4090')).toBe(8)
   })
 
   it('describes devices for people', () => {

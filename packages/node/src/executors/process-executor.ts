@@ -26,6 +26,8 @@ const POLL_MS = 250
 export class ProcessExecutor implements Executor<ProcessProgram> {
   readonly executor = ExecutorEnum.PROCESS
   readonly kind = 'process' as const
+  /** CUDA_VISIBLE_DEVICES names the leased GPUs. */
+  readonly gpus = true
 
   plan (spec: JobSpec): ProgramPlan<ProcessProgram> | string {
     if (spec.command.length === 0) return 'a process job needs a command'

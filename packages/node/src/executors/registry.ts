@@ -2,7 +2,7 @@
  * The executors a provider offers, keyed by the protocol's `Executor`: the job server finds a
  * spec's executor here, and the capability record advertises exactly these.
  */
-import { EXECUTORS, Executor as ExecutorEnum, executorName } from '@ionet-p2p/protocol'
+import { EXECUTORS, Executor as ExecutorEnum, classExecutorMask, executorName } from '@ionet-p2p/protocol'
 import type { Executor } from './types.js'
 
 export class ExecutorRegistry {
@@ -23,6 +23,11 @@ export class ExecutorRegistry {
   /** The protocol executors offered, in the protocol's order (EXECUTORS). */
   offered (): ExecutorEnum[] {
     return [...EXECUTORS.keys()].filter(e => this.byEnum.has(e))
+  }
+
+  /** The executors offered for one class (the protocol's classExecutorMask). */
+  maskFor (gpuClass: string): number {
+    return classExecutorMask([...this.byEnum.values()], gpuClass)
   }
 
   /** "wasm, process", for people. */

@@ -124,8 +124,10 @@ export interface Executor<P extends Program = Program> {
   /** The protocol's executor: the registry's key and the capability record's bit. */
   readonly executor: ExecutorEnum
   readonly kind: P['kind']
-  /** Reads this executor's part of a spec; a string is why the provider refuses it (one line). */
+  /** Whether its jobs can get the GPUs they lease (a container engine without passthrough cannot). */
+  readonly gpus: boolean
   // Methods, not function properties: a registry holds executors of every program kind.
+  /** Reads this executor's part of a spec; a string is why the provider refuses it (one line). */
   plan (spec: JobSpec): ProgramPlan<P> | string
   run (request: ExecutionRequest<P>): Promise<ExecutionResult>
 }

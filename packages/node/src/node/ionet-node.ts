@@ -248,7 +248,7 @@ export class IonetNode {
     const p = options.provider
     if (p !== undefined) {
       const executors = new ExecutorRegistry(p.executors)
-      const terms: ProviderTerms = { ...p.terms, executorMask: executorMask(executors.offered()) }
+      const terms: ProviderTerms = { ...p.terms, executorMask: executorMask(executors.offered()), classExecutorMask: c => executors.maskFor(c) }
       this.hardware = p.hardware
       this.ledger = new CapacityLedger(p.hardware)
       this.provider = new ProviderMarket({

@@ -153,6 +153,7 @@ class EmulationRun {
     this.processes = {
       executor: processes.executor,
       kind: processes.kind,
+      gpus: processes.gpus,
       plan: spec => processes.plan(spec),
       run: async (req: ExecutionRequest<ProcessProgram>): Promise<ExecutionResult> => processes.run({ ...req, signal: req.signal === undefined ? runEnded : AbortSignal.any([req.signal, runEnded]) })
     }

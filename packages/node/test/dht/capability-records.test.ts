@@ -11,7 +11,7 @@ import type { Executor as JobExecutor } from '../../src/executors/types.js'
 import { TestNetwork, gpu, host } from '../helpers/network.js'
 
 /** Providers here only need to exist in the DHT; they never run a job. */
-const idle: JobExecutor = { executor: Executor.WASM, kind: 'wasm', plan: () => 'not used', run: async () => { throw new Error('not used') } }
+const idle: JobExecutor = { executor: Executor.WASM, kind: 'wasm', gpus: true, plan: () => 'not used', run: async () => { throw new Error('not used') } }
 
 async function putEvents (node: IonetNode, key: Uint8Array, value: Uint8Array): Promise<{ stored: number, errors: number }> {
   let stored = 0

@@ -3,18 +3,21 @@
  * (helpers/containers.ts): the renter bids for the CONTAINER executor, the provider that offers
  * it runs the job in an isolated container with the inputs at /in, the outputs come back from
  * /out and both receipts verify; a provider without containers is not offered the job; a spec
- * with an unpinned image is refused before anything is sent.
+ * with an unpinned image is refused before anything is sent; a GPU host whose engine cannot pass
+ * GPUs offers containers for CPU-only jobs only.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CPU_CLASS, Executor, JobStatus, verifyReceipt } from '@ionet-p2p/protocol'
+import { CPU_CLASS, Executor, JobStatus, NoMatchReason, verifyReceipt } from '@ionet-p2p/protocol'
+import type { NoMatchExplanation } from '@ionet-p2p/protocol'
+import type { IonetError } from '../../src/errors.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ContainerExecutor } from '../../src/executors/container/container-executor.js'
 import { WasmExecutor } from '../../src/executors/wasm/wasm-executor.js'
 import type { IonetNode } from '../../src/node/ionet-node.js'
 import { busyboxImage, stopTestEngine, testEngine } from '../helpers/containers.js'
-import { TestNetwork, host, wants } from '../helpers/network.js'
+import { TestNetwork, gpu, host, wants } from '../helpers/network.js'
 
 const engine = await testEngine()
 const terms = { pricePerGpuHour: 1_000_000n, pricePerCoreHour: 40_000n, maxDurationS: 600, maxInputBytes: 1n << 30n }
@@ -40,7 +43,6 @@ describe.skipIf(engine === undefined)('container jobs through the market', () =>
   afterAll(async () => {
     await net.stop()
     await rm(work, { recursive: true, force: true })
-    await stopTestEngine()
   })
 
   it('runs in a container on the provider that offers containers, with /in and /out, and both receipts verify', async () => {
@@ -63,6 +65,8 @@ describe.skipIf(engine === undefined)('container jobs through the market', () =>
     const verified = await verifyReceipt(await readFile(outcome.receiptPath))
     expect(verified.provider.toString()).toBe(boxes.peerId)
     expect(verified.body.status).toBe(JobStatus.SUCCEEDED)
+    // The receipt names the image that ran, as the spec pinned it.
+    expect(verified.body.image).toBe(image)
   })
 
   it('refuses an image that is not pinned by digest before bidding', async () => {
@@ -76,3 +80,58 @@ describe.skipIf(engine === undefined)('container jobs through the market', () =>
     })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('container.image "busybox:latest" is neither') })
   })
 })
+
+describe.skipIf(engine === undefined)('container jobs on a GPU host whose engine cannot pass GPUs', () => {
+  const net = new TestNetwork()
+  let gpuBox: IonetNode
+  let renter: IonetNode
+  let work: string
+  let image: string
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ionet-container-gpu-'))
+    image = await busyboxImage(engine!.docker, work)
+    await net.seed()
+    gpuBox = await net.provider('gpu-box', {
+      hardware: host([gpu('NVIDIA GeForce RTX 4090', 24564)], 8),
+      terms,
+      executors: [new WasmExecutor(), new ContainerExecutor({ docker: engine!.docker, owner: 'container-gpu-test', gpus: 'none' })]
+    })
+    renter = await net.node('renter')
+    await gpuBox.publishCapability(AbortSignal.timeout(15_000))
+  }, 120_000)
+  afterAll(async () => {
+    await net.stop()
+    await rm(work, { recursive: true, force: true })
+  })
+
+  it('are offered CPU-only: a container bid for its GPU gets no quote, and the reason says so', async () => {
+    const error = await renter.submit({
+      requirements: wants({ gpuClass: 'nvidia-rtx-4090', executor: Executor.CONTAINER }),
+      durationS: 60,
+      maxPricePerUnitHour: 3_000_000n,
+      container: { image, command: ['/bin/true'], env: [] },
+      inputs: [],
+      outDir: join(work, 'never'),
+      quoteWindowMs: 1500
+    }).catch((e: unknown) => e) as IonetError
+    expect(error.code).toBe('ERR_NO_MATCH')
+    expect((error.details as NoMatchExplanation).primary).toBe(NoMatchReason.EXECUTOR_UNSUPPORTED)
+    expect(error.message).toContain('do not run container jobs')
+  })
+
+  it('still run CPU-only container jobs there', async () => {
+    const cpu = await renter.submit({
+      requirements: wants({ gpuClass: CPU_CLASS, units: 1, executor: Executor.CONTAINER }),
+      durationS: 60,
+      maxPricePerUnitHour: 100_000n,
+      container: { image, command: ['/bin/sh', '-c', 'echo ran > /out/ran.txt'], env: [] },
+      inputs: [],
+      outDir: join(work, 'cpu')
+    })
+    expect(cpu.provider).toBe(gpuBox.peerId)
+    expect(await readFile(join(work, 'cpu', 'ran.txt'), 'utf8')).toBe('ran\n')
+  })
+})
+
+afterAll(async () => { await stopTestEngine() })

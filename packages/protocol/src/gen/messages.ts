@@ -5786,6 +5786,7 @@ export interface ReceiptBody {
   status: JobStatus
   providerWallet: Uint8Array<ArrayBuffer>
   renterWallet: Uint8Array<ArrayBuffer>
+  image: string
 }
 
 export namespace ReceiptBody {
@@ -5883,6 +5884,11 @@ export namespace ReceiptBody {
           w.bytes(obj.renterWallet)
         }
 
+        if ((obj.image != null && obj.image !== '')) {
+          w.uint32(146)
+          w.string(obj.image)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -5904,7 +5910,8 @@ export namespace ReceiptBody {
           endedAtMs: 0n,
           status: JobStatus.JOB_STATUS_UNSPECIFIED,
           providerWallet: uint8ArrayAlloc(0),
-          renterWallet: uint8ArrayAlloc(0)
+          renterWallet: uint8ArrayAlloc(0),
+          image: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -5979,6 +5986,10 @@ export namespace ReceiptBody {
             }
             case 17: {
               obj.renterWallet = reader.bytes()
+              break
+            }
+            case 18: {
+              obj.image = reader.string()
               break
             }
             default: {
@@ -6115,6 +6126,13 @@ export namespace ReceiptBody {
               }
               break
             }
+            case 18: {
+              yield {
+                field: `${prefix}.image`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -6212,6 +6230,11 @@ export namespace ReceiptBody {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ReceiptBodyImageFieldEvent {
+    field: '$.image'
+    value: string
+  }
+
   export function encode (obj: Partial<ReceiptBody>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ReceiptBody.codec())
   }
@@ -6220,7 +6243,7 @@ export namespace ReceiptBody {
     return decodeMessage(buf, ReceiptBody.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptBody>): Generator<ReceiptBodyVersionFieldEvent | ReceiptBodyJobIdFieldEvent | ReceiptBodyProviderFieldEvent | ReceiptBodyRenterFieldEvent | ReceiptBodyLeaseHashFieldEvent | ReceiptBodyGpuClassFieldEvent | ReceiptBodyUnitsFieldEvent | ReceiptBodyGpuSecondsFieldEvent | ReceiptBodyPricePerUnitHourFieldEvent | ReceiptBodyAmountFieldEvent | ReceiptBodyInputsHashFieldEvent | ReceiptBodyOutputsHashFieldEvent | ReceiptBodyStartedAtMsFieldEvent | ReceiptBodyEndedAtMsFieldEvent | ReceiptBodyStatusFieldEvent | ReceiptBodyProviderWalletFieldEvent | ReceiptBodyRenterWalletFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptBody>): Generator<ReceiptBodyVersionFieldEvent | ReceiptBodyJobIdFieldEvent | ReceiptBodyProviderFieldEvent | ReceiptBodyRenterFieldEvent | ReceiptBodyLeaseHashFieldEvent | ReceiptBodyGpuClassFieldEvent | ReceiptBodyUnitsFieldEvent | ReceiptBodyGpuSecondsFieldEvent | ReceiptBodyPricePerUnitHourFieldEvent | ReceiptBodyAmountFieldEvent | ReceiptBodyInputsHashFieldEvent | ReceiptBodyOutputsHashFieldEvent | ReceiptBodyStartedAtMsFieldEvent | ReceiptBodyEndedAtMsFieldEvent | ReceiptBodyStatusFieldEvent | ReceiptBodyProviderWalletFieldEvent | ReceiptBodyRenterWalletFieldEvent | ReceiptBodyImageFieldEvent> {
     return streamMessage(buf, ReceiptBody.codec(), opts)
   }
 }

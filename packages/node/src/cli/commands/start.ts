@@ -158,7 +158,7 @@ async function containerEngine (flags: StartFlags, hasGpus: boolean, warn: (line
   const engine = await findContainerEngine(flags.containerSocket !== undefined ? { socketPath: flags.containerSocket } : {})
   if ('unavailable' in engine) return { status: `off: ${engine.unavailable}` }
   const gpus = await detectGpuPassthrough(engine)
-  if (hasGpus && gpus === 'none') warn('! GPUs found, but the container engine cannot pass them into containers: install the NVIDIA Container Toolkit (nvidia-ctk runtime configure, or nvidia-ctk cdi generate for Podman); container jobs run without GPUs until then')
+  if (hasGpus && gpus === 'none') warn('! GPUs found, but the container engine cannot pass them into containers: install the NVIDIA Container Toolkit (nvidia-ctk runtime configure, or nvidia-ctk cdi generate for Podman); container jobs are offered CPU-only until then')
   const options: ContainerExecutorOptions = { docker: engine.docker, owner: resolve(flags.dataDir), gpus }
   const removed = await new ContainerExecutor(options).removeLeftovers().catch(() => 0)
   const passthrough = gpus === 'none' ? 'no GPU passthrough' : `GPUs through ${gpus === 'cdi' ? 'CDI' : 'the NVIDIA runtime'}`

@@ -58,10 +58,12 @@ const MiB = 1024 * 1024
 export class ContainerExecutor implements Executor<ContainerProgram> {
   readonly executor = ExecutorEnum.CONTAINER
   readonly kind = 'container' as const
+  readonly gpus: boolean
   private readonly o: Required<ContainerExecutorOptions>
 
   constructor (options: ContainerExecutorOptions) {
     this.o = { gpus: 'none', pidsLimit: DEFAULT_PIDS_LIMIT, tmpMiB: DEFAULT_TMP_MIB, ...options }
+    this.gpus = this.o.gpus !== 'none'
   }
 
   plan (spec: JobSpec): ProgramPlan<ContainerProgram> | string {

@@ -30,6 +30,8 @@ const WORKER = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './work
 export class WasmExecutor implements Executor<WasmProgram> {
   readonly executor = ExecutorEnum.WASM
   readonly kind = 'wasm' as const
+  /** WebAssembly cannot use a GPU, but a renter may lease one to run a WASM job on that host (as before containers). */
+  readonly gpus = true
 
   /** The module travels once: the provider keeps it by digest (`<sha256>.wasm`) for later jobs. */
   plan (spec: JobSpec): ProgramPlan<WasmProgram> | string {

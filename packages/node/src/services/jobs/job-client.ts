@@ -11,10 +11,10 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import {
-  JobFrame, JobStatus, MAX_CLOCK_SKEW_MS, MAX_FRAME_BYTES, MessageKind, Phase,
+  Executor, JobFrame, JobStatus, MAX_CLOCK_SKEW_MS, MAX_FRAME_BYTES, MessageKind, Phase,
   encodeReceipt, fileSetDigest, hex, signReceiptBody, validateFileRef, verifyReceipt
 } from '@ionet-p2p/protocol'
-import type { ContainerSpec, Executor, FileRef, JobResult, OpenedEnvelope, VerifiedReceipt } from '@ionet-p2p/protocol'
+import type { ContainerSpec, FileRef, JobResult, OpenedEnvelope, VerifiedReceipt } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import type { NodeEvents } from '../../events.js'
@@ -235,6 +235,7 @@ function checkReceiptTerms (r: VerifiedReceipt, o: JobClientOptions, result: Job
   if (b.pricePerUnitHour !== l.pricePerUnitHour) problems.push('price')
   if (!equals(b.inputsHash, inputsHash)) problems.push('inputs hash')
   if (!equals(b.outputsHash, outputsHash)) problems.push('outputs hash')
+  if (b.image !== (o.executor === Executor.CONTAINER ? o.container?.image ?? '' : '')) problems.push('image')
   if (b.status !== result.status) problems.push('status')
   if (!equals(b.providerWallet, o.providerWallet)) problems.push('provider wallet (not the quoted one)')
   if (!equals(b.renterWallet, o.wallet)) problems.push('renter wallet')

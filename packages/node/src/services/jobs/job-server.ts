@@ -391,7 +391,8 @@ export class JobServer {
       endedAtMs: result.endedAtMs,
       status: STATUS[result.status],
       providerWallet: this.o.wallet,
-      renterWallet: l.renterWallet
+      renterWallet: l.renterWallet,
+      ...(spec.container !== undefined && executor.kind === 'container' ? { image: spec.container.image } : {})
     }))
     const providerSignature = await signReceiptBody(this.o.privateKey, body)
     const proposal = { body: body as Uint8Array<ArrayBuffer>, providerSignature: providerSignature as Uint8Array<ArrayBuffer>, renterSignature: new Uint8Array(0) }

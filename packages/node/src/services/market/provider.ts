@@ -33,7 +33,10 @@ export interface ProviderTerms {
   pricesByClass?: Record<string, bigint>
   /** Longest job accepted, in seconds. */
   maxDurationS: number
+  /** Every executor offered (the capability record's mask). */
   executorMask: number
+  /** The executors offered for one class, when it differs by class (ExecutorRegistry.maskFor). @default executorMask */
+  classExecutorMask?: (gpuClass: string) => number
   /** Largest total of module and inputs accepted for one job. */
   maxInputBytes: bigint
 }
@@ -168,11 +171,15 @@ export class ProviderMarket {
       gpus: gpuClass === CPU_CLASS ? [] : this.o.ledger.freeGpus(gpuClass),
       unitsFree: this.o.ledger.unitsFree(gpuClass),
       pricePerUnitHour: this.priceOf(gpuClass),
-      executorMask: this.o.terms.executorMask,
+      executorMask: this.maskOf(gpuClass),
       maxDurationS: this.o.terms.maxDurationS,
       cpuCores: hw.cpuCores,
       ramMib: hw.ramMib
     }
+  }
+
+  private maskOf (gpuClass: string): number {
+    return this.o.terms.classExecutorMask?.(gpuClass) ?? this.o.terms.executorMask
   }
 
   private priceOf (gpuClass: string): bigint {
@@ -201,7 +208,7 @@ export class ProviderMarket {
         unitsTotal: this.o.ledger.unitsTotal(gpuClass),
         unitsFree: this.o.ledger.unitsFree(gpuClass),
         pricePerUnitHour: this.priceOf(gpuClass),
-        executorMask: this.o.terms.executorMask,
+        executorMask: this.maskOf(gpuClass),
         maxDurationS: this.o.terms.maxDurationS,
         declared: devices.some(g => g.declared),
         reachability: this.o.reachability()
