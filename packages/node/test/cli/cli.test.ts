@@ -3,7 +3,7 @@
  * traces — for help, bad flags, missing and invalid files, an unreachable bootstrap peer, a
  * request nothing matches, a job over its limits, a daemon's status, and a successful job.
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import wabtInit from 'wabt'
@@ -76,6 +76,19 @@ describe('ionet-p2p CLI', () => {
     oneLineError(envAlone, /--env is for container jobs/)
   })
 
+  it('names the field of a job file that is wrong, in one line', async () => {
+    const file = async (name: string, text: string): Promise<string> => { await writeFile(join(dir, name), text); return join(dir, name) }
+    const run = async (path: string): Promise<CliResult> => runCli(['submit', path, '--data-dir', join(dir, 'r1')])
+    const price = await run(await file('price.yaml', 'wasm: x.wasm\nmax-price: cheap\n'))
+    expect(price.code).toBe(2)
+    oneLineError(price, /job file .*price\.yaml: max-price: .*cheap/)
+    oneLineError(await run(await file('unknown.yaml', 'gpus: 1\nbootstrap: /ip4/1.2.3.4/tcp/1\n')), /unknown\.yaml: bootstrap: not a job option \(known: command, cpu-cores, /)
+    oneLineError(await run(await file('cmd.json', '{"command": "python3 run.py"}')), /cmd\.json: command: expected a list of strings/)
+    oneLineError(await run(await file('broken.yaml', 'gpu: [RTX\n')), /broken\.yaml is not valid YAML: /)
+    oneLineError(await run(await file('image.yaml', 'image: busybox\ncommand: [sh]\n')), /--image: "busybox" is neither/)
+    oneLineError(await run(join(dir, 'absent.yaml')), /job file .*absent\.yaml: no such file/)
+  })
+
   it('says when the bootstrap peer cannot be reached', async () => {
     const r = await runCli(['start', '--data-dir', join(dir, 'lonely'), '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--no-detect-gpus',
       '--bootstrap', '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq'], { timeoutMs: 40_000 })
@@ -117,6 +130,20 @@ describe('ionet-p2p CLI', () => {
       expect(result?.status).toBe('SUCCEEDED')
       expect(lines.map(l => l.type)).toEqual(expect.arrayContaining(['discovery', 'bid:published', 'quote:received', 'lease:accepted', 'receipt:stored']))
       expect(await readFile(join(dir, 'out', 'wordcount.txt'), 'utf8')).toMatch(/words\.txt\s+1\s+3\s+14/)
+    })
+
+    it('runs a job described in a file (paths relative to it), the command line overriding it', async () => {
+      const jobs = join(dir, 'jobs')
+      await mkdir(join(jobs, 'data'), { recursive: true })
+      await writeFile(join(jobs, 'data', 'poem.txt'), 'a b c d\ne f\n')
+      await copyFile(example('wordcount'), join(jobs, 'wordcount.wasm'))
+      // gpu and max-price as a person writes them; the price too low, corrected on the command line.
+      await writeFile(join(jobs, 'job.yaml'), [
+        'wasm: wordcount.wasm', 'input: [text=data/poem.txt]', 'gpu: RTX 4090', 'max-price: 1000', 'timeout: 60', 'out: results', ''
+      ].join('\n'))
+      const r = await runCli(['submit', join(jobs, 'job.yaml'), '--max-price', '0.003sol', '--data-dir', join(dir, 'renter'), '--bootstrap', bootstrap, '--no-mdns'])
+      expect(r.code, r.stderr).toBe(0)
+      expect(await readFile(join(jobs, 'results', 'wordcount.txt'), 'utf8')).toMatch(/text\s+2\s+6\s+12/)
     })
 
     it('explains a request nothing matches, and exits 1', async () => {

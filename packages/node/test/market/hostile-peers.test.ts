@@ -45,8 +45,11 @@ describe('a provider facing hostile peers', () => {
     const node = await net.node(name)
     await node.libp2p.dial(provider.libp2p.getMultiaddrs())
     const deadline = Date.now() + 10_000
-    while (!node.libp2p.services.pubsub.getSubscribers(TOPIC).some(p => p.equals(provider.libp2p.peerId))) {
-      if (Date.now() > deadline) throw new Error('provider never appeared as a subscriber')
+    // gossipsub hears of a subscriber before its own stream to it is open, and a message published
+    // in between reaches nobody (and the same bytes cannot be published again): wait for both.
+    const outbound = (node.libp2p.services.pubsub as unknown as { streamsOutbound: Map<string, unknown> }).streamsOutbound
+    while (!node.libp2p.services.pubsub.getSubscribers(TOPIC).some(p => p.equals(provider.libp2p.peerId)) || !outbound.has(provider.peerId)) {
+      if (Date.now() > deadline) throw new Error('provider never appeared as a subscriber with an open gossip stream')
       await new Promise(resolve => setTimeout(resolve, 50))
     }
     return node
@@ -58,7 +61,8 @@ describe('a provider facing hostile peers', () => {
   }
 
   async function publishRaw (node: IonetNode, data: Uint8Array): Promise<void> {
-    await node.libp2p.services.pubsub.publish(TOPIC, data)
+    const { recipients } = await node.libp2p.services.pubsub.publish(TOPIC, data)
+    expect(recipients.map(String)).toContain(provider.peerId)
   }
 
   it('rejects malformed gossip and scores the sender down', async () => {

@@ -16,6 +16,7 @@ import { submissionToWire, summarizeOutcome } from '../../control/wire.js'
 import type { OutcomeSummary } from '../../control/wire.js'
 import { addNetworkFlags, findDaemon, nodeOptions, withEphemeralNode } from '../common.js'
 import type { NetworkFlags } from '../common.js'
+import { applyJobFile, isJobFile } from '../job-file.js'
 import { collect, parseCount, parseGpuClass, parseInput, parseLamports, parseSizeMiB, parseVersion } from '../parse.js'
 import { createRenderer, lamports, short } from '../render.js'
 
@@ -45,8 +46,8 @@ export const DEFAULT_MAX_PRICE = 50_000_000n
 export function submitCommand (): Command {
   const cmd = new Command('submit')
     .summary('rent compute: run one job on the best matching provider')
-    .description('Rent compute for one job: gossip a bid, collect signed quotes, lease the best provider, stream the job and its inputs, and collect the outputs and a co-signed receipt.\n\nA WASM job:     ionet-p2p submit --wasm job.wasm --input data.txt -- arg1 arg2\nA process job:  ionet-p2p submit --gpu "RTX 4090" --input train.py -- python3 in/train.py\nA container:    ionet-p2p submit --image name@sha256:<digest> --input data.csv -- python3 /app/run.py\n(process jobs run only on providers that opted in with --allow-process; containers on providers with a container engine)')
-    .argument('[args...]', 'after --: the module\'s arguments (with --wasm), or the program and its arguments (process job)')
+    .description('Rent compute for one job: gossip a bid, collect signed quotes, lease the best provider, stream the job and its inputs, and collect the outputs and a co-signed receipt.\n\nA WASM job:     ionet-p2p submit --wasm job.wasm --input data.txt -- arg1 arg2\nA process job:  ionet-p2p submit --gpu "RTX 4090" --input train.py -- python3 in/train.py\nA container:    ionet-p2p submit --image name@sha256:<digest> --input data.csv -- python3 /app/run.py\nFrom a file:    ionet-p2p submit job.yaml   (image: …, command: [python3, /app/run.py], input: [data.csv], gpu: RTX 4090)\n(process jobs run only on providers that opted in with --allow-process; containers on providers with a container engine)')
+    .argument('[args...]', 'a job file (job.yaml or job.json: the options below by name, and `command`), or after --: the module\'s arguments (with --wasm), the container\'s or process\'s program and its arguments')
     .addOption(new Option('--wasm <file>', 'WebAssembly (WASI) module to run'))
     .addOption(new Option('--image <image>', 'container image to run, pinned: sha256:<id> or name@sha256:<digest> (inputs at /in, outputs from /out)'))
     .addOption(new Option('--env <NAME=value>', 'environment variable for a container job (repeatable)').argParser(collect(parseEnv)))
@@ -65,8 +66,13 @@ export function submitCommand (): Command {
     .addOption(new Option('--quote-window <ms>', 'how long to collect quotes').default(3000).argParser(v => parseCount('--quote-window', v, 100, 120_000)))
     .addOption(new Option('--max-output <size>', 'largest total output accepted, e.g. 2GiB (default 1GiB)').argParser(v => parseSizeMiB('--max-output', v)))
     .addOption(new Option('--max-memory <size>', 'WASM memory limit, e.g. 1GiB (default: the provider\'s)').argParser(v => parseSizeMiB('--max-memory', v)))
+  // What a job file may set: the job's own options, not how this node joins the network.
+  const jobOptions = new Set(cmd.options.map(o => (o.long ?? '').replace(/^--(no-)?/, '')).filter(n => n !== ''))
   addNetworkFlags(cmd, { listen: '/ip4/0.0.0.0/tcp/0' })
-  return cmd.action(async (args: string[], flags: SubmitFlags) => { await runSubmit(args, flags) })
+  return cmd.action(async (args: string[]) => {
+    const command = isJobFile(args) ? await applyJobFile(args[0] as string, cmd, jobOptions) : args
+    await runSubmit(command, cmd.opts<SubmitFlags>())
+  })
 }
 
 async function runSubmit (args: string[], flags: SubmitFlags): Promise<void> {
