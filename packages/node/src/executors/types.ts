@@ -79,6 +79,8 @@ export interface ExecutionRequest<P extends Program = Program> {
   maxOutputBytes: number
   /** Leased GPU indices (nvidia-smi's, PCI bus order); the job must see only these. */
   gpuIndices?: number[]
+  /** Leased CPU cores, for a CPU-only lease (containers are held to them; other executors do not limit CPU). */
+  cpuCores?: number
   /**
    * Aborting cancels the run (status 'failed', code ERR_CANCELLED); run() resolves once the job
    * is stopped (its whole process group, or its thread), within the executor's kill grace.

@@ -41,6 +41,8 @@ describe('container job requests', () => {
       }
     })
     expect(o.Env).toContain('A=1')
+    expect(o.HostConfig?.NanoCpus).toBeUndefined()
+    expect(containerCreateOptions({ ...req([]), cpuCores: 2 }, { owner: 'o', gpus: 'none', pidsLimit: 100, tmpMiB: 16 }).HostConfig?.NanoCpus).toBe(2e9)
   })
 })
 

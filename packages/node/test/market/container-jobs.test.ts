@@ -53,7 +53,8 @@ describe.skipIf(engine === undefined)('container jobs through the market', () =>
       requirements: wants({ gpuClass: CPU_CLASS, units: 2, executor: Executor.CONTAINER }),
       durationS: 60,
       maxPricePerUnitHour: 100_000n,
-      container: { image, command: ['/bin/sh', '-c', 'wc -w < /in/words.txt > /out/count.txt; echo "counted as $(id -u) for $IONET_JOB_ID: $GREETING"'], env: [{ name: 'GREETING', value: 'hi' }] },
+      // Also records its CPU quota (cgroup v2's cpu.max, or v1's cfs quota): 2 cores leased.
+      container: { image, command: ['/bin/sh', '-c', 'wc -w < /in/words.txt > /out/count.txt; (cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) > /out/cpu.txt; echo "counted as $(id -u) for $IONET_JOB_ID: $GREETING"'], env: [{ name: 'GREETING', value: 'hi' }] },
       inputs: [{ name: 'words.txt', path: join(work, 'words.txt') }],
       outDir,
       onEvent: e => { if (e.type === 'job:log') logs.push(e.text) }
@@ -61,6 +62,8 @@ describe.skipIf(engine === undefined)('container jobs through the market', () =>
     expect(outcome.provider).toBe(boxes.peerId)
     expect(outcome.result.status).toBe(JobStatus.SUCCEEDED)
     expect((await readFile(join(outDir, 'count.txt'), 'utf8')).trim()).toBe('7')
+    // 2 cores: 200 ms of CPU per 100 ms period.
+    expect((await readFile(join(outDir, 'cpu.txt'), 'utf8')).trim().split(/\s+/)[0]).toBe('200000')
     expect(logs.join('')).toBe(`counted as 65534 for ${outcome.jobId}: hi\n`)
     const verified = await verifyReceipt(await readFile(outcome.receiptPath))
     expect(verified.provider.toString()).toBe(boxes.peerId)

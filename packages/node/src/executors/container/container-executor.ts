@@ -6,7 +6,7 @@
  *  - the job's inputs read-only at /in, its outputs written to /out (both bind mounts of the
  *    job's scratch directory, measured by the shared supervisor);
  *  - every capability dropped, no new privileges, an unprivileged user (nobody, 65534);
- *  - limits on memory (no swap), processes and open files;
+ *  - limits on memory (no swap), processes and open files, and CPU to the cores of a CPU-only lease;
  *  - only the leased GPUs, by nvidia-smi index, when the engine can pass GPUs through.
  * Every container carries the labels below, so that a node started after a crash removes what
  * it left (`removeLeftovers`). The container is removed when the run ends, whatever ended it.
@@ -190,6 +190,8 @@ export function containerCreateOptions (req: ExecutionRequest<ContainerProgram>,
       Memory: memory,
       // No swap: the memory limit is the limit.
       MemorySwap: memory,
+      // A CPU-only lease sells cores: the job gets that much CPU time, no more.
+      ...(req.cpuCores !== undefined ? { NanoCpus: req.cpuCores * 1e9 } : {}),
       Ulimits: [{ Name: 'nofile', Soft: NOFILE, Hard: NOFILE }, { Name: 'nproc', Soft: o.pidsLimit, Hard: o.pidsLimit }],
       ...gpuDevices(o.gpus, req.gpuIndices ?? [])
     }

@@ -19,7 +19,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import {
-  capOutput, formatBytes, relayOutputRoom, relayShortfall,
+  CPU_CLASS, capOutput, formatBytes, relayOutputRoom, relayShortfall,
   JobFrame, JobStatus, MAX_FRAME_BYTES, MessageKind, PROTOCOL_IDS, Phase, ProtocolError,
   buildReceiptBody, encodeReceipt, encodeReceiptBody, executorName, fileSetDigest, hex, openEnvelope, peerIdFromBytes, signReceiptBody, validateFileRef, verifyReceipt
 } from '@ionet-p2p/protocol'
@@ -339,6 +339,8 @@ export class JobServer {
         maxMemoryMiB: spec.maxMemoryMib > 0 ? Math.min(spec.maxMemoryMib, limits.maxMemoryMiB) : limits.maxMemoryMiB,
         maxOutputBytes: Number(maxOutputBytes),
         gpuIndices: l.gpuIndices,
+        // A CPU-only lease is for cores: the executor may hold the job to them.
+        ...(gpuClass === CPU_CLASS ? { cpuCores: l.units } : {}),
         signal: cancel.signal,
         onLog: (fd, data) => { void sendFrame(stream, JobFrame.encode({ log: { fd, data: data as Uint8Array<ArrayBuffer> } })).catch(() => {}) }
       })
