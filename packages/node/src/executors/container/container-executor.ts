@@ -128,7 +128,9 @@ export class ContainerExecutor implements Executor<ContainerProgram> {
 
     // Asked before the start, as `docker run` does: the default condition ("not-running") would
     // answer at once for a container that has not started yet.
-    const exited = container.wait({ condition: 'next-exit' })
+    const exited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>
+    // Awaited below only if the start works; it must not reject unheard otherwise.
+    exited.catch(() => {})
     try {
       await container.start()
     } catch (err) {
@@ -138,8 +140,10 @@ export class ContainerExecutor implements Executor<ContainerProgram> {
     supervisor.start()
     let own: ExecutionResult
     try {
-      const { StatusCode: code } = await exited as { StatusCode: number }
-      await Promise.race([logsEnded, new Promise(resolve => setTimeout(resolve, LOG_DRAIN_MS))])
+      const { StatusCode: code } = await exited
+      let drainTimer: NodeJS.Timeout | undefined
+      await Promise.race([logsEnded, new Promise(resolve => { drainTimer = setTimeout(resolve, LOG_DRAIN_MS) })])
+      clearTimeout(drainTimer)
       const state = (await container.inspect().catch(() => undefined))?.State
       const limit = formatBytes(req.maxMemoryMiB * MiB)
       own = state?.OOMKilled === true
