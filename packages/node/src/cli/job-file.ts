@@ -11,9 +11,12 @@ import { dirname, resolve } from 'node:path'
 import type { Command, Option } from 'commander'
 import { parse as parseYaml } from 'yaml'
 import { IonetError, IonetErrorCode } from '../errors.js'
+import { parseInput } from './parse.js'
 
 /** Keys whose values are paths, relative to the job file. */
 const PATH_KEYS = new Set(['wasm', 'out'])
+/** Keys that take a list (repeatable flags). */
+const LIST_KEYS = new Set(['input', 'env'])
 
 export function isJobFile (args: string[]): boolean {
   return args.length === 1 && /\.(ya?ml|json)$/i.test(args[0] as string)
@@ -62,7 +65,7 @@ export async function applyJobFile (path: string, cmd: Command, jobOptions: Read
     const values = key === 'env' && value !== null && typeof value === 'object' && !Array.isArray(value)
       ? Object.entries(value as Record<string, unknown>).map(([n, v]) => `${n}=${scalar(key, v, fail)}`)
       : (Array.isArray(value) ? value : [value]).map(v => scalar(key, v, fail))
-    if (values.length > 1 && !o.variadic && key !== 'input' && key !== 'env') fail(key, 'expected one value')
+    if (values.length > 1 && !LIST_KEYS.has(key)) fail(key, 'expected one value')
     let parsed: unknown
     for (const raw of values) {
       const v = PATH_KEYS.has(key) ? resolve(base, raw) : key === 'input' ? relativeInput(base, raw) : raw
@@ -84,9 +87,8 @@ function scalar (key: string, v: unknown, fail: (key: string, problem: string) =
   return fail(key, `expected a string or a number, not ${v === null ? 'null' : typeof v}`)
 }
 
-/** `name=path` or `path`, with the path made absolute against the job file's directory. */
+/** `name=path` or `path` (read as --input reads it), with the path made absolute against the job file's directory. */
 function relativeInput (base: string, raw: string): string {
-  const eq = raw.indexOf('=')
-  if (eq > 0 && !raw.slice(0, eq).includes('/')) return `${raw.slice(0, eq)}=${resolve(base, raw.slice(eq + 1))}`
-  return resolve(base, raw)
+  const { name, path } = parseInput(raw)
+  return `${name}=${resolve(base, path)}`
 }

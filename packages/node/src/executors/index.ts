@@ -2,8 +2,7 @@
  * The executors a provider offers: WASM always, processes only when the operator opts in,
  * containers when a container engine answers (the node finds it at start).
  */
-import { ContainerExecutor } from './container/container-executor.js'
-import type { ContainerExecutorOptions } from './container/container-executor.js'
+import type { ContainerExecutor } from './container/container-executor.js'
 import { ProcessExecutor } from './process-executor.js'
 import type { Executor } from './types.js'
 import { WasmExecutor } from './wasm/wasm-executor.js'
@@ -16,10 +15,11 @@ export { detectGpuPassthrough, findContainerEngine } from './container/engine.js
 export type { ContainerEngine } from './container/engine.js'
 export * from './types.js'
 
-export function createExecutors (options: { allowProcess: boolean, container?: ContainerExecutorOptions }): Executor[] {
+/** `container`: the node's container executor, when it found an engine at start. */
+export function createExecutors (options: { allowProcess: boolean, container?: ContainerExecutor }): Executor[] {
   return [
     new WasmExecutor(),
     ...(options.allowProcess ? [new ProcessExecutor()] : []),
-    ...(options.container !== undefined ? [new ContainerExecutor(options.container)] : [])
+    ...(options.container !== undefined ? [options.container] : [])
   ]
 }

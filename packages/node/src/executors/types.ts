@@ -10,7 +10,7 @@
 import type { Executor as ExecutorEnum, FileRef, JobSpec } from '@ionet-p2p/protocol'
 
 /** The executors' names (the protocol's `executorName` of their `Executor`). */
-export type ExecutorKind = 'wasm' | 'process' | 'container'
+export type ExecutorKind = Program['kind']
 
 export type ExecutionStatus = 'succeeded' | 'failed' | 'timed_out' | 'limit_exceeded'
 

@@ -26,7 +26,7 @@ import { IonetErrorCode } from '../errors.js'
 import type { IonetError } from '../errors.js'
 import type { NodeEvent } from '../events.js'
 import { ProcessExecutor } from '../executors/process-executor.js'
-import type { ExecutionRequest, ExecutionResult, Executor as JobExecutor, ProcessProgram } from '../executors/types.js'
+import type { ExecutionRequest, ExecutionResult, ProcessProgram } from '../executors/types.js'
 import { LOOPBACK, declaredGpu, declaredHost } from '../local/local-network.js'
 import { IonetNode } from '../node/ionet-node.js'
 import type { IonetNodeOptions, ProviderOptions } from '../node/ionet-node.js'
@@ -68,6 +68,18 @@ const LIMIT_SLACK_S = 1
 const DRAIN_MS = 10_000
 
 type Ranking = Extract<NodeEvent, { type: 'quotes:ranked' }>['ranking']
+
+/**
+ * Process jobs that also stop when the run ends: at the end the engine cancels every job at
+ * once, before the nodes (and their job servers) stop one by one.
+ */
+class RunBoundProcesses extends ProcessExecutor {
+  constructor (private readonly runEnded: AbortSignal) { super() }
+
+  override async run (req: ExecutionRequest<ProcessProgram>): Promise<ExecutionResult> {
+    return super.run({ ...req, signal: req.signal === undefined ? this.runEnded : AbortSignal.any([req.signal, this.runEnded]) })
+  }
+}
 
 export class EmulationEngine implements Engine {
   readonly name = 'emulate' as const
@@ -119,12 +131,8 @@ class EmulationRun {
   private readonly gossip: GossipProbe
   private readonly untap: Array<() => void> = []
   private readonly jobsAbort = new AbortController()
-  /**
-   * The providers' process executor, stopped with the run: the job server gives executors no
-   * signal, so neither a renter's cancellation nor a node's stop ends a running job, and its
-   * process would outlive the run.
-   */
-  private readonly processes: JobExecutor<ProcessProgram>
+  /** The providers' process executor, whose jobs also stop when the run ends. */
+  private readonly processes: ProcessExecutor
   private readonly inFlight = new Set<Promise<void>>()
   private readonly anchors = new Map<number, { unpaid: number, timer?: NodeJS.Timeout }>()
   private readonly afterLeaseErrors = new Map<string, number>()
@@ -148,15 +156,7 @@ class EmulationRun {
       log(`${line} (event loop busy ${(busy * 100).toFixed(0)} %)`)
     }
     setMaxListeners(Infinity, this.jobsAbort.signal)
-    const processes = new ProcessExecutor()
-    const runEnded = this.jobsAbort.signal
-    this.processes = {
-      executor: processes.executor,
-      kind: processes.kind,
-      gpus: processes.gpus,
-      plan: spec => processes.plan(spec),
-      run: async (req: ExecutionRequest<ProcessProgram>): Promise<ExecutionResult> => processes.run({ ...req, signal: req.signal === undefined ? runEnded : AbortSignal.any([req.signal, runEnded]) })
-    }
+    this.processes = new RunBoundProcesses(this.jobsAbort.signal)
     this.gossip = new GossipProbe({
       nodeOf: id => this.peerToNode.get(id),
       nodeOfKey: key => this.keyToNode.get(key),

@@ -8,7 +8,6 @@ import { describeGpus, formatSol } from '@ionet-p2p/protocol'
 import type { GpuDevice } from '@ionet-p2p/protocol'
 import { ControlServer } from '../../control/server.js'
 import { ContainerExecutor, createExecutors, detectGpuPassthrough, findContainerEngine } from '../../executors/index.js'
-import type { ContainerExecutorOptions } from '../../executors/container/container-executor.js'
 import { detectHardware, parseDeclaredGpu } from '../../hardware/index.js'
 import { IonetNode } from '../../node/ionet-node.js'
 import type { IonetNodeOptions } from '../../node/ionet-node.js'
@@ -88,7 +87,7 @@ async function runStart (flags: StartFlags): Promise<void> {
         maxDurationS: flags.maxDuration,
         maxInputBytes: BigInt(flags.maxInput) * MiB
       },
-      executors: createExecutors({ allowProcess: flags.allowProcess, ...(containers.options !== undefined ? { container: containers.options } : {}) }),
+      executors: createExecutors({ allowProcess: flags.allowProcess, ...(containers.executor !== undefined ? { container: containers.executor } : {}) }),
       limits: { maxMemoryMiB: flags.maxMemory, maxOutputBytes: BigInt(flags.maxOutput) * MiB, maxInputBytes: BigInt(flags.maxInput) * MiB }
     }
     if (detected.hardware.gpus.length === 0 && !flags.cpu) out.line('! no GPU found and --no-cpu given: this node has nothing to sell')
@@ -132,7 +131,7 @@ function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number
     const hw = node.hardware
     w('hardware', `${describeGpus(hw.gpus)}; ${hw.cpuCores} CPU cores, ${Math.round(Number(hw.ramMib) / 1024)} GiB RAM`)
     w('selling', node.provider.classes.map(c => `${c} at ${(node.provider?.offer(c).pricePerUnitHour ?? 0n).toLocaleString('en-US')} lamports/${c === 'cpu' ? 'core' : 'GPU'}-h (${formatSol(node.provider?.offer(c).pricePerUnitHour ?? 0n)})`).join('; ') || 'nothing')
-    w('executors', `wasm${flags.allowProcess ? ', process' : ' (process jobs off; --allow-process enables them)'}${containers.options !== undefined ? ', container' : ''}`)
+    w('executors', `wasm${flags.allowProcess ? ', process' : ' (process jobs off; --allow-process enables them)'}${containers.executor !== undefined ? ', container' : ''}`)
     w('containers', containers.status)
   } else {
     w('selling', 'nothing (--no-provide)')
@@ -146,7 +145,7 @@ function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number
 interface FoundEngine {
   /** For the banner: the engine, or why container jobs are off. */
   status: string
-  options?: ContainerExecutorOptions
+  executor?: ContainerExecutor
 }
 
 /**
@@ -159,8 +158,8 @@ async function containerEngine (flags: StartFlags, hasGpus: boolean, warn: (line
   if ('unavailable' in engine) return { status: `off: ${engine.unavailable}` }
   const gpus = await detectGpuPassthrough(engine)
   if (hasGpus && gpus === 'none') warn('! GPUs found, but the container engine cannot pass them into containers: install the NVIDIA Container Toolkit (nvidia-ctk runtime configure, or nvidia-ctk cdi generate for Podman); container jobs are offered CPU-only until then')
-  const options: ContainerExecutorOptions = { docker: engine.docker, owner: resolve(flags.dataDir), gpus }
-  const removed = await new ContainerExecutor(options).removeLeftovers().catch(() => 0)
+  const executor = new ContainerExecutor({ docker: engine.docker, owner: resolve(flags.dataDir), gpus })
+  const removed = await executor.removeLeftovers().catch(() => 0)
   const passthrough = gpus === 'none' ? 'no GPU passthrough' : `GPUs through ${gpus === 'cdi' ? 'CDI' : 'the NVIDIA runtime'}`
-  return { status: `${engine.description} at ${engine.socketPath}; ${passthrough}${removed > 0 ? `; removed ${removed} container(s) an earlier run left` : ''}`, options }
+  return { status: `${engine.description} at ${engine.socketPath}; ${passthrough}${removed > 0 ? `; removed ${removed} container(s) an earlier run left` : ''}`, executor }
 }

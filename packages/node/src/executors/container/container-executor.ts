@@ -77,7 +77,7 @@ export class ContainerExecutor implements Executor<ContainerProgram> {
     const early = finisher(Date.now())
     if (req.signal?.aborted === true) return cancelled(early)
     const gpus = req.gpuIndices ?? []
-    if (gpus.length > 0 && this.o.gpus === 'none') {
+    if (gpus.length > 0 && !this.gpus) {
       return early('failed', -1, ExecutionErrorCode.GPU_PASSTHROUGH_UNAVAILABLE, 'this provider\'s container engine cannot pass GPUs into containers')
     }
     const { docker } = this.o
