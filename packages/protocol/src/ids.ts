@@ -19,7 +19,9 @@ export const PROTOCOL_IDS = {
   lease: '/ionet/lease/1.0.0',
   job: '/ionet/job/1.0.0',
   /** Renter -> provider: an anchored-receipt file, proof that a receipt was anchored and paid. */
-  anchor: '/ionet/anchor/1.0.0'
+  anchor: '/ionet/anchor/1.0.0',
+  /** Any peer -> a holder of an image blob: the blob by its sha256 (docs/protocol.md, "Image layers"). */
+  layer: '/ionet/layer/1.0.0'
 } as const
 
 /** Pseudo-classes a bid may ask for instead of one GPU class. */
@@ -66,3 +68,14 @@ export function classProviderKey (gpuClass: string): CID {
   const digest = Digest.create(0x12, sha256(utf8(`ionet/class/1/${gpuClass}`)))
   return CID.createV1(raw.code, digest)
 }
+
+/**
+ * The DHT key under which holders of an image blob (a layer or a config) announce it: a CIDv1
+ * with the raw codec (0x55) over the blob's sha2-256 multihash, so that kad-dht's provider
+ * records serve as the index of who holds which layer, as Spegel does inside a cluster.
+ */
+export function blobKey (digest: Uint8Array): CID {
+  return CID.createV1(raw.code, Digest.create(SHA2_256_CODE, digest))
+}
+/** The multihash code of sha2-256. */
+const SHA2_256_CODE = 0x12

@@ -10,6 +10,7 @@ import { Executor } from './gen/messages.js'
 import type { Ask, Capability, GpuDevice, Quote, Requirements } from './gen/messages.js'
 import { classSatisfies, compareVersions, executorName, gpuClassOf, maskHasExecutor } from './hardware.js'
 import { CPU_CLASS } from './ids.js'
+import { CONTAINER_IMAGE } from './validate.js'
 
 /** Requirements with every minimum at "anything": one WASM unit of `gpuClass`. */
 export function makeRequirements (overrides: Partial<Requirements> & Pick<Requirements, 'gpuClass'>): Requirements {
@@ -31,6 +32,8 @@ export interface JobRequest {
   requirements: Requirements
   durationS: number
   maxPricePerUnitHour: bigint
+  /** A CONTAINER job's image as the bid names it (a reference to resolve, or pinned). */
+  image?: string
 }
 
 /**
@@ -273,10 +276,15 @@ export interface RankingWeights {
   reputation: number
   reachability: number
   latency: number
+  /** 1 when the provider holds the job's image already (or the job has none): it starts without a pull. */
+  image: number
 }
 
-/** Price matters most; the rest separates near-equal prices. Documented in docs/renters.md. */
-export const DEFAULT_RANKING_WEIGHTS: RankingWeights = { price: 0.5, fit: 0.1, reputation: 0.2, reachability: 0.1, latency: 0.1 }
+/**
+ * Price matters most; the rest separates near-equal prices. Documented in docs/renters.md. A job
+ * without an image scores 1 on `image` everywhere, so that weight reorders container jobs only.
+ */
+export const DEFAULT_RANKING_WEIGHTS: RankingWeights = { price: 0.5, fit: 0.1, reputation: 0.2, reachability: 0.1, latency: 0.1, image: 0.1 }
 
 /** Latency at which the latency score halves. */
 const LATENCY_REFERENCE_MS = 100
@@ -312,7 +320,8 @@ export function rankQuotes (request: JobRequest, jobId: Uint8Array, candidates: 
                   : !q.gpus.every(g => gpuMeetsMinimums(g, r)) ? 'offered devices do not meet the minimums'
                     : q.cpuCores < r.minCpuCores ? 'too few CPU cores'
                       : q.ramMib < r.minRamMib ? 'too little RAM'
-                        : undefined
+                        : !quotePinsImage(request.image ?? '', q.image) ? `pins image "${q.image.slice(0, 100)}", not one of "${request.image ?? ''}"`
+                          : undefined
     if (reason === undefined) eligible.push(c)
     else rejected.push({ candidate: c, reason })
   }
@@ -325,10 +334,11 @@ export function rankQuotes (request: JobRequest, jobId: Uint8Array, candidates: 
       fit: fitScore(c.quote, r),
       reputation: Math.min(1, Math.max(0, c.reputation)),
       reachability: PATH_SCORE[c.reachability],
-      latency: c.latencyMs === undefined ? 0.5 : 1 / (1 + c.latencyMs / LATENCY_REFERENCE_MS)
+      latency: c.latencyMs === undefined ? 0.5 : 1 / (1 + c.latencyMs / LATENCY_REFERENCE_MS),
+      image: (request.image ?? '') === '' || c.quote.imageCached ? 1 : 0
     }
     const score = weights.price * components.price + weights.fit * components.fit + weights.reputation * components.reputation +
-      weights.reachability * components.reachability + weights.latency * components.latency
+      weights.reachability * components.reachability + weights.latency * components.latency + weights.image * components.image
     return { ...c, score, components }
   })
   ranked.sort((a, b) =>
@@ -343,4 +353,23 @@ function fitScore (q: Quote, r: Requirements): number {
   if (q.gpus.length === 0 || r.minVramMib === 0) return 1
   const offered = q.gpus.reduce((sum, g) => sum + g.vramMib, 0) / q.gpus.length
   return Math.min(1, r.minVramMib / offered)
+}
+
+/**
+ * Whether a quote's image is what the bid asked for: the same pinned image, or, for a reference
+ * to resolve ("<name>[:<tag>]"), that name pinned by a digest ("<name>@sha256:<hex>"). Which digest
+ * a tag stands for is the provider's word, signed into its quote, the lease and the receipt.
+ */
+export function quotePinsImage (asked: string, quoted: string): boolean {
+  if (asked === '') return quoted === ''
+  if (!CONTAINER_IMAGE.test(quoted)) return false
+  if (CONTAINER_IMAGE.test(asked)) return quoted === asked
+  return quoted.startsWith(`${imageName(asked)}@sha256:`)
+}
+
+/** A reference without its tag: "host:5000/app:1.2" -> "host:5000/app". */
+export function imageName (reference: string): string {
+  const slash = reference.lastIndexOf('/')
+  const colon = reference.lastIndexOf(':')
+  return colon > slash ? reference.slice(0, colon) : reference
 }

@@ -7,6 +7,7 @@ import { peerIdFromMultihash } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import * as Digest from 'multiformats/hashes/digest'
 import { ProtocolError, ProtocolErrorCode } from './errors.js'
+import { hex as toHex } from './hash.js'
 import { Executor, MessageKind } from './gen/messages.js'
 import type { Acceptance, Ask, Bid, Capability, ContainerSpec, FileRef, GpuDevice, Hardware, Lease, Quote, ReceiptBody, Requirements } from './gen/messages.js'
 import { gpuClassesOf, isClassSlug, isVersion, KNOWN_EXECUTOR_MASK } from './hardware.js'
@@ -157,6 +158,7 @@ export function validateBid (b: Bid): void {
   checkRange(b.quoteDeadlineMs, 1n, BigInt(Number.MAX_SAFE_INTEGER), 'quote_deadline_ms')
   if (b.multiaddrs.length === 0) invalid('multiaddrs', 'must name where to send quotes')
   checkMultiaddrs(b.multiaddrs, 'multiaddrs')
+  if (b.image !== '' && !isImageReference(b.image)) invalid('image', `"${b.image.slice(0, 80)}" is not an image reference`)
 }
 
 export function validateQuote (q: Quote): void {
@@ -173,6 +175,7 @@ export function validateQuote (q: Quote): void {
   checkMultiaddrs(q.multiaddrs, 'multiaddrs')
   checkWallet(q.wallet, 'wallet')
   checkPeerIdBytes(q.renter, 'renter')
+  if (q.image !== '' && !CONTAINER_IMAGE.test(q.image)) invalid('image', 'is not a pinned image')
 }
 
 export function validateAcceptance (a: Acceptance): void {
@@ -193,6 +196,7 @@ export function validateLease (l: Lease): void {
   checkRange(l.maxDurationS, 1, MAX_DURATION_S, 'max_duration_s')
   if (new Set(l.gpuIndices).size !== l.gpuIndices.length) invalid('gpu_indices', 'has duplicates')
   checkWallet(l.renterWallet, 'renter_wallet')
+  if (l.image !== '' && !CONTAINER_IMAGE.test(l.image)) invalid('image', 'is not a pinned image')
 }
 
 /** A relative path whose every segment is a plain name: it can never leave the directory it is placed in. */
@@ -208,11 +212,36 @@ export function validateFileRef (f: FileRef, field: string): void {
 
 /** An image the provider can name exactly: an image id, or a reference pinned by its digest. */
 export const CONTAINER_IMAGE = /^(sha256:[0-9a-f]{64}|[a-z0-9][a-z0-9._\/:-]{0,254}@sha256:[0-9a-f]{64})$/
+/**
+ * A registry reference a provider resolves to a digest: `[host[:port]/]path[:tag]` in lower case
+ * (the tag may have capitals, as the distribution spec allows), or one already pinned.
+ */
+export const IMAGE_REFERENCE = /^(?:[a-z0-9][a-z0-9.-]*(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/
+/** The name an image's config and layers travel under: its content address. */
+export function blobName (sha256Hex: string): string {
+  return `blobs/sha256/${sha256Hex}`
+}
+
+/** A bid's image: empty, pinned, or a reference to resolve. */
+export function isImageReference (image: string): boolean {
+  return image.length <= 255 && (CONTAINER_IMAGE.test(image) || IMAGE_REFERENCE.test(image))
+}
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 
 /** A CONTAINER job's image, argv and environment (docs/protocol.md §8). */
 export function validateContainerSpec (c: ContainerSpec, field: string): void {
   if (!CONTAINER_IMAGE.test(c.image)) invalid(`${field}.image`, `"${c.image.slice(0, 80)}" is neither sha256:<64 hex> nor <name>@sha256:<64 hex>`)
+  // An image sent by the renter: its config is the image id, every blob named by its digest.
+  if (c.config !== undefined || c.layers.length > 0) {
+    if (c.config === undefined || c.layers.length === 0) invalid(`${field}.config`, 'an image sent by the renter needs its config and at least one layer')
+    const blobs = [c.config, ...c.layers]
+    blobs.forEach((b, i) => {
+      const where = i === 0 ? `${field}.config` : `${field}.layers[${i - 1}]`
+      validateFileRef(b, where)
+      if (b.name !== blobName(toHex(b.sha256))) invalid(`${where}.name`, `must be ${blobName('<hex of its sha256>')}`)
+    })
+    if (c.image !== `sha256:${toHex(c.config.sha256)}`) invalid(`${field}.image`, 'must be sha256:<hex of the config\'s sha256> for an image sent by the renter')
+  }
   c.command.forEach((a, i) => { checkString(a, MAX_STRING_BYTES.argument, `${field}.command[${i}]`) })
   const names = new Set<string>()
   for (const [i, e] of c.env.entries()) {

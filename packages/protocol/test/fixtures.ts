@@ -47,6 +47,7 @@ export function bid (overrides: Partial<Bid> = {}): Bid {
     quoteDeadlineMs: BigInt(NOW + 5000),
     multiaddrs: [new Uint8Array([4, 127, 0, 0, 1, 6, 0x0f, 0xa1])],
     inputBytes: 1024n,
+    image: '',
     ...overrides
   }
 }
@@ -65,6 +66,8 @@ export function quote (overrides: Partial<Quote> = {}): Quote {
     multiaddrs: [],
     wallet: wallet(3),
     renter: RENTER_ID,
+    image: '',
+    imageCached: false,
     ...overrides
   }
 }
@@ -162,6 +165,7 @@ export function lease (overrides: Partial<Lease> = {}): Lease {
     maxDurationS: 3600,
     gpuIndices: [0, 1],
     renterWallet: wallet(4),
+    image: '',
     ...overrides
   }
 }

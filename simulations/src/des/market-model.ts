@@ -147,7 +147,9 @@ export class MarketModel {
       ramMib: HOST_RAM_MIB,
       multiaddrs: [],
       wallet: ZERO_HASH,
-      renter: ZERO_HASH
+      renter: ZERO_HASH,
+      image: '',
+      imageCached: false
     }
   }
 

@@ -204,7 +204,7 @@ export async function measureMessageSizes (s: Scenario, p: Population): Promise<
     for (const units of jobUnits.get(k.gpuClass) ?? []) {
       const quote = await sealEnvelope(provider.key, MessageKind.QUOTE, {
         jobId, bidHash: hash, gpuClass: k.gpuClass, gpus: gpusOf(k, units), units, pricePerUnitHour: price(k), maxDurationS: MAX_DURATION_S,
-        cpuCores: isCpu(k) ? Math.max(units, 1) : 16, ramMib: 65_536n, multiaddrs: addrs, wallet, renter: ab(renter.peerIdBytes)
+        cpuCores: isCpu(k) ? Math.max(units, 1) : 16, ramMib: 65_536n, multiaddrs: addrs, wallet, renter: ab(renter.peerIdBytes), image: '', imageCached: false
       }, opts(30_000))
       quoteSize.set(key(ki, units), quote.byteLength)
       const acceptance = await sealEnvelope(renter.key, MessageKind.ACCEPTANCE, { jobId, quote: ab(quote), wallet }, opts(60_000))
@@ -212,7 +212,7 @@ export async function measureMessageSizes (s: Scenario, p: Population): Promise<
       if (!leaseSize.has(units)) {
         const lease = await sealEnvelope(provider.key, MessageKind.LEASE, {
           jobId, acceptanceHash: hash, quoteHash: hash, renter: ab(renter.peerIdBytes), units, pricePerUnitHour: price(k), maxDurationS: MAX_DURATION_S,
-          gpuIndices: isCpu(k) ? [] : Array.from({ length: units }, (_, i) => i), renterWallet: wallet
+          gpuIndices: isCpu(k) ? [] : Array.from({ length: units }, (_, i) => i), renterWallet: wallet, image: ''
         }, opts(60_000))
         leaseSize.set(units, LeaseReply.encode({ lease: ab(lease), rejection: LeaseRejection.LEASE_REJECTION_UNSPECIFIED, message: '' }).byteLength)
         specSize.set(units, JobFrame.encode({
@@ -253,7 +253,7 @@ export async function measureMessageSizes (s: Scenario, p: Population): Promise<
     const maxPrice = kinds.find(k => k.gpuClass === gpuClass)?.listPrice ?? 1n
     const bid = await sealEnvelope(renter.key, MessageKind.BID, {
       jobId, requirements: makeRequirements({ gpuClass, units }), durationS: 3600, maxPricePerUnitHour: maxPrice > 0n ? maxPrice : 1n,
-      quoteDeadlineMs: BigInt(now + 3000), multiaddrs: addrs, inputBytes: 11_000_000n
+      quoteDeadlineMs: BigInt(now + 3000), multiaddrs: addrs, inputBytes: 11_000_000n, image: ''
     }, opts(60_000))
     bidGossip[classIndex.get(gpuClass) as number] = rpc(bid.byteLength, bidTopic(gpuClass))
     const k = kinds.find(x => x.gpuClass === gpuClass) as DeviceKind

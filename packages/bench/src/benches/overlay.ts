@@ -231,7 +231,8 @@ async function unmatchableBid (publisher: IonetNode, net: LocalNetwork, trial: n
     maxPricePerUnitHour: 1n,
     quoteDeadlineMs: BigInt(now + 2_000),
     multiaddrs: publisher.libp2p.getMultiaddrs().slice(0, 4).map(a => a.bytes as Uint8Array<ArrayBuffer>),
-    inputBytes: 0n
+    inputBytes: 0n,
+    image: ''
   }, { seq: BigInt(now) * 1000n + BigInt(trial), now, ttlMs: 10_000 })
 }
 

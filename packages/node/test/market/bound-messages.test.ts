@@ -56,7 +56,7 @@ describe('messages bound to their parties', () => {
   async function bidAs (node: IonetNode, jobId: number): Promise<{ bid: Bid, opened: OpenedEnvelope<MessageKind.BID>, envelope: Uint8Array }> {
     const bid: Bid = {
       jobId: new Uint8Array(16).fill(jobId) as Uint8Array<ArrayBuffer>, requirements: wants(), durationS: 60, maxPricePerUnitHour: 3_000_000n,
-      quoteDeadlineMs: BigInt(Date.now() + 10_000), multiaddrs: node.libp2p.getMultiaddrs().map(m => m.bytes as Uint8Array<ArrayBuffer>), inputBytes: 10n
+      quoteDeadlineMs: BigInt(Date.now() + 10_000), multiaddrs: node.libp2p.getMultiaddrs().map(m => m.bytes as Uint8Array<ArrayBuffer>), inputBytes: 10n, image: ''
     }
     const envelope = await sealEnvelope(net.keyOf(node), MessageKind.BID, bid, { seq: BigInt(Date.now()), now: Date.now(), ttlMs: 30_000 })
     return { bid, envelope, opened: await openEnvelope(envelope, { kind: MessageKind.BID, now: Date.now() }) }
@@ -115,7 +115,9 @@ describe('messages bound to their parties', () => {
       const quote: Quote = {
         jobId: opened.body.jobId, bidHash: opened.hash as Uint8Array<ArrayBuffer>, gpuClass: CLASS, gpus: [gpu('NVIDIA GeForce RTX 4090', 24564)], units: 1,
         pricePerUnitHour: 1n, maxDurationS: 600, cpuCores: 8, ramMib: 32768n, multiaddrs: [], wallet: new Uint8Array(32).fill(4),
-        renter: thief.libp2p.peerId.toMultihash().bytes as Uint8Array<ArrayBuffer>
+        renter: thief.libp2p.peerId.toMultihash().bytes as Uint8Array<ArrayBuffer>,
+        image: '',
+        imageCached: false
       }
       const envelope = await sealEnvelope(net.keyOf(thief), MessageKind.QUOTE, quote, { seq: 1n, now: Date.now(), ttlMs: 30_000 })
       const penalized = renter.events.waitFor('peer:penalized', e => e.peerId === thief.peerId, 10_000)
@@ -161,7 +163,7 @@ describe('messages bound to their parties', () => {
       const bid: Bid = {
         jobId: new Uint8Array(16).fill(23) as Uint8Array<ArrayBuffer>, requirements: wants(), durationS: 60, maxPricePerUnitHour: 3_000_000n,
         // The renter's plain TCP addresses, without its /p2p/ id: a dial there reaches the renter.
-        quoteDeadlineMs: BigInt(Date.now() + 10_000), multiaddrs: renter.libp2p.getMultiaddrs().map(m => multiaddr(m.toString().replace(/\/p2p\/[^/]+$/, '')).bytes as Uint8Array<ArrayBuffer>), inputBytes: 10n
+        quoteDeadlineMs: BigInt(Date.now() + 10_000), multiaddrs: renter.libp2p.getMultiaddrs().map(m => multiaddr(m.toString().replace(/\/p2p\/[^/]+$/, '')).bytes as Uint8Array<ArrayBuffer>), inputBytes: 10n, image: ''
       }
       const envelope = await sealEnvelope(liarKey, MessageKind.BID, bid, { seq: 1n, now: Date.now(), ttlMs: 30_000 })
       const opened = await openEnvelope(envelope, { kind: MessageKind.BID, now: Date.now() })

@@ -54,7 +54,7 @@ describe.skipIf(engine === undefined)('container jobs through the market', () =>
       durationS: 60,
       maxPricePerUnitHour: 100_000n,
       // Also records its CPU quota (cgroup v2's cpu.max, or v1's cfs quota): 2 cores leased.
-      container: { image, command: ['/bin/sh', '-c', 'wc -w < /in/words.txt > /out/count.txt; (cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) > /out/cpu.txt; echo "counted as $(id -u) for $IONET_JOB_ID: $GREETING"'], env: [{ name: 'GREETING', value: 'hi' }] },
+      container: { image, command: ['/bin/sh', '-c', 'wc -w < /in/words.txt > /out/count.txt; (cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) > /out/cpu.txt; echo "counted as $(id -u) for $IONET_JOB_ID: $GREETING"'], env: [{ name: 'GREETING', value: 'hi' }], layers: [], network: false },
       inputs: [{ name: 'words.txt', path: join(work, 'words.txt') }],
       outDir,
       onEvent: e => { if (e.type === 'job:log') logs.push(e.text) }
@@ -77,7 +77,7 @@ describe.skipIf(engine === undefined)('container jobs through the market', () =>
       requirements: wants({ gpuClass: CPU_CLASS, units: 1, executor: Executor.CONTAINER }),
       durationS: 60,
       maxPricePerUnitHour: 100_000n,
-      container: { image: 'busybox:latest', command: [], env: [] },
+      container: { image: 'busybox:latest', command: [], env: [], layers: [], network: false },
       inputs: [],
       outDir: join(work, 'never')
     })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('container.image "busybox:latest" is neither') })
@@ -113,7 +113,7 @@ describe.skipIf(engine === undefined)('container jobs on a GPU host whose engine
       requirements: wants({ gpuClass: 'nvidia-rtx-4090', executor: Executor.CONTAINER }),
       durationS: 60,
       maxPricePerUnitHour: 3_000_000n,
-      container: { image, command: ['/bin/true'], env: [] },
+      container: { image, command: ['/bin/true'], env: [], layers: [], network: false },
       inputs: [],
       outDir: join(work, 'never'),
       quoteWindowMs: 1500
@@ -128,7 +128,7 @@ describe.skipIf(engine === undefined)('container jobs on a GPU host whose engine
       requirements: wants({ gpuClass: CPU_CLASS, units: 1, executor: Executor.CONTAINER }),
       durationS: 60,
       maxPricePerUnitHour: 100_000n,
-      container: { image, command: ['/bin/sh', '-c', 'echo ran > /out/ran.txt'], env: [] },
+      container: { image, command: ['/bin/sh', '-c', 'echo ran > /out/ran.txt'], env: [], layers: [], network: false },
       inputs: [],
       outDir: join(work, 'cpu')
     })

@@ -239,7 +239,7 @@ describe('gossip with many peers behind one address', () => {
       expect(bidder.libp2p.getConnections(victim.libp2p.peerId).length).toBe(0)
       const bid: Bid = {
         jobId: new Uint8Array(16).fill(9) as Uint8Array<ArrayBuffer>, requirements: wants(), durationS: 60, maxPricePerUnitHour: 3_000_000n,
-        quoteDeadlineMs: BigInt(Date.now() + 10_000), multiaddrs: bidder.libp2p.getMultiaddrs().map(m => m.bytes as Uint8Array<ArrayBuffer>), inputBytes: 10n
+        quoteDeadlineMs: BigInt(Date.now() + 10_000), multiaddrs: bidder.libp2p.getMultiaddrs().map(m => m.bytes as Uint8Array<ArrayBuffer>), inputBytes: 10n, image: ''
       }
       const reached = victim.events.waitFor('bid:received', e => e.renter === bidder.peerId, 15_000)
       const deadlineTopic = Date.now() + 10_000

@@ -79,7 +79,8 @@ export class HandRenter {
       maxPricePerUnitHour: maxPrice,
       quoteDeadlineMs: BigInt(Date.now() + 5_000),
       multiaddrs: this.node.libp2p.getMultiaddrs().map(a => a.bytes as Uint8Array<ArrayBuffer>),
-      inputBytes: 0n
+      inputBytes: 0n,
+      image: ''
     }
     await this.node.libp2p.services.pubsub.publish(bidTopic(requirements.gpuClass), await this.seal(MessageKind.BID, bid))
     return quoted

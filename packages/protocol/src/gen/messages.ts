@@ -2068,6 +2068,7 @@ export interface Bid {
   quoteDeadlineMs: bigint
   multiaddrs: Uint8Array<ArrayBuffer>[]
   inputBytes: bigint
+  image: string
 }
 
 export namespace Bid {
@@ -2117,6 +2118,11 @@ export namespace Bid {
           w.uint64(obj.inputBytes)
         }
 
+        if ((obj.image != null && obj.image !== '')) {
+          w.uint32(66)
+          w.string(obj.image)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2127,7 +2133,8 @@ export namespace Bid {
           maxPricePerUnitHour: 0n,
           quoteDeadlineMs: 0n,
           multiaddrs: [],
-          inputBytes: 0n
+          inputBytes: 0n,
+          image: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2172,6 +2179,10 @@ export namespace Bid {
             }
             case 7: {
               obj.inputBytes = reader.uint64()
+              break
+            }
+            case 8: {
+              obj.image = reader.string()
               break
             }
             default: {
@@ -2251,6 +2262,13 @@ export namespace Bid {
               yield {
                 field: `${prefix}.inputBytes`,
                 value: reader.uint64()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.image`,
+                value: reader.string()
               }
               break
             }
@@ -2342,6 +2360,11 @@ export namespace Bid {
     value: bigint
   }
 
+  export interface BidImageFieldEvent {
+    field: '$.image'
+    value: string
+  }
+
   export function encode (obj: Partial<Bid>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Bid.codec())
   }
@@ -2350,7 +2373,7 @@ export namespace Bid {
     return decodeMessage(buf, Bid.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Bid>): Generator<BidJobIdFieldEvent | BidRequirementsGpuClassFieldEvent | BidRequirementsUnitsFieldEvent | BidRequirementsMinVramMibFieldEvent | BidRequirementsMinComputeCapabilityFieldEvent | BidRequirementsMinCudaVersionFieldEvent | BidRequirementsMinCpuCoresFieldEvent | BidRequirementsMinRamMibFieldEvent | BidRequirementsExecutorFieldEvent | BidRequirementsDetectedOnlyFieldEvent | BidDurationSFieldEvent | BidMaxPricePerUnitHourFieldEvent | BidQuoteDeadlineMsFieldEvent | BidMultiaddrsFieldEvent | BidInputBytesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Bid>): Generator<BidJobIdFieldEvent | BidRequirementsGpuClassFieldEvent | BidRequirementsUnitsFieldEvent | BidRequirementsMinVramMibFieldEvent | BidRequirementsMinComputeCapabilityFieldEvent | BidRequirementsMinCudaVersionFieldEvent | BidRequirementsMinCpuCoresFieldEvent | BidRequirementsMinRamMibFieldEvent | BidRequirementsExecutorFieldEvent | BidRequirementsDetectedOnlyFieldEvent | BidDurationSFieldEvent | BidMaxPricePerUnitHourFieldEvent | BidQuoteDeadlineMsFieldEvent | BidMultiaddrsFieldEvent | BidInputBytesFieldEvent | BidImageFieldEvent> {
     return streamMessage(buf, Bid.codec(), opts)
   }
 }
@@ -2368,6 +2391,8 @@ export interface Quote {
   multiaddrs: Uint8Array<ArrayBuffer>[]
   wallet: Uint8Array<ArrayBuffer>
   renter: Uint8Array<ArrayBuffer>
+  image: string
+  imageCached: boolean
 }
 
 export namespace Quote {
@@ -2444,6 +2469,16 @@ export namespace Quote {
           w.bytes(obj.renter)
         }
 
+        if ((obj.image != null && obj.image !== '')) {
+          w.uint32(106)
+          w.string(obj.image)
+        }
+
+        if ((obj.imageCached != null && obj.imageCached !== false)) {
+          w.uint32(112)
+          w.bool(obj.imageCached)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2460,7 +2495,9 @@ export namespace Quote {
           ramMib: 0n,
           multiaddrs: [],
           wallet: uint8ArrayAlloc(0),
-          renter: uint8ArrayAlloc(0)
+          renter: uint8ArrayAlloc(0),
+          image: '',
+          imageCached: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2533,6 +2570,14 @@ export namespace Quote {
             }
             case 12: {
               obj.renter = reader.bytes()
+              break
+            }
+            case 13: {
+              obj.image = reader.string()
+              break
+            }
+            case 14: {
+              obj.imageCached = reader.bool()
               break
             }
             default: {
@@ -2666,6 +2711,20 @@ export namespace Quote {
               }
               break
             }
+            case 13: {
+              yield {
+                field: `${prefix}.image`,
+                value: reader.string()
+              }
+              break
+            }
+            case 14: {
+              yield {
+                field: `${prefix}.imageCached`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2788,6 +2847,16 @@ export namespace Quote {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface QuoteImageFieldEvent {
+    field: '$.image'
+    value: string
+  }
+
+  export interface QuoteImageCachedFieldEvent {
+    field: '$.imageCached'
+    value: boolean
+  }
+
   export function encode (obj: Partial<Quote>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Quote.codec())
   }
@@ -2796,7 +2865,7 @@ export namespace Quote {
     return decodeMessage(buf, Quote.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Quote>): Generator<QuoteJobIdFieldEvent | QuoteBidHashFieldEvent | QuoteGpuClassFieldEvent | QuoteGpusVendorFieldEvent | QuoteGpusModelFieldEvent | QuoteGpusVramMibFieldEvent | QuoteGpusDriverVersionFieldEvent | QuoteGpusCudaVersionFieldEvent | QuoteGpusComputeCapabilityFieldEvent | QuoteGpusPciIdFieldEvent | QuoteGpusIndexFieldEvent | QuoteGpusDeclaredFieldEvent | QuoteUnitsFieldEvent | QuotePricePerUnitHourFieldEvent | QuoteMaxDurationSFieldEvent | QuoteCpuCoresFieldEvent | QuoteRamMibFieldEvent | QuoteMultiaddrsFieldEvent | QuoteWalletFieldEvent | QuoteRenterFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Quote>): Generator<QuoteJobIdFieldEvent | QuoteBidHashFieldEvent | QuoteGpuClassFieldEvent | QuoteGpusVendorFieldEvent | QuoteGpusModelFieldEvent | QuoteGpusVramMibFieldEvent | QuoteGpusDriverVersionFieldEvent | QuoteGpusCudaVersionFieldEvent | QuoteGpusComputeCapabilityFieldEvent | QuoteGpusPciIdFieldEvent | QuoteGpusIndexFieldEvent | QuoteGpusDeclaredFieldEvent | QuoteUnitsFieldEvent | QuotePricePerUnitHourFieldEvent | QuoteMaxDurationSFieldEvent | QuoteCpuCoresFieldEvent | QuoteRamMibFieldEvent | QuoteMultiaddrsFieldEvent | QuoteWalletFieldEvent | QuoteRenterFieldEvent | QuoteImageFieldEvent | QuoteImageCachedFieldEvent> {
     return streamMessage(buf, Quote.codec(), opts)
   }
 }
@@ -2946,6 +3015,7 @@ export interface Lease {
   maxDurationS: number
   gpuIndices: number[]
   renterWallet: Uint8Array<ArrayBuffer>
+  image: string
 }
 
 export namespace Lease {
@@ -3005,6 +3075,11 @@ export namespace Lease {
           w.bytes(obj.renterWallet)
         }
 
+        if ((obj.image != null && obj.image !== '')) {
+          w.uint32(82)
+          w.string(obj.image)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -3018,7 +3093,8 @@ export namespace Lease {
           pricePerUnitHour: 0n,
           maxDurationS: 0,
           gpuIndices: [],
-          renterWallet: uint8ArrayAlloc(0)
+          renterWallet: uint8ArrayAlloc(0),
+          image: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -3069,6 +3145,10 @@ export namespace Lease {
             }
             case 9: {
               obj.renterWallet = reader.bytes()
+              break
+            }
+            case 10: {
+              obj.image = reader.string()
               break
             }
             default: {
@@ -3165,6 +3245,13 @@ export namespace Lease {
               }
               break
             }
+            case 10: {
+              yield {
+                field: `${prefix}.image`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -3223,6 +3310,11 @@ export namespace Lease {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface LeaseImageFieldEvent {
+    field: '$.image'
+    value: string
+  }
+
   export function encode (obj: Partial<Lease>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Lease.codec())
   }
@@ -3231,7 +3323,7 @@ export namespace Lease {
     return decodeMessage(buf, Lease.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Lease>): Generator<LeaseJobIdFieldEvent | LeaseAcceptanceHashFieldEvent | LeaseQuoteHashFieldEvent | LeaseRenterFieldEvent | LeaseUnitsFieldEvent | LeasePricePerUnitHourFieldEvent | LeaseMaxDurationSFieldEvent | LeaseGpuIndicesFieldEvent | LeaseRenterWalletFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Lease>): Generator<LeaseJobIdFieldEvent | LeaseAcceptanceHashFieldEvent | LeaseQuoteHashFieldEvent | LeaseRenterFieldEvent | LeaseUnitsFieldEvent | LeasePricePerUnitHourFieldEvent | LeaseMaxDurationSFieldEvent | LeaseGpuIndicesFieldEvent | LeaseRenterWalletFieldEvent | LeaseImageFieldEvent> {
     return streamMessage(buf, Lease.codec(), opts)
   }
 }
@@ -4067,6 +4159,44 @@ export namespace JobSpec {
     index: number
   }
 
+  export interface JobSpecContainerConfigNameFieldEvent {
+    field: '$.container.config.name'
+    value: string
+  }
+
+  export interface JobSpecContainerConfigSizeFieldEvent {
+    field: '$.container.config.size'
+    value: bigint
+  }
+
+  export interface JobSpecContainerConfigSha256FieldEvent {
+    field: '$.container.config.sha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface JobSpecContainerLayersNameFieldEvent {
+    field: '$.container.layers[].name'
+    value: string
+    index: number
+  }
+
+  export interface JobSpecContainerLayersSizeFieldEvent {
+    field: '$.container.layers[].size'
+    value: bigint
+    index: number
+  }
+
+  export interface JobSpecContainerLayersSha256FieldEvent {
+    field: '$.container.layers[].sha256'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface JobSpecContainerNetworkFieldEvent {
+    field: '$.container.network'
+    value: boolean
+  }
+
   export function encode (obj: Partial<JobSpec>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobSpec.codec())
   }
@@ -4075,7 +4205,7 @@ export namespace JobSpec {
     return decodeMessage(buf, JobSpec.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobSpec>): Generator<JobSpecLeaseFieldEvent | JobSpecExecutorFieldEvent | JobSpecModuleNameFieldEvent | JobSpecModuleSizeFieldEvent | JobSpecModuleSha256FieldEvent | JobSpecCommandFieldEvent | JobSpecArgsFieldEvent | JobSpecInputsNameFieldEvent | JobSpecInputsSizeFieldEvent | JobSpecInputsSha256FieldEvent | JobSpecTimeoutSFieldEvent | JobSpecMaxOutputBytesFieldEvent | JobSpecMaxMemoryMibFieldEvent | JobSpecContainerImageFieldEvent | JobSpecContainerCommandFieldEvent | JobSpecContainerEnvNameFieldEvent | JobSpecContainerEnvValueFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobSpec>): Generator<JobSpecLeaseFieldEvent | JobSpecExecutorFieldEvent | JobSpecModuleNameFieldEvent | JobSpecModuleSizeFieldEvent | JobSpecModuleSha256FieldEvent | JobSpecCommandFieldEvent | JobSpecArgsFieldEvent | JobSpecInputsNameFieldEvent | JobSpecInputsSizeFieldEvent | JobSpecInputsSha256FieldEvent | JobSpecTimeoutSFieldEvent | JobSpecMaxOutputBytesFieldEvent | JobSpecMaxMemoryMibFieldEvent | JobSpecContainerImageFieldEvent | JobSpecContainerCommandFieldEvent | JobSpecContainerEnvNameFieldEvent | JobSpecContainerEnvValueFieldEvent | JobSpecContainerConfigNameFieldEvent | JobSpecContainerConfigSizeFieldEvent | JobSpecContainerConfigSha256FieldEvent | JobSpecContainerLayersNameFieldEvent | JobSpecContainerLayersSizeFieldEvent | JobSpecContainerLayersSha256FieldEvent | JobSpecContainerNetworkFieldEvent> {
     return streamMessage(buf, JobSpec.codec(), opts)
   }
 }
@@ -4084,6 +4214,9 @@ export interface ContainerSpec {
   image: string
   command: string[]
   env: EnvVar[]
+  config?: FileRef
+  layers: FileRef[]
+  network: boolean
 }
 
 export namespace ContainerSpec {
@@ -4115,6 +4248,23 @@ export namespace ContainerSpec {
           }
         }
 
+        if (obj.config != null) {
+          w.uint32(34)
+          FileRef.codec().encode(obj.config, w)
+        }
+
+        if (obj.layers != null && obj.layers.length > 0) {
+          for (const value of obj.layers) {
+            w.uint32(42)
+            FileRef.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.network != null && obj.network !== false)) {
+          w.uint32(48)
+          w.bool(obj.network)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -4122,7 +4272,9 @@ export namespace ContainerSpec {
         const obj: any = {
           image: '',
           command: [],
-          env: []
+          env: [],
+          layers: [],
+          network: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -4161,6 +4313,30 @@ export namespace ContainerSpec {
               }))
               break
             }
+            case 4: {
+              obj.config = FileRef.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.config
+              })
+              break
+            }
+            case 5: {
+              if (opts.limits?.layers != null && obj.layers.length === opts.limits.layers) {
+                throw new MaxLengthError('Decode error - repeated field "layers" had too many elements')
+              }
+
+              if (obj.layers.length === 128) {
+                throw new MaxLengthError('Decode error - repeated field "layers" had too many elements')
+              }
+
+              obj.layers.push(FileRef.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.layers$
+              }))
+              break
+            }
+            case 6: {
+              obj.network = reader.bool()
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -4172,7 +4348,8 @@ export namespace ContainerSpec {
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
           command: 64,
-          env: 64
+          env: 64,
+          layers: 128
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -4229,6 +4406,42 @@ export namespace ContainerSpec {
 
               break
             }
+            case 4: {
+              yield * FileRef.codec().stream(reader, reader.uint32(), `${prefix}.config`, {
+                limits: opts.limits?.config
+              })
+
+              break
+            }
+            case 5: {
+              if (opts.limits?.layers != null && obj.layers === opts.limits.layers) {
+                throw new MaxLengthError('Streaming decode error - repeated field "layers" had too many elements')
+              }
+
+              if (obj.layers === 128) {
+                throw new MaxLengthError('Streaming decode error - repeated field "layers" had too many elements')
+              }
+
+              for (const evt of FileRef.codec().stream(reader, reader.uint32(), `${prefix}.layers[]`, {
+                limits: opts.limits?.layers$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.layers
+                }
+              }
+
+              obj.layers++
+
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.network`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -4264,6 +4477,44 @@ export namespace ContainerSpec {
     index: number
   }
 
+  export interface ContainerSpecConfigNameFieldEvent {
+    field: '$.config.name'
+    value: string
+  }
+
+  export interface ContainerSpecConfigSizeFieldEvent {
+    field: '$.config.size'
+    value: bigint
+  }
+
+  export interface ContainerSpecConfigSha256FieldEvent {
+    field: '$.config.sha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ContainerSpecLayersNameFieldEvent {
+    field: '$.layers[].name'
+    value: string
+    index: number
+  }
+
+  export interface ContainerSpecLayersSizeFieldEvent {
+    field: '$.layers[].size'
+    value: bigint
+    index: number
+  }
+
+  export interface ContainerSpecLayersSha256FieldEvent {
+    field: '$.layers[].sha256'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ContainerSpecNetworkFieldEvent {
+    field: '$.network'
+    value: boolean
+  }
+
   export function encode (obj: Partial<ContainerSpec>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ContainerSpec.codec())
   }
@@ -4272,7 +4523,7 @@ export namespace ContainerSpec {
     return decodeMessage(buf, ContainerSpec.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ContainerSpec>): Generator<ContainerSpecImageFieldEvent | ContainerSpecCommandFieldEvent | ContainerSpecEnvNameFieldEvent | ContainerSpecEnvValueFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ContainerSpec>): Generator<ContainerSpecImageFieldEvent | ContainerSpecCommandFieldEvent | ContainerSpecEnvNameFieldEvent | ContainerSpecEnvValueFieldEvent | ContainerSpecConfigNameFieldEvent | ContainerSpecConfigSizeFieldEvent | ContainerSpecConfigSha256FieldEvent | ContainerSpecLayersNameFieldEvent | ContainerSpecLayersSizeFieldEvent | ContainerSpecLayersSha256FieldEvent | ContainerSpecNetworkFieldEvent> {
     return streamMessage(buf, ContainerSpec.codec(), opts)
   }
 }
@@ -4429,7 +4680,7 @@ export namespace Need {
                 throw new MaxLengthError('Decode error - repeated field "sha256" had too many elements')
               }
 
-              if (obj.sha256.length === 257) {
+              if (obj.sha256.length === 386) {
                 throw new MaxLengthError('Decode error - repeated field "sha256" had too many elements')
               }
 
@@ -4446,7 +4697,7 @@ export namespace Need {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          sha256: 257
+          sha256: 386
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -4460,7 +4711,7 @@ export namespace Need {
                 throw new MaxLengthError('Streaming decode error - repeated field "sha256" had too many elements')
               }
 
-              if (obj.sha256 === 257) {
+              if (obj.sha256 === 386) {
                 throw new MaxLengthError('Streaming decode error - repeated field "sha256" had too many elements')
               }
 
@@ -4509,14 +4760,16 @@ export enum Phase {
   PHASE_UNSPECIFIED = 'PHASE_UNSPECIFIED',
   RECEIVING = 'RECEIVING',
   RUNNING = 'RUNNING',
-  SENDING = 'SENDING'
+  SENDING = 'SENDING',
+  PREPARING = 'PREPARING'
 }
 
 enum __PhaseValues {
   PHASE_UNSPECIFIED = 0,
   RECEIVING = 1,
   RUNNING = 2,
-  SENDING = 3
+  SENDING = 3,
+  PREPARING = 4
 }
 
 export namespace Phase {
@@ -5636,6 +5889,44 @@ export namespace JobFrame {
     index: number
   }
 
+  export interface JobFrameSpecContainerConfigNameFieldEvent {
+    field: '$.spec.container.config.name'
+    value: string
+  }
+
+  export interface JobFrameSpecContainerConfigSizeFieldEvent {
+    field: '$.spec.container.config.size'
+    value: bigint
+  }
+
+  export interface JobFrameSpecContainerConfigSha256FieldEvent {
+    field: '$.spec.container.config.sha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface JobFrameSpecContainerLayersNameFieldEvent {
+    field: '$.spec.container.layers[].name'
+    value: string
+    index: number
+  }
+
+  export interface JobFrameSpecContainerLayersSizeFieldEvent {
+    field: '$.spec.container.layers[].size'
+    value: bigint
+    index: number
+  }
+
+  export interface JobFrameSpecContainerLayersSha256FieldEvent {
+    field: '$.spec.container.layers[].sha256'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface JobFrameSpecContainerNetworkFieldEvent {
+    field: '$.spec.container.network'
+    value: boolean
+  }
+
   export interface JobFrameNeedSha256FieldEvent {
     field: '$.need.sha256[]'
     index: number
@@ -5763,8 +6054,232 @@ export namespace JobFrame {
     return decodeMessage(buf, JobFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobFrame>): Generator<JobFrameSpecLeaseFieldEvent | JobFrameSpecExecutorFieldEvent | JobFrameSpecModuleNameFieldEvent | JobFrameSpecModuleSizeFieldEvent | JobFrameSpecModuleSha256FieldEvent | JobFrameSpecCommandFieldEvent | JobFrameSpecArgsFieldEvent | JobFrameSpecInputsNameFieldEvent | JobFrameSpecInputsSizeFieldEvent | JobFrameSpecInputsSha256FieldEvent | JobFrameSpecTimeoutSFieldEvent | JobFrameSpecMaxOutputBytesFieldEvent | JobFrameSpecMaxMemoryMibFieldEvent | JobFrameSpecContainerImageFieldEvent | JobFrameSpecContainerCommandFieldEvent | JobFrameSpecContainerEnvNameFieldEvent | JobFrameSpecContainerEnvValueFieldEvent | JobFrameNeedSha256FieldEvent | JobFrameFileNameFieldEvent | JobFrameFileSizeFieldEvent | JobFrameFileSha256FieldEvent | JobFrameProgressPhaseFieldEvent | JobFrameProgressDoneFieldEvent | JobFrameProgressTotalFieldEvent | JobFrameLogFdFieldEvent | JobFrameLogDataFieldEvent | JobFrameResultStatusFieldEvent | JobFrameResultExitCodeFieldEvent | JobFrameResultErrorCodeFieldEvent | JobFrameResultMessageFieldEvent | JobFrameResultOutputsNameFieldEvent | JobFrameResultOutputsSizeFieldEvent | JobFrameResultOutputsSha256FieldEvent | JobFrameResultStartedAtMsFieldEvent | JobFrameResultEndedAtMsFieldEvent | JobFrameReceiptBodyFieldEvent | JobFrameReceiptProviderSignatureFieldEvent | JobFrameReceiptRenterSignatureFieldEvent | JobFrameFailureCodeFieldEvent | JobFrameFailureMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobFrame>): Generator<JobFrameSpecLeaseFieldEvent | JobFrameSpecExecutorFieldEvent | JobFrameSpecModuleNameFieldEvent | JobFrameSpecModuleSizeFieldEvent | JobFrameSpecModuleSha256FieldEvent | JobFrameSpecCommandFieldEvent | JobFrameSpecArgsFieldEvent | JobFrameSpecInputsNameFieldEvent | JobFrameSpecInputsSizeFieldEvent | JobFrameSpecInputsSha256FieldEvent | JobFrameSpecTimeoutSFieldEvent | JobFrameSpecMaxOutputBytesFieldEvent | JobFrameSpecMaxMemoryMibFieldEvent | JobFrameSpecContainerImageFieldEvent | JobFrameSpecContainerCommandFieldEvent | JobFrameSpecContainerEnvNameFieldEvent | JobFrameSpecContainerEnvValueFieldEvent | JobFrameSpecContainerConfigNameFieldEvent | JobFrameSpecContainerConfigSizeFieldEvent | JobFrameSpecContainerConfigSha256FieldEvent | JobFrameSpecContainerLayersNameFieldEvent | JobFrameSpecContainerLayersSizeFieldEvent | JobFrameSpecContainerLayersSha256FieldEvent | JobFrameSpecContainerNetworkFieldEvent | JobFrameNeedSha256FieldEvent | JobFrameFileNameFieldEvent | JobFrameFileSizeFieldEvent | JobFrameFileSha256FieldEvent | JobFrameProgressPhaseFieldEvent | JobFrameProgressDoneFieldEvent | JobFrameProgressTotalFieldEvent | JobFrameLogFdFieldEvent | JobFrameLogDataFieldEvent | JobFrameResultStatusFieldEvent | JobFrameResultExitCodeFieldEvent | JobFrameResultErrorCodeFieldEvent | JobFrameResultMessageFieldEvent | JobFrameResultOutputsNameFieldEvent | JobFrameResultOutputsSizeFieldEvent | JobFrameResultOutputsSha256FieldEvent | JobFrameResultStartedAtMsFieldEvent | JobFrameResultEndedAtMsFieldEvent | JobFrameReceiptBodyFieldEvent | JobFrameReceiptProviderSignatureFieldEvent | JobFrameReceiptRenterSignatureFieldEvent | JobFrameFailureCodeFieldEvent | JobFrameFailureMessageFieldEvent> {
     return streamMessage(buf, JobFrame.codec(), opts)
+  }
+}
+
+export interface LayerRequest {
+  sha256: Uint8Array<ArrayBuffer>
+}
+
+export namespace LayerRequest {
+  let _codec: Codec<LayerRequest>
+
+  export const codec = (): Codec<LayerRequest> => {
+    if (_codec == null) {
+      _codec = message<LayerRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.sha256 != null && obj.sha256.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.sha256)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          sha256: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.sha256 = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.sha256`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface LayerRequestSha256FieldEvent {
+    field: '$.sha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<LayerRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, LayerRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LayerRequest>): LayerRequest {
+    return decodeMessage(buf, LayerRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LayerRequest>): Generator<LayerRequestSha256FieldEvent> {
+    return streamMessage(buf, LayerRequest.codec(), opts)
+  }
+}
+
+export interface LayerReply {
+  found: boolean
+  size: bigint
+  message: string
+}
+
+export namespace LayerReply {
+  let _codec: Codec<LayerReply>
+
+  export const codec = (): Codec<LayerReply> => {
+    if (_codec == null) {
+      _codec = message<LayerReply>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.found != null && obj.found !== false)) {
+          w.uint32(8)
+          w.bool(obj.found)
+        }
+
+        if ((obj.size != null && obj.size !== 0n)) {
+          w.uint32(16)
+          w.uint64(obj.size)
+        }
+
+        if ((obj.message != null && obj.message !== '')) {
+          w.uint32(26)
+          w.string(obj.message)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          found: false,
+          size: 0n,
+          message: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.found = reader.bool()
+              break
+            }
+            case 2: {
+              obj.size = reader.uint64()
+              break
+            }
+            case 3: {
+              obj.message = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.found`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.size`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface LayerReplyFoundFieldEvent {
+    field: '$.found'
+    value: boolean
+  }
+
+  export interface LayerReplySizeFieldEvent {
+    field: '$.size'
+    value: bigint
+  }
+
+  export interface LayerReplyMessageFieldEvent {
+    field: '$.message'
+    value: string
+  }
+
+  export function encode (obj: Partial<LayerReply>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, LayerReply.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LayerReply>): LayerReply {
+    return decodeMessage(buf, LayerReply.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LayerReply>): Generator<LayerReplyFoundFieldEvent | LayerReplySizeFieldEvent | LayerReplyMessageFieldEvent> {
+    return streamMessage(buf, LayerReply.codec(), opts)
   }
 }
 

@@ -117,7 +117,7 @@ async function buildSubmission (args: string[], flags: SubmitFlags): Promise<Job
   const executor = flags.wasm !== undefined ? Executor.WASM : flags.image !== undefined ? Executor.CONTAINER : Executor.PROCESS
   let container: ContainerSpec | undefined
   if (flags.image !== undefined) {
-    container = { image: flags.image, command: args, env: flags.env ?? [] }
+    container = { image: flags.image, command: args, env: flags.env ?? [], layers: [], network: false }
     try {
       validateContainerSpec(container, 'container')
     } catch (err) {

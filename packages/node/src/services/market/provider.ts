@@ -264,7 +264,9 @@ export class ProviderMarket {
       multiaddrs: this.o.libp2p.getMultiaddrs().slice(0, 16).map(a => a.bytes as Uint8Array<ArrayBuffer>),
       wallet: this.o.wallet as Uint8Array<ArrayBuffer>,
       // Only the bidder may accept it: a quote that leaks to a third peer leases nothing.
-      renter: opened.signer.toMultihash().bytes as Uint8Array<ArrayBuffer>
+      renter: opened.signer.toMultihash().bytes as Uint8Array<ArrayBuffer>,
+      image: '',
+      imageCached: false
     }
     this.quotesInFlight++
     try {
@@ -372,7 +374,9 @@ export class ProviderMarket {
       pricePerUnitHour: q.pricePerUnitHour,
       maxDurationS: q.maxDurationS,
       gpuIndices,
-      renterWallet: acceptance.body.wallet
+      renterWallet: acceptance.body.wallet,
+      // The image the quote pinned: the job must run exactly it.
+      image: q.image
     }
     const envelope = await sealEnvelope(this.o.privateKey, MessageKind.LEASE, lease, { seq: this.seq.next(), now, ttlMs: this.o.leaseTtlMs })
     this.leases.set(jobId, { jobId, renter: renter.toString(), lease, gpuClass: q.gpuClass, expiresAtMs, quoteExpiresAtMs: quote.expiresAtMs })

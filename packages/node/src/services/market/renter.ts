@@ -262,7 +262,8 @@ export class RenterMarket {
       maxPricePerUnitHour: job.maxPricePerUnitHour,
       quoteDeadlineMs: BigInt(this.o.now() + windowMs),
       multiaddrs: libp2p.getMultiaddrs().slice(0, 16).map(a => a.bytes as Uint8Array<ArrayBuffer>),
-      inputBytes
+      inputBytes,
+      image: request.image ?? ''
     }
     if (bid.multiaddrs.length === 0) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, 'this node has no listen address, so providers cannot send quotes to it')
     const seal = async (): Promise<{ envelope: Uint8Array, hash: Uint8Array }> => {
