@@ -44,6 +44,23 @@ export const IonetErrorCode = {
   EXECUTOR_DISABLED: 'ERR_EXECUTOR_DISABLED',
   /** The provider is shutting down: it stopped (or refused) the job and charges nothing for it. */
   PROVIDER_STOPPING: 'ERR_PROVIDER_STOPPING',
+  /** The operator allowed egress, and this host cannot provide it safely (no nft, not root, no engine network): the node runs without it. */
+  EGRESS_UNAVAILABLE: 'ERR_EGRESS_UNAVAILABLE',
+  // Container images
+  /** An image's blobs do not make the image they claim: a layer that is not its config's, an archive whose contents do not match their digests. */
+  IMAGE_INVALID: 'ERR_IMAGE_INVALID',
+  /** The image is larger than this provider's image cache may hold. */
+  IMAGE_TOO_LARGE: 'ERR_IMAGE_TOO_LARGE',
+  /** Pulling or loading the image took longer than the provider's image time limit (separate from the job's). */
+  IMAGE_TIMEOUT: 'ERR_IMAGE_TIMEOUT',
+  /** The container engine refused or failed to build an image from its build files (the example images). */
+  IMAGE_BUILD_FAILED: 'ERR_IMAGE_BUILD_FAILED',
+  /** The registry has no such repository, tag or digest (or shows it only with credentials). */
+  IMAGE_NOT_FOUND: 'ERR_IMAGE_NOT_FOUND',
+  /** The registry has the image, but the container engine failed to pull it. */
+  IMAGE_PULL_FAILED: 'ERR_IMAGE_PULL_FAILED',
+  /** The image's registry refused the connection, did not answer in time, or failed (5xx). */
+  REGISTRY_UNREACHABLE: 'ERR_REGISTRY_UNREACHABLE',
   // Wallets, the Solana ledger, payments
   /** A wallet file that is missing, malformed, or readable by other users. */
   WALLET: 'ERR_WALLET',

@@ -39,7 +39,7 @@ export type NodeEvent =
   // renter side
   | { type: 'discovery', gpuClass: string, providers: number, records: number }
   | { type: 'bid:published', jobId: string, gpuClass: string, topicPeers: number }
-  | { type: 'quote:received', jobId: string, provider: string, gpuClass: string, gpus: string, price: string, units: number }
+  | { type: 'quote:received', jobId: string, provider: string, gpuClass: string, gpus: string, price: string, units: number, image?: string, imageCached?: boolean }
   | { type: 'quote:rejected', jobId: string, provider: string, reason: string }
   | { type: 'quotes:ranked', jobId: string, ranking: Array<{ provider: string, score: number, price: string, reputation: number, latencyMs?: number, reachability: string }> }
   | { type: 'lease:accepted', jobId: string, provider: string, units: number, expiresAtMs: number }
@@ -56,6 +56,12 @@ export type NodeEvent =
   | { type: 'job:provider-gone', jobId: string, provider: string, code: string, reason: string, attempt: number, charged: '0', next?: string }
   | { type: 'transfer:progress', jobId: string, direction: 'upload' | 'download', file: string, done: number, total: number }
   | { type: 'job:progress', jobId: string, elapsedMs: number, limitMs: number }
+  /** The provider is pulling or loading the job's image (bytes done of total), before the run and under its own time limit. */
+  | { type: 'image:progress', jobId: string, image: string, done: number, total: number }
+  /** An image blob came from another peer than the renter (services/layers). */
+  | { type: 'layer:fetched', sha256: string, from: string, bytes: number, ms: number }
+  /** This node served an image blob to a peer. */
+  | { type: 'layer:served', sha256: string, to: string, bytes: number }
   | { type: 'job:log', jobId: string, fd: 1 | 2, text: string }
   // both
   | { type: 'receipt:stored', jobId: string, role: 'provider' | 'renter', counterparty: string, status: string, gpuSeconds: string, amount: string, path: string }

@@ -228,9 +228,14 @@ export function isImageReference (image: string): boolean {
 }
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 
-/** A CONTAINER job's image, argv and environment (docs/protocol.md §8). */
-export function validateContainerSpec (c: ContainerSpec, field: string): void {
-  if (!CONTAINER_IMAGE.test(c.image)) invalid(`${field}.image`, `"${c.image.slice(0, 80)}" is neither sha256:<64 hex> nor <name>@sha256:<64 hex>`)
+/**
+ * A CONTAINER job's image, argv and environment (docs/protocol.md §8). On the wire the image is
+ * pinned; a renter's request (`reference`) may name a registry reference its provider resolves.
+ */
+export function validateContainerSpec (c: ContainerSpec, field: string, reference = false): void {
+  if (reference ? !isImageReference(c.image) : !CONTAINER_IMAGE.test(c.image)) {
+    invalid(`${field}.image`, `"${c.image.slice(0, 80)}" is ${reference ? 'not an image reference ([host[:port]/]name[:tag], or pinned by @sha256:<64 hex>)' : 'neither sha256:<64 hex> nor <name>@sha256:<64 hex>'}`)
+  }
   // An image sent by the renter: its config is the image id, every blob named by its digest.
   if (c.config !== undefined || c.layers.length > 0) {
     if (c.config === undefined || c.layers.length === 0) invalid(`${field}.config`, 'an image sent by the renter needs its config and at least one layer')

@@ -59,7 +59,7 @@ export function describe (e: NodeEvent): string | undefined {
     case 'job:cancelled': return `! job ${e.jobId.slice(0, 8)} stopped after ${(e.ranMs / 1000).toFixed(1)} s, unpaid (${e.reason}: ${e.detail}); capacity free ${e.freedInMs} ms later`
     case 'discovery': return `found ${e.providers} provider(s) of ${e.gpuClass} in the DHT, with signed capability records`
     case 'bid:published': return `bid ${e.jobId.slice(0, 8)} gossiped on ionet/bids/1/${e.gpuClass} to ${e.topicPeers} peer(s)`
-    case 'quote:received': return `quote from ${short(e.provider)}: ${e.gpus === 'no GPU' ? `${e.units} CPU core(s)` : e.gpus} at ${lamports(e.price)}/unit-h`
+    case 'quote:received': return `quote from ${short(e.provider)}: ${e.gpus === 'no GPU' ? `${e.units} CPU core(s)` : e.gpus} at ${lamports(e.price)}/unit-h${e.image !== undefined ? `, image ${e.imageCached === true ? 'cached' : 'to fetch'}` : ''}`
     case 'quote:rejected': return `ignored quote from ${short(e.provider)}: ${e.reason}`
     case 'quotes:ranked': return e.ranking.length === 0 ? 'no acceptable quote' : ['ranked quotes (price, fit, reputation, reachability, latency):', ...e.ranking.map((r, i) => `  ${i + 1}. ${short(r.provider)}  score ${r.score.toFixed(3)}  ${BigInt(r.price).toLocaleString('en-US')} lamports/unit-h  ${r.reachability}${r.latencyMs !== undefined ? ` ${r.latencyMs} ms` : ''}`)].join('\n')
     case 'lease:accepted': return `lease from ${short(e.provider)}: capacity reserved, job must start within ${Math.max(0, Math.round((e.expiresAtMs - Date.now()) / 1000))} s`

@@ -64,6 +64,8 @@ export interface ContainerProgram {
   /** argv; empty: the image's entrypoint and command. */
   command: string[]
   env: Array<{ name: string, value: string }>
+  /** The renter asked for outbound network (ContainerSpec.network); it gets it only where the provider has egress. */
+  network: boolean
 }
 
 export interface ExecutionRequest<P extends Program = Program> {
@@ -101,18 +103,30 @@ export interface ExecutionResult {
   endedAtMs: number
 }
 
-/** A file of a job that the provider keeps by content, so that it travels once (a WASM module). */
+/** A file of a job that the provider keeps by content, so that it travels once (a WASM module, an image's blobs). */
 export interface CachedFile {
   ref: FileRef
   /** The spec's field, for error messages ("module"). */
   field: string
-  /** Its file name in the provider's cache. */
-  cacheName: string
+  /** Where it lies: a name in the provider's module cache, or an absolute path in the executor's own store. */
+  cacheName?: string
+  path?: string
+  /** Any peer holding it may serve it by digest, not only the renter (image blobs, services/layers). */
+  shareable?: boolean
 }
 
 /** A job spec as an executor reads it: the files it needs beside the inputs, and its program. */
 export interface ProgramPlan<P extends Program = Program> {
   cached: CachedFile[]
+  /** True when no cached file needs to travel at all (the image is already in the engine). */
+  holds?: () => Promise<boolean>
+  /**
+   * Work between the files' arrival and the run, under the provider's image time limit (its
+   * signal), not the job's: a container image to load or pull. Throws an IonetError.
+   */
+  prepare?: (o: { signal: AbortSignal, onProgress?: (done: number, total: number) => void }) => Promise<void>
+  /** Once the run is over (whether or not prepare finished): releases what prepare holds. */
+  finish?: () => void
   /** The program, once each cached file is on disk (paths in `cached` order). */
   program: (cachedPaths: string[]) => P
 }

@@ -23,6 +23,10 @@ export interface DataDirLayout {
   receipts: string
   jobs: string
   moduleCache: string
+  /** The provider's image cache: blobs of images renters sent, and its index (executors/container/image-store.ts). */
+  imageCache: string
+  /** Image archives this renter unpacked into blobs, while their jobs run. */
+  sentImages: string
   controlSocket: string
   /** The embedded Solana ledger's state (`ionet-p2p ledger`). */
   ledger: string
@@ -47,6 +51,8 @@ export function dataDirLayout (root: string): DataDirLayout {
     receipts: join(abs, 'receipts'),
     jobs: join(abs, 'jobs'),
     moduleCache: join(abs, 'cache', 'modules'),
+    imageCache: join(abs, 'cache', 'images'),
+    sentImages: join(abs, 'cache', 'sent-images'),
     controlSocket: join(abs, 'control.sock'),
     ledger: join(abs, 'ledger'),
     wallet: join(abs, 'wallet.json'),
@@ -59,7 +65,7 @@ export async function prepareDataDir (root: string): Promise<DataDirLayout> {
   const layout = dataDirLayout(root)
   try {
     await mkdir(layout.root, { recursive: true, mode: 0o700 })
-    for (const dir of [layout.receipts, layout.jobs, layout.moduleCache]) await mkdir(dir, { recursive: true })
+    for (const dir of [layout.receipts, layout.jobs, layout.moduleCache, layout.sentImages]) await mkdir(dir, { recursive: true })
   } catch (err) {
     throw new IonetError(IonetErrorCode.DATA_DIR, `cannot use data directory ${layout.root}: ${(err as Error).message}`)
   }

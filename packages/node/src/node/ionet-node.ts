@@ -35,6 +35,8 @@ import { TopicCarrier } from '../services/gossip/topic-carrier.js'
 import { GraylistWatch } from '../services/gossip/graylist-watch.js'
 import { JobServer } from '../services/jobs/job-server.js'
 import type { JobLimits } from '../services/jobs/job-server.js'
+import { LayerService } from '../services/layers/layer-service.js'
+import type { ImageStore } from '../executors/container/image-store.js'
 import { CapacityLedger } from '../services/market/capacity.js'
 import { ProviderMarket } from '../services/market/provider.js'
 import type { ProviderTerms } from '../services/market/provider.js'
@@ -65,6 +67,10 @@ export interface ProviderOptions {
   /** The executors offered (ExecutorRegistry: one per protocol executor). */
   executors: JobExecutor[]
   limits?: Partial<JobLimits>
+  /** The container executor's image cache: its blobs are served to peers and announced in the DHT (services/layers). */
+  images?: ImageStore
+  /** How long getting a job's image ready may take, apart from the job's time limit. @default 600_000 (job-server.ts) */
+  imageTimeoutMs?: number
 }
 
 export interface IonetNodeOptions {
@@ -156,6 +162,8 @@ export class IonetNode {
   /** Reports peers gossipsub starts or stops ignoring. */
   readonly graylist: GraylistWatch
   private readonly jobServer?: JobServer
+  private readonly layers?: LayerService
+  private readonly images?: ImageStore
   private readonly advertiser?: CapabilityAdvertiser
   private readonly datastore: NodeDatastore
   private readonly unlock: () => Promise<void>
@@ -241,6 +249,7 @@ export class IonetNode {
     this.renter = new RenterMarket({
       libp2p, privateKey, directory: this.directory, inbox: this.inbox, asks: this.asks, reputation, receipts: this.receipts, wallet: wallet.publicKey, events, now,
       paths: this.paths,
+      imageDir: layout.sentImages,
       holePunchFailed: (provider) => this.reachability.failedRecently(provider, MARKET_DEFAULTS.holePunchFailureMemoryMs),
       watchAsks: (gpuClass) => { this.askWatcher.watch(gpuClass) }
     })
@@ -255,14 +264,23 @@ export class IonetNode {
         libp2p, privateKey, hardware: p.hardware, terms, ledger: this.ledger, scorer, events, now, wallet: wallet.publicKey,
         creditCheck: (renter, maxCost) => this.credit.refusal(renter, maxCost, now()),
         reachability: () => this.reachability.claim(),
+        ...(p.images !== undefined ? { images: p.images } : {}),
         ...(options.timing?.askIntervalMs !== undefined ? { askIntervalMs: options.timing.askIntervalMs } : {}),
         ...(options.timing?.leaseTtlMs !== undefined ? { leaseTtlMs: options.timing.leaseTtlMs } : {}),
         ...(options.timing?.quoteTtlMs !== undefined ? { quoteTtlMs: options.timing.quoteTtlMs } : {})
       })
+      if (p.images !== undefined) {
+        const layers = new LayerService({ libp2p, blobs: p.images, scorer, events })
+        p.images.whenCached(blobs => { layers.announce(blobs) })
+        this.layers = layers
+        this.images = p.images
+      }
       this.jobServer = new JobServer({
         libp2p, privateKey, wallet: wallet.publicKey, market: this.provider, ledger: this.ledger, executors,
         jobsDir: layout.jobs, moduleCacheDir: layout.moduleCache, receipts: this.receipts, scorer, events, now,
-        ...(p.limits !== undefined ? { limits: p.limits } : {})
+        ...(p.limits !== undefined ? { limits: p.limits } : {}),
+        ...(this.layers !== undefined ? { layers: this.layers } : {}),
+        ...(p.imageTimeoutMs !== undefined ? { imageTimeoutMs: p.imageTimeoutMs } : {})
       })
       const provider = this.provider
       const capability = (): Capability => ({
@@ -398,6 +416,11 @@ export class IonetNode {
     if (this.provider !== undefined) {
       await this.provider.start()
       await this.jobServer?.start()
+      if (this.layers !== undefined && this.images !== undefined) {
+        await this.layers.start()
+        // What earlier runs cached is announced again: DHT provider records expire.
+        this.layers.announce((await this.images.blobs()).map(h => Uint8Array.from(Buffer.from(h, 'hex'))))
+      }
       for (const gpuClass of this.provider.classes) this.askWatcher.watch(gpuClass)
       this.advertiser?.start()
     }
@@ -484,6 +507,7 @@ export class IonetNode {
     this.askWatcher.stop()
     await this.provider?.stop().catch(() => {})
     await this.jobServer?.stop().catch(() => {})
+    await this.layers?.stop().catch(() => {})
     await this.inbox.stop().catch(() => {})
     this.reachability.stop()
     this.graylist.stop()

@@ -1,7 +1,8 @@
 /**
  * Runs a job in an OCI container through the provider's container engine (engine.ts), isolated
  * by default (docs/operators.md, "Container jobs"):
- *  - no network (`NetworkMode: none`);
+ *  - no network (`NetworkMode: none`), unless the renter asks for it and the operator allows
+ *    egress: then the egress network, kept off private and local ranges (egress.ts);
  *  - a read-only root filesystem, with a small writable tmpfs at /tmp;
  *  - the job's inputs read-only at /in, its outputs written to /out (both bind mounts of the
  *    job's scratch directory, measured by the shared supervisor);
@@ -15,12 +16,13 @@ import { chmod, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import type Docker from 'dockerode'
-import { CONTAINER_IMAGE, Executor as ExecutorEnum } from '@ionet-p2p/protocol'
+import { CONTAINER_IMAGE, Executor as ExecutorEnum, hex } from '@ionet-p2p/protocol'
 import type { JobSpec } from '@ionet-p2p/protocol'
 import { ExecutionErrorCode } from '../types.js'
 import type { ContainerProgram, ExecutionRequest, ExecutionResult, Executor, ProgramPlan } from '../types.js'
 import { cancelled, finisher, formatBytes } from '../results.js'
 import { RunSupervisor } from '../supervisor.js'
+import type { ImageStore } from './image-store.js'
 
 /** Labels on every container this executor makes. */
 export const CONTAINER_LABELS = { job: 'io.ionet-p2p.job', owner: 'io.ionet-p2p.owner' } as const
@@ -30,6 +32,8 @@ export type GpuPassthrough = 'nvidia-runtime' | 'cdi' | 'none'
 
 export interface ContainerExecutorOptions {
   docker: Docker
+  /** The image cache: images renters send are loaded through it, registry images pulled, and the LRU kept. */
+  images?: ImageStore
   /** Who made the containers (the node's peer id): a restarted node removes its own leftovers only. */
   owner: string
   /** @default 'none' */
@@ -38,6 +42,10 @@ export interface ContainerExecutorOptions {
   pidsLimit?: number
   /** Size of the writable /tmp. @default 64 */
   tmpMiB?: number
+  /** The egress network (egress.ts), present only when the operator allowed egress and it was set up. */
+  egressNetwork?: string
+  /** Resolvers for jobs on the egress network (public addresses); empty or absent: the engine's default. */
+  egressDns?: string[]
 }
 
 /** The unprivileged user jobs run as (nobody:nogroup). */
@@ -59,7 +67,7 @@ export class ContainerExecutor implements Executor<ContainerProgram> {
   readonly executor = ExecutorEnum.CONTAINER
   readonly kind = 'container' as const
   readonly gpus: boolean
-  private readonly o: Required<ContainerExecutorOptions>
+  private readonly o: Required<Omit<ContainerExecutorOptions, 'images' | 'egressNetwork' | 'egressDns'>> & Pick<ContainerExecutorOptions, 'images' | 'egressNetwork' | 'egressDns'>
 
   constructor (options: ContainerExecutorOptions) {
     this.o = { gpus: 'none', pidsLimit: DEFAULT_PIDS_LIMIT, tmpMiB: DEFAULT_TMP_MIB, ...options }
@@ -70,7 +78,26 @@ export class ContainerExecutor implements Executor<ContainerProgram> {
     const c = spec.container
     if (c === undefined) return 'a container job needs an image'
     if (!CONTAINER_IMAGE.test(c.image)) return `image "${c.image.slice(0, 80)}" must be pinned: sha256:<64 hex>, or <name>@sha256:<64 hex>`
-    return { cached: [], program: () => ({ kind: 'container', image: c.image, command: c.command, env: c.env.map(e => ({ name: e.name, value: e.value })) }) }
+    // Refused rather than run without: the renter's job would fail in a way it cannot tell from its own bug.
+    if (c.network && this.o.egressNetwork === undefined) return 'this provider does not allow outbound network for jobs (egress is off)'
+    const program = (): ContainerProgram => ({ kind: 'container', image: c.image, command: c.command, env: c.env.map(e => ({ name: e.name, value: e.value })), network: c.network })
+    const images = this.o.images
+    if (images === undefined) {
+      if (c.config !== undefined) return 'this provider takes no images from renters; name one it has'
+      return { cached: [], program }
+    }
+    const src = { image: c.image, ...(c.config !== undefined ? { config: c.config } : {}), layers: c.layers }
+    // Throws ERR_IMAGE_TOO_LARGE before any blob moves.
+    images.checkSize(src)
+    const blobs = c.config !== undefined ? [c.config, ...c.layers] : []
+    let prepared = false
+    return {
+      cached: blobs.map((ref, i) => ({ ref, field: i === 0 ? 'container.config' : `container.layers[${i - 1}]`, path: images.blobPath(hex(ref.sha256)), shareable: true })),
+      holds: async () => images.inEngine(c.image),
+      prepare: async (o) => { await images.prepare(src, o); prepared = true },
+      finish: () => { if (prepared) images.done(c.image) },
+      program
+    }
   }
 
   async run (req: ExecutionRequest<ContainerProgram>): Promise<ExecutionResult> {
@@ -163,9 +190,11 @@ export class ContainerExecutor implements Executor<ContainerProgram> {
 }
 
 /** The container a job runs in: the isolation of this module's header, its limits and labels. */
-export function containerCreateOptions (req: ExecutionRequest<ContainerProgram>, o: Pick<Required<ContainerExecutorOptions>, 'owner' | 'gpus' | 'pidsLimit' | 'tmpMiB'>): Docker.ContainerCreateOptions {
+export function containerCreateOptions (req: ExecutionRequest<ContainerProgram>, o: Pick<Required<ContainerExecutorOptions>, 'owner' | 'gpus' | 'pidsLimit' | 'tmpMiB'> & Pick<ContainerExecutorOptions, 'egressNetwork' | 'egressDns'>): Docker.ContainerCreateOptions {
   const p = req.program
   const memory = req.maxMemoryMiB * MiB
+  // Network only when both the renter asked and this provider has egress; otherwise none at all.
+  const egress = p.network && o.egressNetwork !== undefined ? o.egressNetwork : undefined
   return {
     Image: p.image,
     ...(p.command.length > 0 ? { Cmd: p.command } : {}),
@@ -177,13 +206,14 @@ export function containerCreateOptions (req: ExecutionRequest<ContainerProgram>,
     ],
     User: JOB_USER,
     Labels: { [CONTAINER_LABELS.job]: req.jobId, [CONTAINER_LABELS.owner]: o.owner },
-    NetworkDisabled: true,
+    NetworkDisabled: egress === undefined,
     AttachStdin: false,
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
     HostConfig: {
-      NetworkMode: 'none',
+      NetworkMode: egress ?? 'none',
+      ...(egress !== undefined && (o.egressDns ?? []).length > 0 ? { Dns: o.egressDns } : {}),
       ReadonlyRootfs: true,
       Tmpfs: { '/tmp': `rw,nosuid,nodev,mode=1777,size=${o.tmpMiB}m` },
       Binds: [`${join(req.scratchDir, 'in')}:/in:ro`, `${join(req.scratchDir, 'out')}:/out:rw`],

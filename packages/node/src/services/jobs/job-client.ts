@@ -40,6 +40,8 @@ export interface JobClientOptions {
   args: string[]
   command: string[]
   container?: ContainerSpec
+  /** The blobs of an image the renter sends (config, then layers, as `container` names them). */
+  blobs?: LocalFile[]
   inputs: LocalFile[]
   timeoutS: number
   maxOutputBytes: bigint
@@ -69,6 +71,8 @@ export interface JobClientResult {
   receiptPath: string
 }
 
+/** PREPARING frames accepted before `need`: one a second for the provider's longest image time limit, and then some. */
+const MAX_PREPARING_FRAMES = 7_200
 /** Slack between the run's measured duration and the timeout, for process start and teardown. */
 const DURATION_SLACK_MS = 10_000
 
@@ -96,7 +100,8 @@ export async function runJobOnProvider (o: JobClientOptions): Promise<JobClientR
   }
   try {
     if (o.signal?.aborted === true) throw cancelled()
-    const files = [...(o.module !== undefined ? [o.module] : []), ...o.inputs]
+    // In the provider's order (its receipt's inputs_hash covers them): the executor's own files, then inputs.
+    const files = [...(o.module !== undefined ? [o.module] : []), ...(o.blobs ?? []), ...o.inputs]
     await sendFrame(stream, JobFrame.encode({
       spec: {
         lease: o.lease.bytes as Uint8Array<ArrayBuffer>,
@@ -113,7 +118,13 @@ export async function runJobOnProvider (o: JobClientOptions): Promise<JobClientR
     }), watchdog.signal)
 
     // Upload what the provider lacks.
-    const need = (await next('the list of needed files')).need
+    // While it fetches the image's blobs from other peers, the provider reports PREPARING progress first.
+    let first = await next('the list of needed files')
+    for (let i = 0; first.progress !== undefined && first.progress.phase === Phase.PREPARING && i < MAX_PREPARING_FRAMES; i++) {
+      events.emit({ type: 'image:progress', jobId, image: o.container?.image ?? '', done: Number(first.progress.done), total: Number(first.progress.total) })
+      first = await next('the list of needed files')
+    }
+    const need = first.need
     if (need === undefined) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'provider did not say which files it needs')
     for (const sha of need.sha256) {
       const file = files.find(f => equals(f.ref.sha256, sha))
@@ -130,6 +141,8 @@ export async function runJobOnProvider (o: JobClientOptions): Promise<JobClientR
       const frame = await next('job progress')
       if (frame.progress !== undefined && frame.progress.phase === Phase.RUNNING) {
         events.emit({ type: 'job:progress', jobId, elapsedMs: Number(frame.progress.done), limitMs: Number(frame.progress.total) })
+      } else if (frame.progress !== undefined && frame.progress.phase === Phase.PREPARING) {
+        events.emit({ type: 'image:progress', jobId, image: o.container?.image ?? '', done: Number(frame.progress.done), total: Number(frame.progress.total) })
       } else if (frame.log !== undefined) {
         const fd = frame.log.fd === 2 ? 2 : 1
         events.emit({ type: 'job:log', jobId, fd, text: new TextDecoder().decode(frame.log.data) })

@@ -74,7 +74,22 @@ export interface JobServerOptions {
   now?: () => number
   /** How long a side may stay silent during transfers before the stream is cut. */
   idleTimeoutMs?: number
+  /** Fetches image blobs from peers other than the renter (services/layers); without it, the renter sends them all. */
+  layers?: BlobFetcher
+  /**
+   * How long getting a job's image ready may take (blobs from peers, a load or a pull), apart
+   * from the job's own time limit. @default 600_000
+   */
+  imageTimeoutMs?: number
 }
+
+/** Gets a blob by digest from any peer that holds it, except the one named (the renter). */
+export interface BlobFetcher {
+  /** True once `dest` holds the blob, checked against its digest; false when no peer had it. */
+  fetch (ref: FileRef, dest: string, o: { exclude: PeerId, signal: AbortSignal }): Promise<boolean>
+}
+
+export const DEFAULT_IMAGE_TIMEOUT_MS = 600_000
 
 const STATUS: Record<ExecutionResult['status'], JobStatus> = {
   succeeded: JobStatus.SUCCEEDED,
@@ -149,13 +164,13 @@ interface JobStream {
 }
 
 export class JobServer {
-  private readonly o: JobServerOptions & { limits: JobLimits, now: () => number, idleTimeoutMs: number }
+  private readonly o: JobServerOptions & { limits: JobLimits, now: () => number, idleTimeoutMs: number, imageTimeoutMs: number }
   /** Streams being served, each with the controller that cancels its job. */
   private readonly running = new Map<Stream, { cancel: AbortController, done: Promise<void> }>()
   private stopping = false
 
   constructor (options: JobServerOptions) {
-    this.o = { ...options, limits: { ...DEFAULT_JOB_LIMITS, ...options.limits }, now: options.now ?? Date.now, idleTimeoutMs: options.idleTimeoutMs ?? 60_000 }
+    this.o = { ...options, limits: { ...DEFAULT_JOB_LIMITS, ...options.limits }, now: options.now ?? Date.now, idleTimeoutMs: options.idleTimeoutMs ?? 60_000, imageTimeoutMs: options.imageTimeoutMs ?? DEFAULT_IMAGE_TIMEOUT_MS }
   }
 
   async start (): Promise<void> {
@@ -225,7 +240,11 @@ export class JobServer {
       const job = await this.accept(first.spec, connection)
       held = job.jobId
       jobDir = join(this.o.jobsDir, job.jobId)
-      await this.runJob(s, job, jobDir)
+      try {
+        await this.runJob(s, job, jobDir)
+      } finally {
+        job.plan.finish?.()
+      }
     } catch (err) {
       if (this.o.scorer.isBanned(renter)) {
         // Its connections are being cut: no answer, and nothing more to score.
@@ -273,7 +292,16 @@ export class JobServer {
     const executor = this.o.executors.get(spec.executor)
     if (executor === undefined) throw new JobRefusal(IonetErrorCode.EXECUTOR_DISABLED, `this provider does not run ${executorName(spec.executor)} jobs`)
     if (spec.timeoutS < 1 || spec.timeoutS > l.maxDurationS) throw new JobRefusal(IonetErrorCode.INVALID_ARGUMENT, `timeout ${spec.timeoutS} s is outside 1..${l.maxDurationS} s allowed by the lease`)
-    const plan = executor.plan(spec)
+    // The lease pinned the image its quote named: the job runs exactly that one.
+    if (l.image !== '' && spec.container?.image !== l.image) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `the lease is for image ${l.image}, the spec names ${spec.container?.image.slice(0, 100) ?? 'none'}`)
+    let plan: ProgramPlan | string
+    try {
+      plan = executor.plan(spec)
+    } catch (err) {
+      // An executor's own refusal with its code (an image over the cache's cap): not the renter's fault.
+      if (err instanceof IonetError) throw new JobRefusal(err.code, err.message)
+      throw err
+    }
     if (typeof plan === 'string') throw new JobRefusal(IonetErrorCode.INVALID_ARGUMENT, plan)
     const files = this.jobFiles(spec, plan)
     // Through a relay: refuse up front what its limits would cut (the renter checks too).
@@ -296,13 +324,40 @@ export class JobServer {
     const scratch = join(jobDir, 'scratch')
     await mkdir(join(scratch, 'in'), { recursive: true })
     await mkdir(join(scratch, 'out'), { recursive: true })
-    const cachedPaths = plan.cached.map(c => join(this.o.moduleCacheDir, c.cacheName))
+    const cachedPaths = plan.cached.map(c => c.path ?? join(this.o.moduleCacheDir, c.cacheName ?? hex(c.ref.sha256)))
     const destinations = [...cachedPaths, ...spec.inputs.map(f => pathUnder(join(scratch, 'in'), f.name))]
-    const needed = []
+    const holds = await plan.holds?.() ?? false
+    const fromPeers: Array<{ ref: FileRef, path: string }> = []
+    const needed: Array<{ ref: FileRef, path: string }> = []
     for (const [i, ref] of files.entries()) {
       const path = destinations[i] as string
-      if (i < cachedPaths.length && await isRegularFile(path)) continue
-      needed.push({ ref, path })
+      if (i < cachedPaths.length && (holds || await isRegularFile(path))) continue
+      if (i < cachedPaths.length && plan.cached[i]?.shareable === true && this.o.layers !== undefined) fromPeers.push({ ref, path })
+      else needed.push({ ref, path })
+    }
+    // Image blobs come from any peer that holds them first; the renter sends only what none had.
+    const imageDeadline = AbortSignal.timeout(this.o.imageTimeoutMs)
+    const imageSignal = AbortSignal.any([signal, imageDeadline])
+    try {
+      if (fromPeers.length > 0) {
+        watchdog.pause()
+        const total = fromPeers.reduce((n, f) => n + Number(f.ref.size), 0)
+        let done = 0
+        const missing = await this.withPreparing(stream, () => [done, total], async () => {
+          const got = await Promise.all(fromPeers.map(async f => {
+            const ok = await (this.o.layers as BlobFetcher).fetch(f.ref, f.path, { exclude: s.renter, signal: imageSignal }).catch(() => false)
+            if (ok) done += Number(f.ref.size)
+            return ok
+          }))
+          return fromPeers.filter((_, i) => got[i] !== true)
+        })
+        watchdog.resume()
+        this.refuseIfBanned(s)
+        needed.unshift(...missing)
+      }
+    } catch (err) {
+      if (imageDeadline.aborted && !signal.aborted) throw new JobRefusal(IonetErrorCode.IMAGE_TIMEOUT, `fetching the image's layers took longer than ${this.o.imageTimeoutMs / 1000} s`)
+      throw err
     }
     await sendFrame(stream, JobFrame.encode({ need: { sha256: needed.map(n => n.ref.sha256) } }), signal)
     for (const { ref, path } of needed) {
@@ -312,6 +367,25 @@ export class JobServer {
         throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `expected file ${ref.name}, got ${frame.file?.name ?? 'another frame'}`)
       }
       await receiveFile(reader, ref, path, () => { watchdog.touch() }, signal)
+    }
+
+    // The image, if any, into the engine: under the image time limit, not the job's.
+    if (plan.prepare !== undefined) {
+      watchdog.pause()
+      let progress: [number, number] = [0, 0]
+      try {
+        await this.withPreparing(stream, () => progress, async () => {
+          await (plan.prepare as NonNullable<ProgramPlan['prepare']>)({ signal: imageSignal, onProgress: (done, total) => { progress = [done, total] } })
+        })
+      } catch (err) {
+        if (signal.aborted) throw signal.reason
+        // Blobs that do not make the image the spec names are the renter's doing; anything else is ours to refuse.
+        if (errorCode(err) === IonetErrorCode.IMAGE_INVALID) throw err
+        if (imageDeadline.aborted) throw new JobRefusal(IonetErrorCode.IMAGE_TIMEOUT, `the image took longer than ${this.o.imageTimeoutMs / 1000} s to get ready (${(err as Error).message})`)
+        if (err instanceof IonetError) throw new JobRefusal(err.code, err.message)
+        throw err
+      }
+      watchdog.resume()
     }
 
     // Run, reporting progress each second and logs as they come.
@@ -429,9 +503,26 @@ export class JobServer {
     spec.inputs.forEach((f, i) => { validateFileRef(f, `inputs[${i}]`) })
     const files = [...plan.cached.map(c => c.ref), ...spec.inputs]
     if (new Set(spec.inputs.map(f => f.name)).size !== spec.inputs.length) throw new JobRefusal(IonetErrorCode.INVALID_ARGUMENT, 'input names must be unique')
-    const total = files.reduce((n, f) => n + f.size, 0n)
+    // An image's blobs count against the image cache's cap (the executor's check), not this limit.
+    const total = [...plan.cached.filter(c => c.shareable !== true).map(c => c.ref), ...spec.inputs].reduce((n, f) => n + f.size, 0n)
     if (total > this.o.limits.maxInputBytes) throw new JobRefusal(IonetErrorCode.INVALID_ARGUMENT, `inputs total ${total} bytes, over this provider's limit of ${this.o.limits.maxInputBytes}`)
     return files
+  }
+
+  /** Runs `work` while telling the renter, each second, how far the image is (PREPARING progress). */
+  private async withPreparing<T> (stream: Stream, progress: () => [number, number], work: () => Promise<T>): Promise<T> {
+    const tell = (): void => {
+      const [done, total] = progress()
+      void sendFrame(stream, JobFrame.encode({ progress: { phase: Phase.PREPARING, done: BigInt(done), total: BigInt(total) } })).catch(() => {})
+    }
+    tell()
+    const timer = setInterval(tell, 1000)
+    try {
+      return await work()
+    } finally {
+      clearInterval(timer)
+      tell()
+    }
   }
 
   /** Sends a failure frame and closes; `reset` then resets the stream too, for a peer that may never close its side. */

@@ -10,7 +10,7 @@ import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { equals } from 'uint8arrays/equals'
 import {
-  Reachability,
+  CONTAINER_IMAGE, Executor, Reachability,
   ANY_GPU_CLASS, CPU_CLASS, LeaseRejection, LeaseReply, MARKET_DEFAULTS, MessageKind, PROTOCOL_IDS, QuoteAck,
   askTopic, bidTopic, evaluateFit, gpuClassesOf, gpuClassOf, hex, maxCost, openEnvelope, sealEnvelope
 } from '@ionet-p2p/protocol'
@@ -63,9 +63,19 @@ export interface ProviderMarketOptions {
   creditCheck?: (renter: string, maxCost: bigint) => string | undefined
   /** How this node can be reached, signed into each ask (network/reachability.ts). */
   reachability?: () => Reachability
+  /** Pins a bid's image (a registry reference resolved to its digest) and says whether it is cached (the container executor's image cache). */
+  images?: ImagePinner
+}
+
+/** What the quote says of a container bid's image. */
+export interface ImagePinner {
+  /** The image pinned as this provider will run it, and whether it is cached; a string: why not (one line). */
+  pin (reference: string, signal: AbortSignal): Promise<{ image: string, cached: boolean } | string>
 }
 
 const MAX_ACCEPTANCE_FRAME = 48 * 1024
+/** The longest a quote waits for its image to be resolved through a registry. */
+const IMAGE_PIN_TIMEOUT_MS = 5_000
 const EXCHANGE_TIMEOUT_MS = 10_000
 
 /** A lease this provider granted and has not yet seen a job for. */
@@ -80,7 +90,7 @@ export interface GrantedLease {
 }
 
 export class ProviderMarket {
-  private readonly o: Required<Omit<ProviderMarketOptions, 'terms' | 'creditCheck'>> & Pick<ProviderMarketOptions, 'creditCheck'> & { terms: ProviderTerms }
+  private readonly o: Required<Omit<ProviderMarketOptions, 'terms' | 'creditCheck' | 'images'>> & Pick<ProviderMarketOptions, 'creditCheck' | 'images'> & { terms: ProviderTerms }
   private readonly seq: SequenceCounter
   private readonly seenBids = new Map<string, number>()
   private readonly leases = new Map<string, GrantedLease>()
@@ -250,6 +260,17 @@ export class ProviderMarket {
     const noCredit = this.o.creditCheck?.(renter, maxCost(r.units, bid.durationS, best.price))
     if (noCredit !== undefined) return decline(noCredit)
     if (this.quotesInFlight >= this.o.maxConcurrentQuotes) return decline('busy sending other quotes')
+    // A container job's image, pinned here: a tag is resolved now, so the renter sees what would run.
+    let image = { image: '', cached: false }
+    if (r.executor === Executor.CONTAINER && bid.image !== '') {
+      const signal = AbortSignal.timeout(Math.max(1, Math.min(IMAGE_PIN_TIMEOUT_MS, Number(bid.quoteDeadlineMs) - this.o.now())))
+      // Without an image cache, only images already pinned can be run (if the engine has them).
+      const pinned = this.o.images !== undefined
+        ? await this.o.images.pin(bid.image, signal)
+        : CONTAINER_IMAGE.test(bid.image) ? { image: bid.image, cached: false } : `cannot resolve ${bid.image}: this provider takes pinned images only`
+      if (typeof pinned === 'string') return decline(pinned)
+      image = pinned
+    }
 
     const quote: Quote = {
       jobId: bid.jobId,
@@ -265,8 +286,8 @@ export class ProviderMarket {
       wallet: this.o.wallet as Uint8Array<ArrayBuffer>,
       // Only the bidder may accept it: a quote that leaks to a third peer leases nothing.
       renter: opened.signer.toMultihash().bytes as Uint8Array<ArrayBuffer>,
-      image: '',
-      imageCached: false
+      image: image.image,
+      imageCached: image.cached
     }
     this.quotesInFlight++
     try {

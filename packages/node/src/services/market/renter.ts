@@ -13,7 +13,9 @@
  * When nothing matches, the error explains why, from the records and asks this node knows.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
@@ -35,6 +37,7 @@ import type { ReceiptStore } from '../../receipts/receipt-store.js'
 import type { CapabilityDirectory, KnownProvider } from '../capability/directory.js'
 import type { AskBook } from '../gossip/ask-book.js'
 import { fileRef } from '../jobs/files.js'
+import { readImageArchive } from '../../executors/container/image-blobs.js'
 import { runJobOnProvider } from '../jobs/job-client.js'
 import type { JobClientResult, LocalFile } from '../jobs/job-client.js'
 import type { QuoteInbox } from './quote-inbox.js'
@@ -51,8 +54,10 @@ export interface JobSubmission {
   args?: string[]
   /** PROCESS: argv. */
   command?: string[]
-  /** CONTAINER: the image (pinned by digest), its argv and environment. */
+  /** CONTAINER: the image (a registry reference, or pinned), its argv and environment. */
   container?: ContainerSpec
+  /** CONTAINER: an image archive on this machine (`docker save`, `podman save`, OCI) sent to the provider instead of a registry image. */
+  imageArchive?: string
   /** Input files and the names the job will see them under (in/<name>). */
   inputs: Array<{ name: string, path: string }>
   outDir: string
@@ -105,6 +110,18 @@ export interface RenterMarketOptions {
   paths: TransferPaths
   /** Whether a direct connection to a provider failed lately (it then ranks as relayed). */
   holePunchFailed: (provider: string) => boolean
+  /** Where image archives are unpacked into blobs while their job runs. @default a directory under the OS's temporary directory */
+  imageDir?: string
+}
+
+/** What a job sends beside its inputs: a module, or the blobs of an image, and its container spec as sent. */
+interface PreparedFiles {
+  module?: LocalFile
+  blobs?: LocalFile[]
+  container?: ContainerSpec
+  inputs: LocalFile[]
+  /** Removes what was unpacked for this job. */
+  cleanup: () => Promise<void>
 }
 
 const {
@@ -146,7 +163,7 @@ interface Pick {
 }
 
 export class RenterMarket {
-  private readonly o: Required<RenterMarketOptions>
+  private readonly o: Required<Omit<RenterMarketOptions, 'imageDir'>> & { imageDir?: string }
   private readonly seq: SequenceCounter
 
   constructor (options: RenterMarketOptions) {
@@ -168,10 +185,23 @@ export class RenterMarket {
     const events = new NodeEvents()
     events.on(e => { this.o.events.emit(e) })
     if (job.onEvent !== undefined) events.on(job.onEvent)
-    const r = job.requirements
     const files = await this.prepareFiles(job)
+    try {
+      return await this.rentWith(job, events, files)
+    } finally {
+      await files.cleanup()
+    }
+  }
+
+  private async rentWith (job: JobSubmission, events: NodeEvents, files: PreparedFiles): Promise<JobOutcome> {
+    const r = job.requirements
     const inputBytes = [...files.module !== undefined ? [files.module] : [], ...files.inputs].reduce((n, f) => n + f.ref.size, 0n)
-    const request: JobRequest = { requirements: r, durationS: job.durationS, maxPricePerUnitHour: job.maxPricePerUnitHour }
+    const request: JobRequest = {
+      requirements: r,
+      durationS: job.durationS,
+      maxPricePerUnitHour: job.maxPricePerUnitHour,
+      ...(files.container !== undefined ? { image: files.container.image } : {})
+    }
     const submittedAt = this.o.now()
 
     // 1: discover.
@@ -343,7 +373,7 @@ export class RenterMarket {
   }
 
   /** Moves the payload to the leased provider and follows the job to its countersigned receipt. */
-  private async runAttempt (events: NodeEvents, job: JobSubmission, files: { module?: LocalFile, inputs: LocalFile[] }, round: Round, pick: Pick, inputBytes: bigint): Promise<JobClientResult> {
+  private async runAttempt (events: NodeEvents, job: JobSubmission, files: PreparedFiles, round: Round, pick: Pick, inputBytes: bigint): Promise<JobClientResult> {
     const { path, choice, quote, lease } = pick
     await mkdir(job.outDir, { recursive: true })
     const maxOutputBytes = outputAllowance(path, inputBytes, job.maxOutputBytes ?? 1024n ** 3n)
@@ -369,7 +399,9 @@ export class RenterMarket {
       ...(files.module !== undefined ? { module: files.module } : {}),
       args: job.args ?? [],
       command: job.command ?? [],
-      ...(job.container !== undefined ? { container: job.container } : {}),
+      // The image as the lease pinned it (a tag resolved by this provider), with the blobs, if sent.
+      ...(files.container !== undefined ? { container: { ...files.container, image: lease.body.image !== '' ? lease.body.image : files.container.image } } : {}),
+      ...(files.blobs !== undefined ? { blobs: files.blobs } : {}),
       inputs: files.inputs,
       timeoutS: job.durationS,
       maxOutputBytes,
@@ -391,26 +423,46 @@ export class RenterMarket {
     return known.find(p => p.peerId === provider)?.capability.body.reachability ?? Reachability.REACHABILITY_UNKNOWN
   }
 
-  /** Hashes the module and inputs up front: a missing file fails before anything is sent. */
-  private async prepareFiles (job: JobSubmission): Promise<{ module?: LocalFile, inputs: LocalFile[] }> {
+  /**
+   * Hashes the module and inputs up front, and unpacks an image archive into blobs: a missing
+   * file or a broken archive fails before anything is sent.
+   */
+  private async prepareFiles (job: JobSubmission): Promise<PreparedFiles> {
+    const nothing = async (): Promise<void> => {}
     const inputs = await Promise.all(job.inputs.map(async i => ({ ref: await fileRef(i.name, i.path), path: i.path })))
     if (new Set(inputs.map(i => i.ref.name)).size !== inputs.length) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, 'input names must be unique')
     if (job.requirements.executor === Executor.WASM) {
       if (job.modulePath === undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, 'a wasm job needs a module')
       const name = job.modulePath.split(/[\\/]/).pop() as string
-      return { module: { ref: await fileRef(name, job.modulePath), path: job.modulePath }, inputs }
+      return { module: { ref: await fileRef(name, job.modulePath), path: job.modulePath }, inputs, cleanup: nothing }
     }
     if (job.requirements.executor === Executor.CONTAINER) {
       if (job.container === undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, 'a container job needs an image')
+      let container = job.container
+      let blobs: LocalFile[] | undefined
+      let cleanup = nothing
+      if (job.imageArchive !== undefined) {
+        const dir = await mkdtemp(join(this.o.imageDir ?? tmpdir(), 'ionet-image-'))
+        cleanup = async () => { await rm(dir, { recursive: true, force: true }) }
+        try {
+          const stored = await readImageArchive(job.imageArchive, dir)
+          container = { ...container, image: stored.image, config: stored.config, layers: stored.layers }
+          blobs = [stored.config, ...stored.layers].map((ref, i) => ({ ref, path: stored.paths[i] as string }))
+        } catch (err) {
+          await cleanup()
+          throw err
+        }
+      }
       try {
-        validateContainerSpec(job.container, 'container')
+        validateContainerSpec(container, 'container', true)
       } catch (err) {
+        await cleanup()
         throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, (err as Error).message)
       }
-      return { inputs }
+      return { container, ...(blobs !== undefined ? { blobs } : {}), inputs, cleanup }
     }
     if ((job.command ?? []).length === 0) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, 'a process job needs a command')
-    return { inputs }
+    return { inputs, cleanup: nothing }
   }
 
   /**
@@ -444,7 +496,7 @@ export class RenterMarket {
         }
         const entry: Received = { quote, connection }
         received.push(entry)
-        events.emit({ type: 'quote:received', jobId, provider: quote.signer.toString(), gpuClass: quote.body.gpuClass, gpus: describeGpus(quote.body.gpus), price: quote.body.pricePerUnitHour.toString(), units: quote.body.units })
+        events.emit({ type: 'quote:received', jobId, provider: quote.signer.toString(), gpuClass: quote.body.gpuClass, gpus: describeGpus(quote.body.gpus), price: quote.body.pricePerUnitHour.toString(), units: quote.body.units, ...(quote.body.image !== '' ? { image: quote.body.image, imageCached: quote.body.imageCached } : {}) })
         pings.push(libp2p.services.ping.ping(quote.signer, { signal: AbortSignal.timeout(PING_TIMEOUT_MS) }).then(ms => { entry.latencyMs = ms }, () => {}))
         if (received.length >= enough) done()
       }
