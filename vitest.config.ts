@@ -13,6 +13,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // A Podman service for the container tests when no engine runs here (test/global-setup.ts).
+    globalSetup: ['packages/node/test/global-setup.ts'],
     // The large-payload test forces collections to measure live memory, not garbage.
     execArgv: ['--expose-gc'],
     reporters: ['default']

@@ -50,6 +50,11 @@ export interface Offer {
   unitsFree?: number
   pricePerUnitHour?: bigint
   executorMask: number
+  /**
+   * What the host runs for any class (its capability record's mask), when known: tells a host
+   * without containers from one whose engine runs them for CPU-only jobs only (no GPU passthrough).
+   */
+  hostExecutorMask?: number
   maxDurationS?: number
   cpuCores: number
   ramMib: bigint
@@ -60,6 +65,8 @@ export const NoMatchReason = {
   NO_SUPPLY_KNOWN: 'NO_SUPPLY_KNOWN',
   NO_PROVIDER_WITH_GPU_CLASS: 'NO_PROVIDER_WITH_GPU_CLASS',
   EXECUTOR_UNSUPPORTED: 'EXECUTOR_UNSUPPORTED',
+  /** The host runs the executor, but not for this GPU class: containers without GPU passthrough. */
+  EXECUTOR_CPU_ONLY: 'EXECUTOR_CPU_ONLY',
   NOT_ENOUGH_GPUS: 'NOT_ENOUGH_GPUS',
   VRAM_TOO_SMALL: 'VRAM_TOO_SMALL',
   COMPUTE_CAPABILITY_TOO_LOW: 'COMPUTE_CAPABILITY_TOO_LOW',
@@ -97,7 +104,10 @@ export function evaluateFit (request: JobRequest, offer: Offer): FitResult {
   const r = request.requirements
   const no = (reason: NoMatchReason): FitResult => ({ fits: false, reason })
   if (!classSatisfies(r.gpuClass, offer.gpuClass)) return no(NoMatchReason.NO_PROVIDER_WITH_GPU_CLASS)
-  if (!maskHasExecutor(offer.executorMask, r.executor)) return no(NoMatchReason.EXECUTOR_UNSUPPORTED)
+  if (!maskHasExecutor(offer.executorMask, r.executor)) {
+    const cpuOnly = offer.gpuClass !== CPU_CLASS && offer.hostExecutorMask !== undefined && maskHasExecutor(offer.hostExecutorMask, r.executor)
+    return no(cpuOnly ? NoMatchReason.EXECUTOR_CPU_ONLY : NoMatchReason.EXECUTOR_UNSUPPORTED)
+  }
 
   let chosen: GpuDevice[] = []
   if (offer.gpuClass === CPU_CLASS) {
@@ -143,6 +153,7 @@ export function offersFromCapability (provider: string, capability: Capability, 
       gpuClass,
       gpus: gpuClass === CPU_CLASS ? [] : hw.gpus.filter(g => gpuClassOf(g) === gpuClass),
       executorMask: ask?.executorMask ?? capability.executorMask,
+      hostExecutorMask: capability.executorMask,
       cpuCores: hw.cpuCores,
       ramMib: hw.ramMib
     }
@@ -227,6 +238,7 @@ export function explainNoMatch (request: JobRequest, supply: readonly Offer[], q
         return `no provider has ${r.gpuClass} (known classes: ${classes.join(', ')})`
       }
       case NoMatchReason.EXECUTOR_UNSUPPORTED: return `${n} do not run ${executorName(r.executor)} jobs`
+      case NoMatchReason.EXECUTOR_CPU_ONLY: return `${n} run ${executorName(r.executor)} jobs for CPU-only work only: their container engine cannot pass GPUs into containers (ask for --gpu cpu, or wait for hosts with the NVIDIA Container Toolkit)`
       case NoMatchReason.NOT_ENOUGH_GPUS: return `${n} have fewer than ${r.units} GPUs (most: ${Math.max(...offers.map(o => o.gpus.length))})`
       case NoMatchReason.VRAM_TOO_SMALL: return `${n} have too little VRAM: largest ${Math.max(...offers.flatMap(o => o.gpus.map(g => g.vramMib)))} MiB < ${r.minVramMib} MiB wanted`
       case NoMatchReason.COMPUTE_CAPABILITY_TOO_LOW: return `${n} have compute capability below ${r.minComputeCapability}`

@@ -35,6 +35,8 @@ describe('evaluateFit', () => {
   it.each<[string, Partial<JobRequest['requirements']>, Partial<Omit<JobRequest, 'requirements'>>, Partial<Offer>, NoMatchReason]>([
     ['other class', { gpuClass: 'nvidia-h100' }, {}, {}, NoMatchReason.NO_PROVIDER_WITH_GPU_CLASS],
     ['process not offered', { executor: Executor.PROCESS }, {}, {}, NoMatchReason.EXECUTOR_UNSUPPORTED],
+    ['containers nowhere on the host', { executor: Executor.CONTAINER }, {}, { hostExecutorMask: 2 }, NoMatchReason.EXECUTOR_UNSUPPORTED],
+    ['containers on the host, for CPU-only jobs', { executor: Executor.CONTAINER }, {}, { hostExecutorMask: 2 | 8 }, NoMatchReason.EXECUTOR_CPU_ONLY],
     ['too few GPUs', { units: 3 }, {}, {}, NoMatchReason.NOT_ENOUGH_GPUS],
     ['VRAM', { minVramMib: 40_000 }, {}, {}, NoMatchReason.VRAM_TOO_SMALL],
     ['compute capability', { minComputeCapability: '9.0' }, {}, {}, NoMatchReason.COMPUTE_CAPABILITY_TOO_LOW],

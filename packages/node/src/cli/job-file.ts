@@ -4,7 +4,7 @@
  * (`image`, `input`, `gpu`, `max-price`, …), and its value goes through that option's own parser,
  * so a file and flags accept exactly the same things and say the same things when wrong; only
  * `command` is the file's own (the argv after `--`). Flags given on the command line override the
- * file. Paths in the file (`wasm`, `out`, `input`) are relative to the file's directory.
+ * file. Paths in the file (`wasm`, `image-archive`, `out`, `input`) are relative to the file's directory.
  */
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
@@ -14,7 +14,7 @@ import { IonetError, IonetErrorCode } from '../errors.js'
 import { parseInput } from './parse.js'
 
 /** Keys whose values are paths, relative to the job file. */
-const PATH_KEYS = new Set(['wasm', 'out'])
+const PATH_KEYS = new Set(['wasm', 'image-archive', 'out'])
 /** Keys that take a list (repeatable flags). */
 const LIST_KEYS = new Set(['input', 'env'])
 

@@ -73,6 +73,9 @@ export function describe (e: NodeEvent): string | undefined {
     case 'job:provider-gone': return `provider ${short(e.provider)} gone (${e.reason}); nothing charged for that attempt; ${e.next !== undefined ? `running on ${short(e.next)}…` : 'no quote still valid, bidding again…'}`
     case 'transfer:progress': return undefined
     case 'job:progress': return undefined
+    case 'image:progress': return undefined
+    case 'layer:fetched': return `image layer ${e.sha256.slice(0, 12)} (${bytes(e.bytes)}) fetched from ${short(e.from)} in ${e.ms} ms`
+    case 'layer:served': return `served image layer ${e.sha256.slice(0, 12)} (${bytes(e.bytes)}) to ${short(e.to)}`
     case 'job:log': return e.text.replace(/\n$/, '').split('\n').map(l => `  ${e.fd === 2 ? '!' : '│'} ${l}`).join('\n')
     case 'receipt:stored': return `receipt ${e.role === 'renter' ? 'countersigned' : 'stored'} (${e.status}): ${e.gpuSeconds} GPU-s, ${lamports(e.amount)} → ${e.path}`
     case 'receipts:anchored': return `paid and anchored ${e.receipts} receipt(s), ${lamports(e.lamports)}, root ${e.root.slice(0, 16)}… in transaction ${e.signature}`
@@ -147,6 +150,11 @@ export function createRenderer (options: { json: boolean, stream?: NodeJS.WriteS
       if (e.type === 'transfer:progress') {
         const arrow = e.direction === 'upload' ? '↑' : '↓'
         progress(`${e.direction}:${e.file}`, `${arrow} ${e.file}`, e.done, e.total, `${bytes(e.done)} of ${bytes(e.total)}`, `${prefix}${arrow} ${e.file}: ${bytes(e.total)} ${e.direction === 'upload' ? 'sent' : 'received'}`)
+        return
+      }
+      if (e.type === 'image:progress') {
+        // Nothing to fetch or load (cached): no bar.
+        if (e.total > 0) progress(`image:${e.jobId}`, 'provider gets the image ready', e.done, e.total, `${bytes(e.done)} of ${bytes(e.total)}`, `${prefix}› provider has the image ready (${bytes(e.total)})`)
         return
       }
       if (e.type === 'job:progress') {

@@ -81,7 +81,7 @@ executorCompliance<ProcessProgram>({
 
 // Containers: a real engine (helpers/containers.ts) and an image built here from busybox.
 const engine = await testEngine()
-const bb = (script: string, image: string): ContainerProgram => ({ kind: 'container', image, command: ['/bin/sh', '-c', script], env: [] })
+const bb = (script: string, image: string): ContainerProgram => ({ kind: 'container', image, command: ['/bin/sh', '-c', script], env: [], network: false })
 
 describe.skipIf(engine === undefined)('container executor (real engine)', () => {
   afterAll(async () => { await stopTestEngine() })
@@ -97,7 +97,7 @@ describe.skipIf(engine === undefined)('container executor (real engine)', () => 
         talk: bb('printf "ok\\n"; printf "warn\\n" >&2', image),
         exit3: bb('exit 3', image),
         forever: bb('echo started; exec sleep 600', image),
-        floodLogs: { kind: 'container', image, command: ['/bin/yes'], env: [] },
+        floodLogs: { kind: 'container', image, command: ['/bin/yes'], env: [], network: false },
         floodOut: bb('head -c 67108864 /dev/zero > /out/big; exec sleep 600', image)
       }
     }

@@ -1,5 +1,5 @@
 /**
- * Images as blobs, against real engines (helpers/containers.ts, helpers/own-engine.ts): an
+ * Images as blobs, against real engines (helpers/containers.ts, executors/container/podman-service.ts): an
  * archive the engine itself saved is read into content-addressed blobs naming the engine's image
  * id; an altered archive and a layer that is not the config's are refused with ERR_IMAGE_INVALID;
  * the provider's image cache loads blobs into an engine that never had the image, keeps it
@@ -20,8 +20,8 @@ import type { StoredImage } from '../../src/executors/container/image-blobs.js'
 import { ImageStore } from '../../src/executors/container/image-store.js'
 import { busyboxImage, testEngine } from '../helpers/containers.js'
 import { fileImage, saveImage } from '../helpers/images.js'
-import { ownPodman } from '../helpers/own-engine.js'
-import type { OwnEngine } from '../helpers/own-engine.js'
+import { startPodmanService } from '../../src/executors/container/podman-service.js'
+import type { PodmanService } from '../../src/executors/container/podman-service.js'
 
 const engine = await testEngine()
 
@@ -48,7 +48,7 @@ describe.skipIf(engine === undefined)('images as blobs', () => {
   let other: string
   let archive: string
   let otherArchive: string
-  let own: OwnEngine | undefined
+  let own: PodmanService | undefined
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'ionet-images-'))
@@ -58,7 +58,7 @@ describe.skipIf(engine === undefined)('images as blobs', () => {
     otherArchive = join(work, 'other-save.tar')
     await saveImage(engine!.docker, busybox, archive)
     await saveImage(engine!.docker, other, otherArchive)
-    own = await ownPodman('images')
+    own = await startPodmanService({ name: 'images', ownStorage: true })
     if (own === undefined) throw new Error('could not start a Podman service with storage of its own')
   }, 180_000)
   afterAll(async () => {

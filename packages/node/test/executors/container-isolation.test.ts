@@ -17,7 +17,7 @@ const MiB = 1024 * 1024
 
 describe('container job requests', () => {
   const req = (gpuIndices: number[]): ExecutionRequest<ContainerProgram> => ({
-    jobId: 'j1', scratchDir: '/data/jobs/j1/scratch', program: { kind: 'container', image: `sha256:${'a'.repeat(64)}`, command: ['run'], env: [{ name: 'A', value: '1' }] },
+    jobId: 'j1', scratchDir: '/data/jobs/j1/scratch', program: { kind: 'container', image: `sha256:${'a'.repeat(64)}`, command: ['run'], env: [{ name: 'A', value: '1' }], network: false },
     timeoutMs: 1000, maxMemoryMiB: 512, maxOutputBytes: MiB, gpuIndices
   })
 
@@ -70,7 +70,7 @@ describe.skipIf(engine === undefined)('container jobs in a real engine', () => {
     await writeFile(join(scratch, 'in', 'data.txt'), 'input')
     let out = ''
     const r = await executor.run({
-      jobId: `iso-${n}`, scratchDir: scratch, program: { kind: 'container', image, command: ['/bin/sh', '-c', script], env: [] },
+      jobId: `iso-${n}`, scratchDir: scratch, program: { kind: 'container', image, command: ['/bin/sh', '-c', script], env: [], network: false },
       timeoutMs: 30_000, maxMemoryMiB: 256, maxOutputBytes: 16 * MiB, onLog: (_fd, d) => { out += Buffer.from(d).toString() }, ...overrides
     })
     return { r, out, scratch }
@@ -113,7 +113,7 @@ describe.skipIf(engine === undefined)('container jobs in a real engine', () => {
 
   it('refuses a job whose image is not on this provider, by name', async () => {
     const missing = `sha256:${'0'.repeat(64)}`
-    const { r } = await run('true', { program: { kind: 'container', image: missing, command: [], env: [] } })
+    const { r } = await run('true', { program: { kind: 'container', image: missing, command: [], env: [], network: false } })
     expect(r).toMatchObject({ status: 'failed', errorCode: 'ERR_IMAGE_UNAVAILABLE', message: `image ${missing} is not on this provider` })
   })
 

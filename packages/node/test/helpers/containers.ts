@@ -6,14 +6,17 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { chmod, mkdtemp, mkdir, rm, stat } from 'node:fs/promises'
+import { chmod, mkdtemp, mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type Docker from 'dockerode'
-import { findContainerEngine } from '../../src/executors/container/engine.js'
+import { chooseRuntime, engineInfo, findContainerEngine } from '../../src/executors/container/engine.js'
 import type { ContainerEngine } from '../../src/executors/container/engine.js'
+import { startPodmanService } from '../../src/executors/container/podman-service.js'
+import type { PodmanService } from '../../src/executors/container/podman-service.js'
+import { TEST_ENGINE_SOCKET_ENV } from '../global-setup.js'
 
-let started: { child: ChildProcess, dir: string } | undefined
+let started: PodmanService | undefined
 let found: Promise<ContainerEngine | undefined> | undefined
 
 /** Bounded wait for a socket to appear. */
@@ -26,27 +29,17 @@ async function socketUp (path: string, timeoutMs: number): Promise<boolean> {
   return false
 }
 
-async function startPodman (): Promise<ContainerEngine | undefined> {
-  if (spawnSync('podman', ['--version']).status !== 0) return undefined
-  const dir = await mkdtemp(join(tmpdir(), 'ionet-podman-'))
-  const socketPath = join(dir, 'podman.sock')
-  // runc with the cgroupfs manager: what works on hosts whose cgroups are hybrid (v1), where
-  // Podman's default crun refuses to start containers; it works on v2 hosts too, as root.
-  const child = spawn('podman', ['--runtime', 'runc', '--cgroup-manager', 'cgroupfs', 'system', 'service', '--time', '0', `unix://${socketPath}`], { stdio: 'ignore' })
-  started = { child, dir }
-  process.once('exit', () => { child.kill('SIGKILL') })
-  if (!await socketUp(socketPath, 15_000)) return undefined
-  const engine = await findContainerEngine({ socketPath, timeoutMs: 10_000 })
-  return 'unavailable' in engine ? undefined : engine
-}
-
-/** The engine the tests use; undefined only where none exists and none is required. */
+/**
+ * The engine the tests use; undefined only where none exists and none is required: the run's own
+ * Podman service (test/global-setup.ts), else this machine's engine, else a service of this file.
+ */
 export async function testEngine (): Promise<ContainerEngine | undefined> {
   found ??= (async () => {
-    const engine = await findContainerEngine({ timeoutMs: 10_000 })
+    const runs = process.env[TEST_ENGINE_SOCKET_ENV]
+    const engine = await findContainerEngine({ timeoutMs: 10_000, ...(runs !== undefined ? { socketPath: runs } : {}) })
     if (!('unavailable' in engine)) return engine
-    const podman = await startPodman()
-    if (podman !== undefined) return podman
+    started = await startPodmanService({ name: 'file' })
+    if (started !== undefined) return started
     if (process.env.IONET_REQUIRE_CONTAINERS === '1') throw new Error(`IONET_REQUIRE_CONTAINERS=1, and ${engine.unavailable}; podman is not installed either`)
     return undefined
   })()
@@ -56,10 +49,51 @@ export async function testEngine (): Promise<ContainerEngine | undefined> {
 /** Stops the Podman service the tests started, if they did. */
 export async function stopTestEngine (): Promise<void> {
   if (started === undefined) return
-  started.child.kill('SIGTERM')
-  await rm(started.dir, { recursive: true, force: true })
+  await started.stop()
   started = undefined
   found = undefined
+}
+
+let gvisor: { child: ChildProcess, dir: string } | undefined
+
+/**
+ * An engine whose jobs run in gVisor, and the runtime name to ask for: this machine's engine when
+ * it runs runsc per container (Docker with runsc in daemon.json), else a Podman service started
+ * here whose default runtime is runsc, set up as an operator would (docs/operators.md, "gVisor"):
+ * a containers.conf (CONTAINERS_CONF) registering a wrapper that adds --network=none, because
+ * Podman's "none" network gives the sandbox no network namespace of its own, which runsc refuses
+ * with its default network stack. Undefined where runsc or podman is missing, unless
+ * IONET_REQUIRE_CONTAINERS=1 (CI installs runsc).
+ */
+export async function gvisorTestEngine (): Promise<{ engine: ContainerEngine, runtime: string } | undefined> {
+  const usual = await findContainerEngine({ timeoutMs: 10_000 })
+  if (!('unavailable' in usual) && 'runtime' in chooseRuntime(usual.kind, await engineInfo(usual), 'runsc')) return { engine: usual, runtime: 'runsc' }
+  const runsc = spawnSync('sh', ['-c', 'command -v runsc'], { encoding: 'utf8' }).stdout.trim()
+  const missing = runsc === '' ? 'runsc (Debian package runsc) is not installed' : spawnSync('podman', ['--version']).status !== 0 ? 'podman is not installed' : undefined
+  if (missing !== undefined) {
+    if (process.env.IONET_REQUIRE_CONTAINERS === '1') throw new Error(`IONET_REQUIRE_CONTAINERS=1, and ${missing}`)
+    return undefined
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'ionet-gvisor-'))
+  const wrapper = join(dir, 'runsc')
+  await writeFile(wrapper, `#!/bin/sh\nexec ${runsc} --network=none "$@"\n`, { mode: 0o755 })
+  const conf = join(dir, 'containers.conf')
+  await writeFile(conf, `[engine]\nruntime = "runsc"\ncgroup_manager = "cgroupfs"\n\n[engine.runtimes]\nrunsc = ["${wrapper}"]\n`)
+  const socketPath = join(dir, 'podman.sock')
+  const child = spawn('podman', ['system', 'service', '--time', '0', `unix://${socketPath}`], { stdio: 'ignore', env: { ...process.env, CONTAINERS_CONF: conf } })
+  gvisor = { child, dir }
+  process.once('exit', () => { child.kill('SIGKILL') })
+  const engine = await socketUp(socketPath, 15_000) ? await findContainerEngine({ socketPath, timeoutMs: 10_000 }) : { unavailable: 'the Podman service did not open its socket' }
+  if ('unavailable' in engine) throw new Error(`the gVisor Podman service did not start: ${engine.unavailable}`)
+  return { engine, runtime: 'runsc' }
+}
+
+/** Stops the gVisor Podman service, if gvisorTestEngine started one. */
+export async function stopGvisorTestEngine (): Promise<void> {
+  if (gvisor === undefined) return
+  gvisor.child.kill('SIGTERM')
+  await rm(gvisor.dir, { recursive: true, force: true })
+  gvisor = undefined
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Images a renter sends, through the market on real nodes over loopback, each provider with an
- * engine of its own (helpers/own-engine.ts), as separate hosts have:
+ * engine of its own (executors/container/podman-service.ts), as separate hosts have:
  *  - the first job sends the image layer by layer and the provider loads it; the receipt names it;
  *  - a second job finds it cached (the quote says so) and moves no blob at all;
  *  - a second provider that lacks it fetches every blob from the first (found in the DHT), not
@@ -16,20 +16,23 @@ import type { NodeEvent } from '../../src/events.js'
 import { ContainerExecutor } from '../../src/executors/container/container-executor.js'
 import { readImageArchive } from '../../src/executors/container/image-blobs.js'
 import { ImageStore } from '../../src/executors/container/image-store.js'
+import { registryAccess, resolveReference } from '../../src/executors/container/registry.js'
 import { WasmExecutor } from '../../src/executors/wasm/wasm-executor.js'
 import type { IonetNode } from '../../src/node/ionet-node.js'
 import { busyboxImage, testEngine } from '../helpers/containers.js'
-import { ownPodman } from '../helpers/own-engine.js'
-import type { OwnEngine } from '../helpers/own-engine.js'
+import { startPodmanService } from '../../src/executors/container/podman-service.js'
+import type { PodmanService } from '../../src/executors/container/podman-service.js'
 import { TestNetwork, host, wants } from '../helpers/network.js'
 import { saveImage } from '../helpers/images.js'
+import { pushTestImage, startTestRegistry } from '../helpers/registry.js'
+import type { TestRegistry } from '../helpers/registry.js'
 
 const engine = await testEngine()
 const terms = { pricePerGpuHour: 1_000_000n, pricePerCoreHour: 40_000n, maxDurationS: 600, maxInputBytes: 1n << 30n }
 
 describe.skipIf(engine === undefined)('images sent by the renter, cached, and shared between providers', () => {
   const net = new TestNetwork()
-  const engines: OwnEngine[] = []
+  const engines: PodmanService[] = []
   let small: IonetNode
   let big: IonetNode
   let renter: IonetNode
@@ -41,7 +44,7 @@ describe.skipIf(engine === undefined)('images sent by the renter, cached, and sh
   const events: { small: NodeEvent[], big: NodeEvent[] } = { small: [], big: [] }
 
   const provider = async (name: 'small' | 'big', cores: number, price: bigint): Promise<{ node: IonetNode, store: ImageStore }> => {
-    const own = await ownPodman(name)
+    const own = await startPodmanService({ name, ownStorage: true })
     if (own === undefined) throw new Error('could not start a Podman service with storage of its own')
     engines.push(own)
     const store = new ImageStore({ docker: own.docker, dir: join(work, `${name}-images`) })
@@ -146,4 +149,85 @@ describe.skipIf(engine === undefined)('images sent by the renter, cached, and sh
     expect(events.big.filter(e => e.type === 'peer:penalized' && e.peerId === small.peerId).length).toBeGreaterThan(penalisedBefore)
     expect(await bigStore.inEngine(image)).toBe(true)
   }, 180_000)
+})
+
+describe.skipIf(engine === undefined)('registry images: a tag resolved by the provider, pinned in the quote, the lease and the receipt', () => {
+  const net = new TestNetwork()
+  let own: PodmanService | undefined
+  let registry: TestRegistry | undefined
+  let provider: IonetNode
+  let renter: IonetNode
+  let work: string
+  let reference: string
+  let pinned: string
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ionet-registry-market-'))
+    const image = await busyboxImage(engine!.docker, work)
+    registry = await startTestRegistry(work)
+    reference = `${registry.host}/ionet/busybox:1.0`
+    await pushTestImage(engine!.docker, registry.host, 'ionet/busybox:1.0', image)
+    pinned = await resolveReference(reference)
+    own = await startPodmanService({ name: 'registry', ownStorage: true })
+    if (own === undefined) throw new Error('could not start a Podman service with storage of its own')
+    const store = new ImageStore({ docker: own.docker, dir: join(work, 'images'), ...registryAccess() })
+    await net.seed()
+    provider = await net.provider('puller', {
+      hardware: host([], 4),
+      terms,
+      executors: [new WasmExecutor(), new ContainerExecutor({ docker: own.docker, owner: 'registry-test', images: store })],
+      images: store
+    })
+    renter = await net.node('renter')
+    await provider.publishCapability(AbortSignal.timeout(15_000))
+  }, 240_000)
+  afterAll(async () => {
+    await net.stop()
+    await own?.stop()
+    await registry?.stop()
+    await rm(work, { recursive: true, force: true })
+  })
+
+  const run = async (outName: string): Promise<{ outcome: Awaited<ReturnType<IonetNode['submit']>>, seen: NodeEvent[] }> => {
+    const seen: NodeEvent[] = []
+    const outDir = join(work, outName)
+    const outcome = await renter.submit({
+      requirements: wants({ gpuClass: CPU_CLASS, units: 1, executor: Executor.CONTAINER }),
+      durationS: 60,
+      maxPricePerUnitHour: 100_000n,
+      container: { image: reference, command: ['/bin/sh', '-c', 'echo pulled > /out/how.txt'], env: [], layers: [], network: false },
+      inputs: [],
+      outDir,
+      onEvent: e => { seen.push(e) }
+    })
+    expect(outcome.result.status).toBe(JobStatus.SUCCEEDED)
+    expect((await readFile(join(outDir, 'how.txt'), 'utf8')).trim()).toBe('pulled')
+    return { outcome, seen }
+  }
+
+  it('pulls the digest the tag names, with progress, and the receipt names that digest', async () => {
+    expect(pinned).toMatch(new RegExp(`^${registry!.host}/ionet/busybox@sha256:[0-9a-f]{64}$`))
+    const { outcome, seen } = await run('out-pull')
+    expect(seen.find(e => e.type === 'quote:received')).toMatchObject({ image: pinned, imageCached: false })
+    expect(seen.some(e => e.type === 'image:progress' && e.total > 0 && e.done === e.total)).toBe(true)
+    expect((await verifyReceipt(await readFile(outcome.receiptPath))).body.image).toBe(pinned)
+  }, 180_000)
+
+  it('quotes it as cached the second time, and pulls nothing', async () => {
+    const { seen } = await run('out-cached')
+    expect(seen.find(e => e.type === 'quote:received')).toMatchObject({ image: pinned, imageCached: true })
+    expect(seen.some(e => e.type === 'image:progress' && e.done < e.total)).toBe(false)
+  }, 180_000)
+
+  it('tells the renter when the tag does not exist', async () => {
+    await expect(renter.submit({
+      requirements: wants({ gpuClass: CPU_CLASS, units: 1, executor: Executor.CONTAINER }),
+      durationS: 60,
+      maxPricePerUnitHour: 100_000n,
+      container: { image: `${registry!.host}/ionet/busybox:nope`, command: [], env: [], layers: [], network: false },
+      inputs: [],
+      outDir: join(work, 'never'),
+      quoteWindowMs: 3_000
+    })).rejects.toMatchObject({ code: 'ERR_NO_MATCH' })
+  }, 60_000)
 })

@@ -119,8 +119,9 @@ describe.skipIf(engine === undefined)('container jobs on a GPU host whose engine
       quoteWindowMs: 1500
     }).catch((e: unknown) => e) as IonetError
     expect(error.code).toBe('ERR_NO_MATCH')
-    expect((error.details as NoMatchExplanation).primary).toBe(NoMatchReason.EXECUTOR_UNSUPPORTED)
-    expect(error.message).toContain('do not run container jobs')
+    // Not "does not run containers": it does, for CPU-only jobs, and the renter is told why not here.
+    expect((error.details as NoMatchExplanation).primary).toBe(NoMatchReason.EXECUTOR_CPU_ONLY)
+    expect(error.message).toContain('run container jobs for CPU-only work only: their container engine cannot pass GPUs into containers')
   })
 
   it('still run CPU-only container jobs there', async () => {

@@ -82,7 +82,14 @@ export class HandRenter {
       inputBytes: 0n,
       image: ''
     }
-    await this.node.libp2p.services.pubsub.publish(bidTopic(requirements.gpuClass), await this.seal(MessageKind.BID, bid))
+    // gossipsub may know the provider as a subscriber before its stream to it is open: the bid then
+    // reaches nobody (on a busy machine, seen). Sealed afresh each time, so it is not a duplicate.
+    const until = Date.now() + 5_000
+    let { recipients } = await this.node.libp2p.services.pubsub.publish(bidTopic(requirements.gpuClass), await this.seal(MessageKind.BID, bid))
+    while (recipients.length === 0 && Date.now() < until) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      ;({ recipients } = await this.node.libp2p.services.pubsub.publish(bidTopic(requirements.gpuClass), await this.seal(MessageKind.BID, bid)))
+    }
     return quoted
   }
 

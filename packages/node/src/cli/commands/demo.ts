@@ -1,19 +1,25 @@
 /**
  * `ionet-p2p demo`: a whole market on this machine. Starts a bootstrap peer and five providers
  * as separate `ionet-p2p start` processes on loopback (no server of any kind), then rents from
- * them twice: once with a request nothing can serve (to show the explanation), once for real —
- * a WebAssembly Mandelbrot render on the cheapest fitting RTX 4090.
+ * them: once with a request nothing can serve (to show the explanation), once for real — a
+ * WebAssembly Mandelbrot render on the cheapest fitting RTX 4090 — and, when a container engine
+ * (Docker or Podman) answers here, a container job on the CPU box: the numeric example image,
+ * built here with no registry, multiplies two matrices and the product is checked. The demo
+ * starts no engine itself; without one it says so in one line and skips that job.
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
-import { formatSol, hex, LAMPORTS_PER_SOL as SOL, makeRequirements, verifyReceipt } from '@ionet-p2p/protocol'
+import { CPU_CLASS, Executor, formatSol, hex, JobStatus, LAMPORTS_PER_SOL as SOL, makeRequirements, verifyReceipt } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
+import { findContainerEngine } from '../../executors/container/engine.js'
+import type { ContainerEngine } from '../../executors/container/engine.js'
+import { buildExampleImage, exampleMatrices, expectedProduct, formatMatrix } from '../../executors/container/example-images.js'
 import { EmbeddedLedger } from '../../ledger/embedded-ledger.js'
 import { serveLedger } from '../../ledger/rpc-server.js'
 import type { LedgerRpcServer } from '../../ledger/rpc-server.js'
@@ -29,6 +35,10 @@ const BIN = fileURLToPath(new URL('../../../bin/ionet-p2p.js', import.meta.url))
 const MANDELBROT = fileURLToPath(new URL('../../../examples/wasm/mandelbrot.wasm', import.meta.url))
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
 const START_TIMEOUT_MS = 30_000
+/** The provider that runs container jobs when an engine answers (the others run none). */
+const CONTAINER_PROVIDER = 'cpu-box'
+/** The container job's matrices (a side and a seed for exampleMatrices): 64x64 takes awk well under a second. */
+export const DEMO_MATRICES = { side: 64, seed: 15 } as const
 
 interface DemoProvider { name: string, args: string[], story: string }
 
@@ -52,10 +62,13 @@ export function demoCommand (): Command {
     .description('Start a bootstrap peer and five providers as separate ionet-p2p processes on 127.0.0.1, then rent compute from them, printing every step of the market.')
     .addOption(new Option('--dir <dir>', 'keep the nodes\' data directories here (default: a temporary directory, removed afterwards)'))
     .addOption(new Option('--json', 'NDJSON events instead of text').default(false))
-    .action(async (flags: { dir?: string, json: boolean }) => { await runDemo(flags) })
+    .addOption(new Option('--container-socket <path>', 'the container engine\'s socket for the container job (default: DOCKER_HOST, then Docker\'s and Podman\'s usual sockets)'))
+    .action(async (flags: DemoFlags) => { await runDemo(flags) })
 }
 
-async function runDemo (flags: { dir?: string, json: boolean }): Promise<void> {
+interface DemoFlags { dir?: string, json: boolean, containerSocket?: string }
+
+async function runDemo (flags: DemoFlags): Promise<void> {
   const out = createRenderer({ json: flags.json })
   const dir = flags.dir !== undefined ? resolve(flags.dir) : await mkdtemp(join(tmpdir(), 'ionet-demo-'))
   await mkdir(dir, { recursive: true })
@@ -71,6 +84,11 @@ async function runDemo (flags: { dir?: string, json: boolean }): Promise<void> {
     // Every provider's wallet must exist (hold the rent-exempt minimum) before small payments reach it.
     for (const name of PROVIDERS.map(p => p.name)) await ledger.requestAirdrop((await loadOrCreateWallet(join(dir, name, 'wallet.json'))).address, SOL)
     out.line(`   Solana JSON-RPC at ${ledgerServer.url}; each provider's wallet holds 1 SOL`)
+    // Found once, here: only the CPU box is pointed at it, so the GPU rigs neither look for one
+    // nor warn that it cannot pass their (declared) GPUs.
+    const found = await findContainerEngine(flags.containerSocket !== undefined ? { socketPath: flags.containerSocket } : {})
+    const engine = 'unavailable' in found ? undefined : found
+    const containerArgs = (name: string): string[] => (name === CONTAINER_PROVIDER && engine !== undefined ? ['--container-socket', engine.socketPath] : ['--no-containers'])
 
     step('1. a bootstrap peer (it sells nothing; it is just the first address to dial)')
     const seed = launch('seed', ['--no-provide', ...rpcArgs], dir, out, children)
@@ -79,7 +97,10 @@ async function runDemo (flags: { dir?: string, json: boolean }): Promise<void> {
     out.line(`   seed at ${seedAddr}`)
 
     step('2. five providers join through it and advertise signed capability records in the DHT')
-    const providers = PROVIDERS.map(p => { out.line(`   ${p.name.padEnd(11)} ${p.story}`); return launch(p.name, [...p.args, '--bootstrap', seedAddr, ...rpcArgs], dir, out, children) })
+    const providers = PROVIDERS.map(p => {
+      out.line(`   ${p.name.padEnd(11)} ${p.story}${p.name === CONTAINER_PROVIDER && engine !== undefined ? `, and container jobs on ${engine.description}` : ''}`)
+      return launch(p.name, [...p.args, ...containerArgs(p.name), '--bootstrap', seedAddr, ...rpcArgs], dir, out, children)
+    })
     await Promise.all(providers.map(async c => waitFor(c, e => e.type === 'capability:published' && e.peers > 0)))
     out.line('   all five records are stored in the DHT')
 
@@ -134,6 +155,8 @@ async function runDemo (flags: { dir?: string, json: boolean }): Promise<void> {
     const { evidence } = await verifyAnchoredReceipt(ledger, anchored)
     out.line(`   ${anchoredPath}\n     ✓ leaf ${anchored.proof.index} of ${anchored.anchor.treeSize}, anchored by ${evidence.payer} in slot ${evidence.slot}, ${formatSol(evidence.transferred)} paid to the provider`)
     out.line(`   (the same check from a shell: ionet-p2p receipts verify <file> --solana-rpc <url>)`)
+    if (engine === undefined) step('8. no container engine (Docker or Podman) answers: skipping the container job')
+    else await containerJob(renter, engine, dir, step, out)
     step('done: no server took part; every message was signed by the peer that sent it')
   } finally {
     await renter?.stop().catch(() => {})
@@ -142,6 +165,37 @@ async function runDemo (flags: { dir?: string, json: boolean }): Promise<void> {
     out.close()
     if (flags.dir === undefined) await rm(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * Step 8: the numeric example image (FROM scratch, Debian's static busybox, an awk program) is
+ * built in the engine from its Dockerfile, and a CPU-only container job multiplies two 64x64
+ * matrices from /in; the product in /out/c.txt must equal the one computed here.
+ */
+async function containerJob (renter: IonetNode, engine: ContainerEngine, dir: string, step: (text: string) => void, out: Renderer): Promise<void> {
+  step(`8. a container job on ${CONTAINER_PROVIDER}: C = A·B in the numeric example image, built here by ${engine.description} with no registry`)
+  const image = await buildExampleImage(engine.docker, 'numeric')
+  out.line(`   image ${image.slice(0, 'sha256:'.length + 16)}… (FROM scratch: Debian's static busybox and matmul.awk), pinned by id`)
+  const { a, b } = exampleMatrices(DEMO_MATRICES.side, DEMO_MATRICES.seed)
+  const expected = expectedProduct(a, b)
+  const inputs = join(dir, 'renter-container-inputs')
+  await mkdir(inputs, { recursive: true })
+  await writeFile(join(inputs, 'a.txt'), formatMatrix(a))
+  await writeFile(join(inputs, 'b.txt'), formatMatrix(b))
+  const outDir = join(dir, 'renter-container-output')
+  const job = await renter.submit({
+    requirements: makeRequirements({ gpuClass: CPU_CLASS, executor: Executor.CONTAINER }),
+    durationS: 60,
+    maxPricePerUnitHour: 100_000n,
+    container: { image, command: [], env: [], layers: [], network: false },
+    inputs: [{ name: 'a.txt', path: join(inputs, 'a.txt') }, { name: 'b.txt', path: join(inputs, 'b.txt') }],
+    outDir
+  })
+  if (job.result.status !== JobStatus.SUCCEEDED) throw new IonetError(IonetErrorCode.JOB_FAILED, `the container job did not succeed: ${job.result.message ?? `exit ${job.result.exitCode}`}`)
+  const product = await readFile(join(outDir, 'c.txt'), 'utf8').catch(() => undefined)
+  if (product !== expected.text) throw new IonetError(IonetErrorCode.JOB_FAILED, `the container job's /out/c.txt is ${product === undefined ? 'missing' : 'not the product of its inputs'}`)
+  if (job.receipt.body.image !== image) throw new IonetError(IonetErrorCode.RECEIPT_INVALID, `the receipt names image ${job.receipt.body.image}, not ${image}`)
+  out.line(`   ✓ ran on ${short(job.provider)} in a container: /out/c.txt is the ${DEMO_MATRICES.side}x${DEMO_MATRICES.side} product computed here (sum of entries ${expected.sum}); the co-signed receipt names the image`)
 }
 
 function launch (name: string, args: string[], dir: string, out: Renderer, children: Child[]): Child {

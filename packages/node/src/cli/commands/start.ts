@@ -2,13 +2,21 @@
  * `ionet-p2p start`: run a node until stopped. By default it sells this machine's GPUs (or its
  * CPU when it has none); --no-provide runs a plain peer (a bootstrap node, or a renter's daemon).
  */
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
-import { describeGpus, formatSol } from '@ionet-p2p/protocol'
+import { describeGpus, formatBytes, formatSol } from '@ionet-p2p/protocol'
 import type { GpuDevice } from '@ionet-p2p/protocol'
 import { ControlServer } from '../../control/server.js'
+import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import { ContainerExecutor, createExecutors, detectGpuPassthrough, findContainerEngine } from '../../executors/index.js'
+import { chooseRuntime, engineInfo } from '../../executors/container/engine.js'
+import { egressResolverProblem, setupEgress } from '../../executors/container/egress.js'
+import type { EgressNetwork } from '../../executors/container/egress.js'
+import { ImageStore } from '../../executors/container/image-store.js'
+import { registryAccess } from '../../executors/container/registry.js'
 import { detectHardware, parseDeclaredGpu } from '../../hardware/index.js'
+import { dataDirLayout } from '../../node/data-dir.js'
 import { IonetNode } from '../../node/ionet-node.js'
 import type { IonetNodeOptions } from '../../node/ionet-node.js'
 import { addNetworkFlags, bootstrapList, nodeOptions } from '../common.js'
@@ -28,6 +36,12 @@ interface StartFlags extends NetworkFlags {
   allowProcess: boolean
   containers: boolean
   containerSocket?: string
+  containerRuntime?: string
+  allowEgress: boolean
+  egressDns?: string[]
+  imageCache: number
+  imageTimeout: number
+  insecureRegistry?: string[]
   maxMemory: number
   maxOutput: number
   maxInput: number
@@ -55,6 +69,12 @@ export function startCommand (): Command {
     .addOption(new Option('--allow-process', 'also run process jobs (native programs; see docs/operators.md before enabling)').default(false))
     .addOption(new Option('--no-containers', 'do not run container jobs, even when a container engine answers'))
     .addOption(new Option('--container-socket <path>', 'the container engine\'s socket (default: DOCKER_HOST, then Docker\'s and Podman\'s usual sockets)'))
+    .addOption(new Option('--container-runtime <name>', 'the OCI runtime container jobs run under, one the engine offers, e.g. runsc for gVisor (see docs/operators.md, "gVisor"); default: the engine\'s own'))
+    .addOption(new Option('--allow-egress', 'let container jobs that ask for it reach the internet, never private or local addresses (needs root and nft; see docs/operators.md, "Egress")').default(false))
+    .addOption(new Option('--egress-dns <address>', 'a public resolver for egress jobs (repeatable; default: the host\'s public ones)').argParser(collect(parseResolver)))
+    .addOption(new Option('--image-cache <size>', 'most disk the container image cache keeps; least recently used images go first').default(20 * 1024, '20GiB').argParser(v => parseSizeMiB('--image-cache', v)))
+    .addOption(new Option('--image-timeout <seconds>', 'how long getting a job\'s image ready may take (pull, or layers from peers and the renter), apart from the job\'s own time limit').default(600).argParser(v => parseCount('--image-timeout', v, 1, 24 * 3600)))
+    .addOption(new Option('--insecure-registry <host[:port]>', 'a registry spoken to over plain http (loopback ones always are; repeatable)').argParser(collect((v: string) => v.trim())))
     .addOption(new Option('--max-memory <size>', 'memory limit for a WASM or container job').default(4096, '4GiB').argParser(v => parseSizeMiB('--max-memory', v)))
     .addOption(new Option('--max-output <size>', 'output limit per job (logs and files)').default(8192, '8GiB').argParser(v => parseSizeMiB('--max-output', v)))
     .addOption(new Option('--max-input <size>', 'input limit per job (module and files)').default(8192, '8GiB').argParser(v => parseSizeMiB('--max-input', v)))
@@ -78,7 +98,8 @@ async function runStart (flags: StartFlags): Promise<void> {
     const declared = (flags.declareGpu ?? []).flat()
     const detected = await detectHardware({ declaredGpus: declared, detectGpus: flags.detectGpus, ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}) })
     for (const w of detected.warnings) out.line(`! ${w}`)
-    containers = flags.containers ? await containerEngine(flags, detected.hardware.gpus.length > 0, out.line.bind(out)) : { status: 'off (--no-containers)' }
+    if (!flags.containers && flags.containerRuntime !== undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--container-runtime is for container jobs, which --no-containers turns off')
+    containers = flags.containers ? await containerEngine(flags, detected.hardware.gpus.length, out.line.bind(out)) : { status: 'off (--no-containers)' }
     options.provider = {
       hardware: detected.hardware,
       terms: {
@@ -88,11 +109,12 @@ async function runStart (flags: StartFlags): Promise<void> {
         maxInputBytes: BigInt(flags.maxInput) * MiB
       },
       executors: createExecutors({ allowProcess: flags.allowProcess, ...(containers.executor !== undefined ? { container: containers.executor } : {}) }),
+      ...(containers.images !== undefined ? { images: containers.images, imageTimeoutMs: flags.imageTimeout * 1000 } : {}),
       limits: { maxMemoryMiB: flags.maxMemory, maxOutputBytes: BigInt(flags.maxOutput) * MiB, maxInputBytes: BigInt(flags.maxInput) * MiB }
     }
     if (detected.hardware.gpus.length === 0 && !flags.cpu) out.line('! no GPU found and --no-cpu given: this node has nothing to sell')
   }
-  const node = await IonetNode.create(options)
+  const node = await IonetNode.create(options).catch(async (err: unknown) => { await containers.egress?.teardown(); throw err })
   // With text output the banner below says what node:started would.
   node.events.on(e => { if (flags.json || e.type !== 'node:started') out.event(e) })
   const control = new ControlServer(node, node.layout.controlSocket)
@@ -103,6 +125,9 @@ async function runStart (flags: StartFlags): Promise<void> {
     out.line('› stopping…')
     await control.stop().catch(() => {})
     await node.stop().catch(() => {})
+    // After the jobs: a network still in use keeps its rules.
+    const kept = await containers.egress?.teardown().catch((err: Error) => err.message)
+    if (kept !== undefined) out.line(`! ${kept}`)
     out.close()
   }
   try {
@@ -123,10 +148,10 @@ async function runStart (flags: StartFlags): Promise<void> {
 }
 
 function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number, reached: number, containers: FoundEngine): void {
-  const w = (label: string, value: string): void => { process.stdout.write(`  ${label.padEnd(10)}${value}\n`) }
+  const w = (label: string, value: string): void => { process.stdout.write(`  ${label.padEnd(11)}${value}\n`) }
   process.stdout.write(`ionet-p2p node ${node.peerId}\n`)
   w('data', node.layout.root)
-  w('listening', node.multiaddrs.join('\n' + ' '.repeat(12)))
+  w('listening', node.multiaddrs.join('\n' + ' '.repeat(13)))
   if (node.hardware !== undefined && node.provider !== undefined) {
     const hw = node.hardware
     w('hardware', `${describeGpus(hw.gpus)}; ${hw.cpuCores} CPU cores, ${Math.round(Number(hw.ramMib) / 1024)} GiB RAM`)
@@ -146,6 +171,16 @@ interface FoundEngine {
   /** For the banner: the engine, or why container jobs are off. */
   status: string
   executor?: ContainerExecutor
+  /** The executor's image cache, whose blobs the node serves to peers. */
+  images?: ImageStore
+  /** Set up when the operator allowed egress and this host can provide it; torn down at stop. */
+  egress?: EgressNetwork
+}
+
+function parseResolver (value: string): string {
+  const problem = egressResolverProblem(value.trim())
+  if (problem !== undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--egress-dns: ${problem}`)
+  return value.trim()
 }
 
 /**
@@ -153,13 +188,36 @@ interface FoundEngine {
  * this data directory (a crash) are removed before any job. GPUs present but no way to pass them
  * into containers: one warning saying what to install (container jobs still run, without GPUs).
  */
-async function containerEngine (flags: StartFlags, hasGpus: boolean, warn: (line: string) => void): Promise<FoundEngine> {
+async function containerEngine (flags: StartFlags, gpuCount: number, warn: (line: string) => void): Promise<FoundEngine> {
   const engine = await findContainerEngine(flags.containerSocket !== undefined ? { socketPath: flags.containerSocket } : {})
-  if ('unavailable' in engine) return { status: `off: ${engine.unavailable}` }
-  const gpus = await detectGpuPassthrough(engine)
-  if (hasGpus && gpus === 'none') warn('! GPUs found, but the container engine cannot pass them into containers: install the NVIDIA Container Toolkit (nvidia-ctk runtime configure, or nvidia-ctk cdi generate for Podman); container jobs are offered CPU-only until then')
-  const executor = new ContainerExecutor({ docker: engine.docker, owner: resolve(flags.dataDir), gpus })
+  const wanted = flags.containerRuntime
+  if ('unavailable' in engine) {
+    if (wanted !== undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--container-runtime ${wanted}: ${engine.unavailable}`)
+    return { status: `off: ${engine.unavailable}` }
+  }
+  const info = await engineInfo(engine)
+  const chosen = chooseRuntime(engine.kind, info, wanted, existsSync)
+  if ('refused' in chosen) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--container-runtime: ${chosen.refused}`)
+  const passthrough = await detectGpuPassthrough(engine, { gpuCount, ...(info !== undefined ? { info } : {}), ...(wanted !== undefined ? { runtime: wanted } : {}) })
+  const gpus = passthrough.mode
+  if (gpuCount > 0 && gpus === 'none') warn(`! GPUs found, but container jobs cannot get them: ${passthrough.why}; container jobs are offered CPU-only until then`)
+  const owner = resolve(flags.dataDir)
+  let egress: EgressNetwork | undefined
+  let egressStatus = 'egress: off (--allow-egress enables it)'
+  if (flags.allowEgress) {
+    try {
+      egress = await setupEgress({ docker: engine.docker, owner, ...(flags.egressDns !== undefined ? { dns: flags.egressDns } : {}) })
+      egressStatus = `egress: on (network ${egress.name}, ${egress.subnet}; ${egress.dns.length > 0 ? `DNS ${egress.dns.join(', ')}` : 'no public DNS resolver on this host: give --egress-dns'})`
+    } catch (err) {
+      if (errorCode(err) !== IonetErrorCode.EGRESS_UNAVAILABLE) throw err
+      warn(`! egress unavailable: ${(err as Error).message}; container jobs that ask for network are refused`)
+      egressStatus = 'egress: unavailable'
+    }
+  }
+  const images = new ImageStore({ docker: engine.docker, dir: dataDirLayout(flags.dataDir).imageCache, capBytes: BigInt(flags.imageCache) * 1024n * 1024n, ...registryAccess(flags.insecureRegistry ?? []) })
+  const executor = new ContainerExecutor({ docker: engine.docker, owner, gpus, ...(passthrough.cdiDevices !== undefined ? { cdiDevices: passthrough.cdiDevices } : {}), ...(wanted !== undefined ? { runtime: wanted } : {}), images, ...(egress !== undefined ? { egressNetwork: egress.name, egressDns: egress.dns } : {}) })
   const removed = await executor.removeLeftovers().catch(() => 0)
-  const passthrough = gpus === 'none' ? 'no GPU passthrough' : `GPUs through ${gpus === 'cdi' ? 'CDI' : 'the NVIDIA runtime'}`
-  return { status: `${engine.description} at ${engine.socketPath}; ${passthrough}${removed > 0 ? `; removed ${removed} container(s) an earlier run left` : ''}`, executor }
+  const cached = await images.list().catch(() => [])
+  const cache = `image cache ${cached.length} image(s), ${formatBytes(await images.size().catch(() => 0n))} of ${formatBytes(images.capBytes)}`
+  return { status: `${engine.description} at ${engine.socketPath}; runtime ${chosen.runtime}; ${gpus === 'none' ? 'no GPU passthrough' : passthrough.why}; ${egressStatus}; ${cache}${removed > 0 ? `; removed ${removed} container(s) an earlier run left` : ''}`, executor, images, ...(egress !== undefined ? { egress } : {}) }
 }

@@ -23,7 +23,9 @@ import { createRenderer, lamports, short } from '../render.js'
 interface SubmitFlags extends NetworkFlags {
   wasm?: string
   image?: string
+  imageArchive?: string
   env?: Array<{ name: string, value: string }>
+  network: boolean
   input?: Array<{ name: string, path: string }>
   out: string
   gpu: string
@@ -46,11 +48,13 @@ export const DEFAULT_MAX_PRICE = 50_000_000n
 export function submitCommand (): Command {
   const cmd = new Command('submit')
     .summary('rent compute: run one job on the best matching provider')
-    .description('Rent compute for one job: gossip a bid, collect signed quotes, lease the best provider, stream the job and its inputs, and collect the outputs and a co-signed receipt.\n\nA WASM job:     ionet-p2p submit --wasm job.wasm --input data.txt -- arg1 arg2\nA process job:  ionet-p2p submit --gpu "RTX 4090" --input train.py -- python3 in/train.py\nA container:    ionet-p2p submit --image name@sha256:<digest> --input data.csv -- python3 /app/run.py\nFrom a file:    ionet-p2p submit job.yaml   (image: …, command: [python3, /app/run.py], input: [data.csv], gpu: RTX 4090)\n(process jobs run only on providers that opted in with --allow-process; containers on providers with a container engine)')
+    .description('Rent compute for one job: gossip a bid, collect signed quotes, lease the best provider, stream the job and its inputs, and collect the outputs and a co-signed receipt.\n\nA WASM job:     ionet-p2p submit --wasm job.wasm --input data.txt -- arg1 arg2\nA process job:  ionet-p2p submit --gpu "RTX 4090" --input train.py -- python3 in/train.py\nA container:    ionet-p2p submit --image registry.example/app:1.0 --input data.csv -- python3 /app/run.py\nYour own image: ionet-p2p submit --image-archive app.tar -- python3 /app/run.py   (docker save app > app.tar)\nFrom a file:    ionet-p2p submit job.yaml   (image: …, command: [python3, /app/run.py], input: [data.csv], gpu: RTX 4090)\n(process jobs run only on providers that opted in with --allow-process; containers on providers with a container engine)')
     .argument('[args...]', 'a job file (job.yaml or job.json: the options below by name, and `command`), or after --: the module\'s arguments (with --wasm), the container\'s or process\'s program and its arguments')
     .addOption(new Option('--wasm <file>', 'WebAssembly (WASI) module to run'))
-    .addOption(new Option('--image <image>', 'container image to run, pinned: sha256:<id> or name@sha256:<digest> (inputs at /in, outputs from /out)'))
+    .addOption(new Option('--image <image>', 'container image to run: a registry reference (name[:tag], pinned to a digest by the provider) or pinned (name@sha256:<digest>, sha256:<id>); inputs at /in, outputs from /out'))
+    .addOption(new Option('--image-archive <file>', 'container image to send from this machine: a `docker save`, `podman save` or OCI archive (its layers travel once, and only to providers that lack them)'))
     .addOption(new Option('--env <NAME=value>', 'environment variable for a container job (repeatable)').argParser(collect(parseEnv)))
+    .addOption(new Option('--network', 'let the container job reach the internet (only providers that allow egress run it; never private or local addresses)').default(false))
     .addOption(new Option('--input <file>', 'input file, as path or name=path; the job sees it as in/<name> (repeatable)').argParser(collect(parseInput)))
     .addOption(new Option('--out <dir>', 'where outputs are written').default('ionet-output'))
     .addOption(new Option('--gpu <class>', 'GPU class (e.g. nvidia-rtx-4090 or "RTX 4090"), any-gpu, or cpu').default(ANY_GPU_CLASS).argParser(v => parseGpuClass('--gpu', v)))
@@ -111,18 +115,27 @@ async function runSubmit (args: string[], flags: SubmitFlags): Promise<void> {
   }
 }
 
-async function buildSubmission (args: string[], flags: SubmitFlags): Promise<JobSubmission> {
-  if (flags.wasm !== undefined && flags.image !== undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--wasm and --image are two kinds of job: give one')
-  if (flags.env !== undefined && flags.image === undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--env is for container jobs (--image)')
-  const executor = flags.wasm !== undefined ? Executor.WASM : flags.image !== undefined ? Executor.CONTAINER : Executor.PROCESS
+export async function buildSubmission (args: string[], flags: SubmitFlags): Promise<JobSubmission> {
+  if (flags.image !== undefined && flags.imageArchive !== undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--image and --image-archive both name the image: give one')
+  const containerJob = flags.image !== undefined || flags.imageArchive !== undefined
+  if (flags.wasm !== undefined && containerJob) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--wasm and --image are two kinds of job: give one')
+  if (flags.env !== undefined && !containerJob) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--env is for container jobs (--image)')
+  if (flags.network && !containerJob) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--network is for container jobs (--image)')
+  const executor = flags.wasm !== undefined ? Executor.WASM : containerJob ? Executor.CONTAINER : Executor.PROCESS
   let container: ContainerSpec | undefined
+  let imageArchive: string | undefined
   if (flags.image !== undefined) {
-    container = { image: flags.image, command: args, env: flags.env ?? [], layers: [], network: false }
+    container = { image: flags.image, command: args, env: flags.env ?? [], layers: [], network: flags.network }
     try {
-      validateContainerSpec(container, 'container')
+      validateContainerSpec(container, 'container', true)
     } catch (err) {
       throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--image: ${(err as Error).message.replace(/^container\.\S+ /, '')}`)
     }
+  } else if (flags.imageArchive !== undefined) {
+    imageArchive = resolve(flags.imageArchive)
+    await mustBeFile('--image-archive', imageArchive)
+    // The image id comes from the archive, once it is read.
+    container = { image: '', command: args, env: flags.env ?? [], layers: [], network: flags.network }
   }
   if (executor === Executor.PROCESS && args.length === 0) {
     throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, 'nothing to run: pass --wasm <module>, or a program after -- (e.g. -- python3 in/train.py)')
@@ -154,7 +167,7 @@ async function buildSubmission (args: string[], flags: SubmitFlags): Promise<Job
     requirements,
     durationS: flags.timeout,
     maxPricePerUnitHour: flags.maxPrice,
-    ...(modulePath !== undefined ? { modulePath, args } : container !== undefined ? { container } : { command: args }),
+    ...(modulePath !== undefined ? { modulePath, args } : container !== undefined ? { container, ...(imageArchive !== undefined ? { imageArchive } : {}) } : { command: args }),
     inputs,
     outDir: resolve(flags.out),
     quoteWindowMs: flags.quoteWindow,

@@ -23,6 +23,7 @@ import type { ContainerProgram, ExecutionRequest, ExecutionResult, Executor, Pro
 import { cancelled, finisher, formatBytes } from '../results.js'
 import { RunSupervisor } from '../supervisor.js'
 import type { ImageStore } from './image-store.js'
+import { cdiDeviceIds } from './gpu-passthrough.js'
 
 /** Labels on every container this executor makes. */
 export const CONTAINER_LABELS = { job: 'io.ionet-p2p.job', owner: 'io.ionet-p2p.owner' } as const
@@ -46,6 +47,10 @@ export interface ContainerExecutorOptions {
   egressNetwork?: string
   /** Resolvers for jobs on the egress network (public addresses); empty or absent: the engine's default. */
   egressDns?: string[]
+  /** The OCI runtime jobs run under (e.g. runsc, gVisor), one the engine offers (engine.ts chooseRuntime); absent: the engine's default. */
+  runtime?: string
+  /** With gpus 'cdi': per GPU index, the CDI device names that make that GPU (gpu-passthrough.ts cdiGpuNames). */
+  cdiDevices?: string[][]
 }
 
 /** The unprivileged user jobs run as (nobody:nogroup). */
@@ -67,7 +72,7 @@ export class ContainerExecutor implements Executor<ContainerProgram> {
   readonly executor = ExecutorEnum.CONTAINER
   readonly kind = 'container' as const
   readonly gpus: boolean
-  private readonly o: Required<Omit<ContainerExecutorOptions, 'images' | 'egressNetwork' | 'egressDns'>> & Pick<ContainerExecutorOptions, 'images' | 'egressNetwork' | 'egressDns'>
+  private readonly o: Required<Omit<ContainerExecutorOptions, 'images' | 'egressNetwork' | 'egressDns' | 'runtime' | 'cdiDevices'>> & Pick<ContainerExecutorOptions, 'images' | 'egressNetwork' | 'egressDns' | 'runtime' | 'cdiDevices'>
 
   constructor (options: ContainerExecutorOptions) {
     this.o = { gpus: 'none', pidsLimit: DEFAULT_PIDS_LIMIT, tmpMiB: DEFAULT_TMP_MIB, ...options }
@@ -190,7 +195,7 @@ export class ContainerExecutor implements Executor<ContainerProgram> {
 }
 
 /** The container a job runs in: the isolation of this module's header, its limits and labels. */
-export function containerCreateOptions (req: ExecutionRequest<ContainerProgram>, o: Pick<Required<ContainerExecutorOptions>, 'owner' | 'gpus' | 'pidsLimit' | 'tmpMiB'> & Pick<ContainerExecutorOptions, 'egressNetwork' | 'egressDns'>): Docker.ContainerCreateOptions {
+export function containerCreateOptions (req: ExecutionRequest<ContainerProgram>, o: Pick<Required<ContainerExecutorOptions>, 'owner' | 'gpus' | 'pidsLimit' | 'tmpMiB'> & Pick<ContainerExecutorOptions, 'egressNetwork' | 'egressDns' | 'runtime' | 'cdiDevices'>): Docker.ContainerCreateOptions {
   const p = req.program
   const memory = req.maxMemoryMiB * MiB
   // Network only when both the renter asked and this provider has egress; otherwise none at all.
@@ -227,15 +232,16 @@ export function containerCreateOptions (req: ExecutionRequest<ContainerProgram>,
       // A CPU-only lease sells cores: the job gets that much CPU time, no more.
       ...(req.cpuCores !== undefined ? { NanoCpus: req.cpuCores * 1e9 } : {}),
       Ulimits: [{ Name: 'nofile', Soft: NOFILE, Hard: NOFILE }, { Name: 'nproc', Soft: o.pidsLimit, Hard: o.pidsLimit }],
-      ...gpuDevices(o.gpus, req.gpuIndices ?? [])
+      ...(o.runtime !== undefined ? { Runtime: o.runtime } : {}),
+      ...gpuDevices(o.gpus, req.gpuIndices ?? [], o.cdiDevices)
     }
   }
 }
 
 /** The engine's way of handing the leased GPUs (nvidia-smi indices) to the container. */
-function gpuDevices (mode: GpuPassthrough, indices: number[]): Pick<Docker.HostConfig, 'DeviceRequests'> {
+function gpuDevices (mode: GpuPassthrough, indices: number[], cdiDevices?: string[][]): Pick<Docker.HostConfig, 'DeviceRequests'> {
   if (indices.length === 0 || mode === 'none') return {}
-  if (mode === 'cdi') return { DeviceRequests: [{ Driver: 'cdi', DeviceIDs: indices.map(i => `nvidia.com/gpu=${i}`) }] }
+  if (mode === 'cdi') return { DeviceRequests: [{ Driver: 'cdi', DeviceIDs: cdiDeviceIds(indices, cdiDevices) }] }
   return { DeviceRequests: [{ Driver: 'nvidia', DeviceIDs: indices.map(String), Capabilities: [['gpu']] }] }
 }
 

@@ -182,6 +182,7 @@ export class ProviderMarket {
       unitsFree: this.o.ledger.unitsFree(gpuClass),
       pricePerUnitHour: this.priceOf(gpuClass),
       executorMask: this.maskOf(gpuClass),
+      hostExecutorMask: this.o.terms.executorMask,
       maxDurationS: this.o.terms.maxDurationS,
       cpuCores: hw.cpuCores,
       ramMib: hw.ramMib
