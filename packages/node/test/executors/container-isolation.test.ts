@@ -111,6 +111,17 @@ describe.skipIf(engine === undefined)('container jobs in a real engine', () => {
     expect(Number(out.trim())).toBeGreaterThan(10)
   })
 
+  it('stops a job that ignores SIGTERM at its time limit (SIGKILL after the grace), and removes it', async () => {
+    // PID 1 in a container ignores signals it has no handler for; `trap '' TERM` makes it explicit.
+    const started = performance.now()
+    const { r, out } = await run('trap "" TERM; echo waiting; while :; do sleep 1; done', { timeoutMs: 1_500 })
+    expect(r).toMatchObject({ status: 'timed_out', errorCode: 'ERR_TIMEOUT' })
+    expect(out).toBe('waiting\n')
+    // The limit, the 2 s grace, and the engine's own work (the loop never ends by itself).
+    expect(performance.now() - started).toBeLessThan(25_000)
+    expect((await engine!.docker.listContainers({ all: true, filters: { label: [`${CONTAINER_LABELS.job}=iso-${n}`] } })).length).toBe(0)
+  })
+
   it('refuses a job whose image is not on this provider, by name', async () => {
     const missing = `sha256:${'0'.repeat(64)}`
     const { r } = await run('true', { program: { kind: 'container', image: missing, command: [], env: [], network: false } })
