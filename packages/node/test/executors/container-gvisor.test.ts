@@ -5,19 +5,17 @@
  * also what start accepts (engine.ts chooseRuntime), and the executor names it per job as on Docker.
  */
 import { spawn } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ContainerExecutor } from '../../src/executors/container/container-executor.js'
 import { chooseRuntime, engineInfo } from '../../src/executors/container/engine.js'
-import type { ContainerProgram, ExecutionRequest } from '../../src/executors/types.js'
 import { BIN, runCli } from '../helpers/cli.js'
 import type { CliResult } from '../helpers/cli.js'
-import { busyboxImage, gvisorTestEngine, stopGvisorTestEngine, stopTestEngine, testEngine } from '../helpers/containers.js'
+import { busyboxImage, gvisorTestEngine, scriptRunner, stopGvisorTestEngine, stopTestEngine, testEngine } from '../helpers/containers.js'
 
 const gvisor = await gvisorTestEngine()
-const MiB = 1024 * 1024
 afterAll(async () => {
   await stopGvisorTestEngine()
   await stopTestEngine()
@@ -27,7 +25,6 @@ describe.skipIf(gvisor === undefined)('container jobs under gVisor (runsc)', () 
   let root: string
   let image: string
   let executor: ContainerExecutor
-  let n = 0
 
   beforeAll(async () => {
     if (gvisor === undefined) return
@@ -41,18 +38,7 @@ describe.skipIf(gvisor === undefined)('container jobs under gVisor (runsc)', () 
     if (root !== undefined) await rm(root, { recursive: true, force: true })
   })
 
-  async function run (script: string, overrides: Partial<ExecutionRequest<ContainerProgram>> = {}): Promise<{ r: Awaited<ReturnType<ContainerExecutor['run']>>, out: string, scratch: string }> {
-    const scratch = join(root, `job-${n++}`, 'scratch')
-    await mkdir(join(scratch, 'in'), { recursive: true })
-    await mkdir(join(scratch, 'out'), { recursive: true })
-    await writeFile(join(scratch, 'in', 'data.txt'), 'input')
-    let out = ''
-    const r = await executor.run({
-      jobId: `gvisor-${n}`, scratchDir: scratch, program: { kind: 'container', image, command: ['/bin/sh', '-c', script], env: [], network: false },
-      timeoutMs: 60_000, maxMemoryMiB: 256, maxOutputBytes: 16 * MiB, onLog: (_fd, d) => { out += Buffer.from(d).toString() }, ...overrides
-    })
-    return { r, out, scratch }
-  }
+  const run = scriptRunner(() => ({ executor, root, image }), 'gvisor', 60_000)
 
   it('is offered by the engine as start checks it', async () => {
     expect(chooseRuntime(gvisor!.engine.kind, await engineInfo(gvisor!.engine), gvisor!.runtime)).toEqual({ runtime: 'runsc' })

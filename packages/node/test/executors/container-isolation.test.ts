@@ -4,13 +4,13 @@
  * privileges, an unprivileged user, memory and process limits; the GPUs it leased mapped by
  * index; a missing image refused by name; leftovers of a crashed node removed by owner.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONTAINER_LABELS, ContainerExecutor, containerCreateOptions } from '../../src/executors/container/container-executor.js'
 import type { ContainerProgram, ExecutionRequest } from '../../src/executors/types.js'
-import { busyboxImage, stopTestEngine, testEngine } from '../helpers/containers.js'
+import { busyboxImage, scriptRunner, stopTestEngine, testEngine } from '../helpers/containers.js'
 
 const engine = await testEngine()
 const MiB = 1024 * 1024
@@ -50,7 +50,6 @@ describe.skipIf(engine === undefined)('container jobs in a real engine', () => {
   let root: string
   let image: string
   let executor: ContainerExecutor
-  let n = 0
 
   beforeAll(async () => {
     if (engine === undefined) return
@@ -63,18 +62,7 @@ describe.skipIf(engine === undefined)('container jobs in a real engine', () => {
     await stopTestEngine()
   })
 
-  async function run (script: string, overrides: Partial<ExecutionRequest<ContainerProgram>> = {}): Promise<{ r: Awaited<ReturnType<ContainerExecutor['run']>>, out: string, scratch: string }> {
-    const scratch = join(root, `job-${n++}`, 'scratch')
-    await mkdir(join(scratch, 'in'), { recursive: true })
-    await mkdir(join(scratch, 'out'), { recursive: true })
-    await writeFile(join(scratch, 'in', 'data.txt'), 'input')
-    let out = ''
-    const r = await executor.run({
-      jobId: `iso-${n}`, scratchDir: scratch, program: { kind: 'container', image, command: ['/bin/sh', '-c', script], env: [], network: false },
-      timeoutMs: 30_000, maxMemoryMiB: 256, maxOutputBytes: 16 * MiB, onLog: (_fd, d) => { out += Buffer.from(d).toString() }, ...overrides
-    })
-    return { r, out, scratch }
-  }
+  const run = scriptRunner(() => ({ executor, root, image }), 'iso', 30_000)
 
   it('has no network but loopback', async () => {
     const { r, out } = await run('ls /sys/class/net')
@@ -114,12 +102,12 @@ describe.skipIf(engine === undefined)('container jobs in a real engine', () => {
   it('stops a job that ignores SIGTERM at its time limit (SIGKILL after the grace), and removes it', async () => {
     // PID 1 in a container ignores signals it has no handler for; `trap '' TERM` makes it explicit.
     const started = performance.now()
-    const { r, out } = await run('trap "" TERM; echo waiting; while :; do sleep 1; done', { timeoutMs: 1_500 })
+    const { r, out, jobId } = await run('trap "" TERM; echo waiting; while :; do sleep 1; done', { timeoutMs: 1_500 })
     expect(r).toMatchObject({ status: 'timed_out', errorCode: 'ERR_TIMEOUT' })
     expect(out).toBe('waiting\n')
     // The limit, the 2 s grace, and the engine's own work (the loop never ends by itself).
     expect(performance.now() - started).toBeLessThan(25_000)
-    expect((await engine!.docker.listContainers({ all: true, filters: { label: [`${CONTAINER_LABELS.job}=iso-${n}`] } })).length).toBe(0)
+    expect((await engine!.docker.listContainers({ all: true, filters: { label: [`${CONTAINER_LABELS.job}=${jobId}`] } })).length).toBe(0)
   })
 
   it('refuses a job whose image is not on this provider, by name', async () => {

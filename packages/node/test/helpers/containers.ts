@@ -12,6 +12,8 @@ import { join } from 'node:path'
 import type Docker from 'dockerode'
 import { chooseRuntime, engineInfo, findContainerEngine } from '../../src/executors/container/engine.js'
 import type { ContainerEngine } from '../../src/executors/container/engine.js'
+import type { ContainerExecutor } from '../../src/executors/container/container-executor.js'
+import type { ContainerProgram, ExecutionRequest, ExecutionResult } from '../../src/executors/types.js'
 import { startPodmanService } from '../../src/executors/container/podman-service.js'
 import type { PodmanService } from '../../src/executors/container/podman-service.js'
 import { TEST_ENGINE_SOCKET_ENV } from '../global-setup.js'
@@ -124,4 +126,27 @@ export async function busyboxImage (docker: Docker, workDir: string): Promise<st
   if (id === undefined) throw new Error(`the engine did not name the imported image: ${JSON.stringify(events).slice(0, 200)}`)
   const image = await docker.getImage(id).inspect()
   return image.Id.startsWith('sha256:') ? image.Id : `sha256:${image.Id}`
+}
+
+/**
+ * Runs shell scripts as container jobs in scratch directories under a root (an `in/data.txt` of
+ * "input" in each), collecting what they print: the isolation tests' one way of asking a real
+ * container what it can do. `parts` is read at each run (a suite sets them up in beforeAll).
+ */
+export function scriptRunner (parts: () => { executor: ContainerExecutor, root: string, image: string }, jobPrefix: string, timeoutMs: number): (script: string, overrides?: Partial<ExecutionRequest<ContainerProgram>>) => Promise<{ r: ExecutionResult, out: string, scratch: string, jobId: string }> {
+  let n = 0
+  return async (script, overrides = {}) => {
+    const { executor, root, image } = parts()
+    const jobId = `${jobPrefix}-${++n}`
+    const scratch = join(root, `job-${n}`, 'scratch')
+    await mkdir(join(scratch, 'in'), { recursive: true })
+    await mkdir(join(scratch, 'out'), { recursive: true })
+    await writeFile(join(scratch, 'in', 'data.txt'), 'input')
+    let out = ''
+    const r = await executor.run({
+      jobId, scratchDir: scratch, program: { kind: 'container', image, command: ['/bin/sh', '-c', script], env: [], network: false },
+      timeoutMs, maxMemoryMiB: 256, maxOutputBytes: 16 * 1024 * 1024, onLog: (_fd, d) => { out += Buffer.from(d).toString() }, ...overrides
+    })
+    return { r, out, scratch, jobId }
+  }
 }
