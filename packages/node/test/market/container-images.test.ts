@@ -41,13 +41,15 @@ describe.skipIf(engine === undefined)('images sent by the renter, cached, and sh
   let archive: string
   let smallStore: ImageStore
   let bigStore: ImageStore
-  const events: { small: NodeEvent[], big: NodeEvent[] } = { small: [], big: [] }
+  let tiny: IonetNode
+  let tinyStore: ImageStore
+  const events: { small: NodeEvent[], big: NodeEvent[], tiny: NodeEvent[] } = { small: [], big: [], tiny: [] }
 
-  const provider = async (name: 'small' | 'big', cores: number, price: bigint): Promise<{ node: IonetNode, store: ImageStore }> => {
+  const provider = async (name: 'small' | 'big' | 'tiny', cores: number, price: bigint, capBytes?: bigint): Promise<{ node: IonetNode, store: ImageStore }> => {
     const own = await startPodmanService({ name, ownStorage: true })
     if (own === undefined) throw new Error('could not start a Podman service with storage of its own')
     engines.push(own)
-    const store = new ImageStore({ docker: own.docker, dir: join(work, `${name}-images`) })
+    const store = new ImageStore({ docker: own.docker, dir: join(work, `${name}-images`), ...(capBytes !== undefined ? { capBytes } : {}) })
     const node = await net.provider(name, {
       hardware: host([], cores),
       terms: { ...terms, pricePerCoreHour: price },
@@ -68,8 +70,10 @@ describe.skipIf(engine === undefined)('images sent by the renter, cached, and sh
     // The small one is cheaper: jobs of 1-2 cores go there; only the big one fits 4 cores.
     ;({ node: small, store: smallStore } = await provider('small', 2, 30_000n))
     ;({ node: big, store: bigStore } = await provider('big', 8, 40_000n))
+    // The only one with 16 cores, and an image cache of 64 KiB.
+    ;({ node: tiny, store: tinyStore } = await provider('tiny', 16, 50_000n, 64n * 1024n))
     renter = await net.node('renter')
-    await Promise.all([small, big].map(async n => n.publishCapability(AbortSignal.timeout(15_000))))
+    await Promise.all([small, big, tiny].map(async n => n.publishCapability(AbortSignal.timeout(15_000))))
   }, 240_000)
   afterAll(async () => {
     await net.stop()
@@ -149,6 +153,26 @@ describe.skipIf(engine === undefined)('images sent by the renter, cached, and sh
     expect(events.big.filter(e => e.type === 'peer:penalized' && e.peerId === small.peerId).length).toBeGreaterThan(penalisedBefore)
     expect(await bigStore.inEngine(image)).toBe(true)
   }, 180_000)
+
+  it('refuses an image larger than the provider\'s image cache before any blob moves, and keeps the lease', async () => {
+    const seen: NodeEvent[] = []
+    const failed = await renter.submit({
+      requirements: wants({ gpuClass: CPU_CLASS, units: 16, executor: Executor.CONTAINER }),
+      durationS: 60,
+      maxPricePerUnitHour: 100_000n,
+      container: { image: '', command: ['/bin/true'], env: [], layers: [], network: false },
+      imageArchive: archive,
+      inputs: [],
+      outDir: join(work, 'never'),
+      onEvent: e => { seen.push(e) }
+    }).catch((err: unknown) => err as Error & { code?: string })
+    expect(failed).toMatchObject({ code: 'ERR_JOB_FAILED', message: expect.stringContaining('ERR_IMAGE_TOO_LARGE') })
+    expect(blobUploads(seen)).toEqual([])
+    expect(await tinyStore.size()).toBe(0n)
+    // Refused before the lease was used: the lease stays usable until it expires (docs/protocol.md §8).
+    const leased = seen.find(e => e.type === 'lease:accepted')
+    expect(leased?.type === 'lease:accepted' && tiny.provider?.leaseFor(leased.jobId)).toBeTruthy()
+  }, 120_000)
 })
 
 describe.skipIf(engine === undefined)('registry images: a tag resolved by the provider, pinned in the quote, the lease and the receipt', () => {
