@@ -2,6 +2,9 @@
  * The benchmarks the suite runs, their sizes for a full run and for CI's smoke run, and the rows
  * each one reports. Every row's baseline is measured by the same bench in the same run.
  */
+import { CONTAINER_GOAL, container } from './benches/container.js'
+import { imagePeers } from './benches/image-peers.js'
+import { imageTransfer } from './benches/image-transfer.js'
 import { market } from './benches/market.js'
 import { memory } from './benches/memory.js'
 import { nat } from './benches/nat.js'
@@ -66,6 +69,61 @@ export const BENCHES: Bench[] = [
           percentileRow(b, 'time to lease', 'ms', r.leaseMs, 'p99', rtt),
           medianRow(b, 'job round trip (p50)', 'ms', r.roundTripMs, local),
           percentileRow(b, 'job round trip', 'ms', r.roundTripMs, 'p99', local)
+        ]
+      }
+    }
+  },
+  {
+    name: 'container',
+    describe: `submit to a container job's first log line with a cached image, vs the engine's CLI run of the same image (goal: ≤ ${CONTAINER_GOAL.ratio}x and ≤ ${CONTAINER_GOAL.absoluteMs / 1000} s)`,
+    async run (options) {
+      const r = await container({ runs: sized(options, 20, 2) })
+      const b = 'container'
+      return {
+        result: r,
+        rows: [
+          medianRow(b, 'submit to first log line (p50)', 'ms', r.submitToFirstLineMs, { name: 'CLI run to first line p50', value: r.cliToFirstLineMs.median }),
+          percentileRow(b, 'submit to first log line', 'ms', r.submitToFirstLineMs, 'p99', { name: 'CLI run to first line p99', value: r.cliToFirstLineMs.p99 }),
+          medianRow(b, 'submit to receipt (p50)', 'ms', r.submitToReceiptMs, { name: 'CLI run to exit p50', value: r.cliToExitMs.median })
+        ]
+      }
+    }
+  },
+  {
+    name: 'image-transfer',
+    describe: 'an image the renter sends (256 MiB of random layers) to a provider that lacks it, vs docker save | docker load between two engines',
+    async run (options) {
+      const bytes = sized(options, 256 * MiB, 16 * MiB)
+      const r = await imageTransfer({ bytes, layers: 2, runs: sized(options, 3, 1) })
+      const b = `image-transfer ${bytes / MiB} MiB`
+      const saveLoad = { name: 'save | load', value: r.baseline.saveLoadMiBps.median }
+      return {
+        result: r,
+        rows: [
+          medianRow(b, 'submit to first log line, image sent', 'MiB/s', r.market.endToEndMiBps, saveLoad),
+          medianRow(b, 'upload over the job stream', 'MiB/s', r.market.uploadMiBps, saveLoad),
+          medianRow(b, 'before the upload (archive read, lease)', 'ms', r.market.beforeUploadMs, { name: 'upload', value: r.market.uploadMs.median }),
+          medianRow(b, 'provider: last blob to job:started', 'ms', r.market.afterUploadMs, { name: 'docker load < archive', value: r.baseline.loadMs.median }),
+          medianRow(b, 'docker save | docker load, two engines', 'MiB/s', r.baseline.saveLoadMiBps)
+        ]
+      }
+    }
+  },
+  {
+    name: 'image-peers',
+    describe: 'a second provider getting a 500 MiB image from a peer that ran it, vs from the renter alone',
+    async run (options) {
+      const bytes = sized(options, 500 * MiB, 16 * MiB)
+      const r = await imagePeers({ bytes, layers: 4, runs: sized(options, 3, 1) })
+      const b = `image-peers ${bytes / MiB} MiB`
+      return {
+        result: r,
+        rows: [
+          medianRow(b, 'provider preparation, blobs from a peer', 'ms', r.fromPeer.preparationMs, { name: 'from the renter', value: r.fromRenter.preparationMs.median }),
+          medianRow(b, 'submit to first log line, blobs from a peer', 'ms', r.fromPeer.submitToFirstLineMs, { name: 'from the renter', value: r.fromRenter.submitToFirstLineMs.median }),
+          medianRow(b, 'blob rate, fetched from the peer', 'MiB/s', r.fromPeer.fetchMiBps, { name: 'renter upload', value: r.fromRenter.uploadMiBps.median }),
+          medianRow(b, 'lease to first fetch (DHT lookup of holders)', 'ms', r.fromPeer.leaseToFetchMs),
+          medianRow(b, 'provider: last blob to job:started, from a peer', 'ms', r.fromPeer.afterFetchMs, { name: 'from the renter', value: r.fromRenter.afterUploadMs.median })
         ]
       }
     }

@@ -96,7 +96,7 @@ export async function readImageArchive (archivePath: string, store: string): Pro
     }
     const refs = blobs.map(b => ({ name: blobName(b.hex), size: b.size, sha256: Uint8Array.from(Buffer.from(b.hex, 'hex')) as Uint8Array<ArrayBuffer> }))
     const image: StoredImage = { image: `sha256:${(blobs[0] as ArchiveEntry).hex}`, config: refs[0] as FileRef, layers: refs.slice(1), paths }
-    await checkLayersMatchConfig(image.paths[0] as string, image.paths.slice(1))
+    await checkLayersMatchConfig(image.paths[0] as string, blobs.slice(1).map((b, i) => ({ path: image.paths[i + 1] as string, sha256Hex: b.hex })))
     return image
   } finally {
     await rm(tmpDir, { recursive: true, force: true })
@@ -126,17 +126,20 @@ async function imageInArchive (entries: Map<string, ArchiveEntry>, archivePath: 
 }
 
 /**
- * Checks that `layers` (paths, in order) are exactly the layers the image config at `configPath`
- * lists in rootfs.diff_ids: each layer, uncompressed, must hash to its diff_id. This is what makes
- * an image id (the config's digest) stand for the whole filesystem, so it runs before any engine
- * sees the blobs. Gzip layers are uncompressed while hashed; other compressions are refused.
+ * Checks that `layers` (in order) are exactly the layers the image config at `configPath` lists
+ * in rootfs.diff_ids: each layer, uncompressed, must hash to its diff_id. This is what makes an
+ * image id (the config's digest) stand for the whole filesystem, so it runs before any engine
+ * sees the blobs. An uncompressed layer (what `docker save` writes) whose blob digest — checked
+ * when it was stored — is its diff_id needs no second read; gzip layers are uncompressed while
+ * hashed; other compressions are refused.
  */
-export async function checkLayersMatchConfig (configPath: string, layers: string[]): Promise<void> {
+export async function checkLayersMatchConfig (configPath: string, layers: Array<{ path: string, sha256Hex: string }>): Promise<void> {
   const config = await readJson(configPath, 'the image config') as { rootfs?: { diff_ids?: unknown } }
   const diffIds = config.rootfs?.diff_ids
   if (!Array.isArray(diffIds) || diffIds.some(d => typeof d !== 'string')) throw invalid('the image config lists no rootfs.diff_ids')
   if (diffIds.length !== layers.length) throw invalid(`the image config lists ${diffIds.length} layers, but ${layers.length} came with it`)
-  for (const [i, path] of layers.entries()) {
+  for (const [i, { path, sha256Hex }] of layers.entries()) {
+    if (diffIds[i] === `sha256:${sha256Hex}`) continue
     const got = `sha256:${await uncompressedDigest(path)}`
     if (got !== diffIds[i]) throw invalid(`layer ${i + 1} of ${layers.length} is not the image's: its content is ${got.slice(0, 19)}…, the config says ${String(diffIds[i]).slice(0, 19)}…`)
   }

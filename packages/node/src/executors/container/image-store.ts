@@ -183,7 +183,7 @@ export class ImageStore {
     if (src.config !== undefined) {
       const blobs = [src.config, ...src.layers].map(b => ({ hex: hex(b.sha256), size: b.size, path: this.blobPath(hex(b.sha256)) }))
       const [config, ...layers] = blobs as [typeof blobs[0], ...typeof blobs]
-      await checkLayersMatchConfig(config.path, layers.map(l => l.path))
+      await checkLayersMatchConfig(config.path, layers.map(l => ({ path: l.path, sha256Hex: l.hex })))
       const total = Number(blobs.reduce((n, b) => n + b.size, 0n))
       o.onProgress?.(0, total)
       const archive = dockerLoadArchive(config, layers)

@@ -35,7 +35,7 @@ export interface LayerServiceOptions {
   blobs: BlobSource
   scorer: PeerScorer
   events: NodeEvents
-  /** How many holders a fetch tries, each in turn. @default 4 */
+  /** How many holders a fetch tries, each in turn as the DHT names them. @default 4 */
   maxHolders?: number
   /** How long the DHT is asked for holders of one blob. @default 5_000 */
   findTimeoutMs?: number
@@ -75,33 +75,36 @@ export class LayerService implements BlobFetcher {
 
   async fetch (ref: FileRef, dest: string, o: { exclude: PeerId, signal: AbortSignal }): Promise<boolean> {
     const self = this.o.libp2p.peerId.toString()
-    const holders: PeerId[] = []
+    const tried: PeerId[] = []
+    // Each holder is tried as the DHT names it: the first good one ends the search.
     const find = AbortSignal.any([o.signal, AbortSignal.timeout(this.o.findTimeoutMs)])
     try {
       for await (const p of this.o.libp2p.contentRouting.findProviders(blobKey(ref.sha256), { signal: find })) {
-        const id = p.id.toString()
-        if (id === self || p.id.equals(o.exclude) || holders.some(h => h.equals(p.id)) || this.o.scorer.isBanned(p.id)) continue
+        if (p.id.toString() === self || p.id.equals(o.exclude) || tried.some(h => h.equals(p.id)) || this.o.scorer.isBanned(p.id)) continue
         if (p.multiaddrs.length > 0) await this.o.libp2p.peerStore.merge(p.id, { multiaddrs: p.multiaddrs }).catch(() => {})
-        holders.push(p.id)
-        if (holders.length >= this.o.maxHolders) break
+        tried.push(p.id)
+        if (await this.tryHolder(p.id, ref, dest, o.signal)) return true
+        if (tried.length >= this.o.maxHolders) break
       }
     } catch {
-      // Out of time or peers: try those found.
-    }
-    for (const holder of holders) {
-      if (o.signal.aborted) return false
-      const started = performance.now()
-      try {
-        if (await this.fetchFrom(holder, ref, dest, o.signal)) {
-          this.o.events.emit({ type: 'layer:fetched', sha256: hex(ref.sha256), from: holder.toString(), bytes: Number(ref.size), ms: Math.round(performance.now() - started) })
-          return true
-        }
-      } catch (err) {
-        // Wrong bytes, a broken reply: the holder's fault. Silence or a cut stream: try the next.
-        if (isPeerFault(err) && errorCode(err) !== IonetErrorCode.STREAM_ENDED) penalize(this.o.scorer, this.o.events, holder, err, 'layer fetch')
-      }
+      // Out of time or peers: the renter sends it.
     }
     return false
+  }
+
+  /** One holder: true once `dest` holds the blob; a holder that sent wrong bytes is penalised. */
+  private async tryHolder (holder: PeerId, ref: FileRef, dest: string, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return false
+    const started = performance.now()
+    try {
+      if (!await this.fetchFrom(holder, ref, dest, signal)) return false
+      this.o.events.emit({ type: 'layer:fetched', sha256: hex(ref.sha256), from: holder.toString(), bytes: Number(ref.size), ms: Math.round(performance.now() - started) })
+      return true
+    } catch (err) {
+      // Wrong bytes, a broken reply: the holder's fault. Silence or a cut stream: try the next.
+      if (isPeerFault(err) && errorCode(err) !== IonetErrorCode.STREAM_ENDED) penalize(this.o.scorer, this.o.events, holder, err, 'layer fetch')
+      return false
+    }
   }
 
   private async fetchFrom (holder: PeerId, ref: FileRef, dest: string, signal: AbortSignal): Promise<boolean> {
