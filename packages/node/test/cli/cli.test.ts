@@ -64,9 +64,17 @@ describe('ionet-p2p CLI', () => {
   })
 
   it('names what is wrong with a container job\'s image or environment', async () => {
-    const unpinned = await runCli(['submit', '--image', 'pytorch/pytorch:latest', '--data-dir', join(dir, 'r1'), '--', 'python3', '/app/run.py'])
-    expect(unpinned.code).toBe(2)
-    oneLineError(unpinned, /--image: "pytorch\/pytorch:latest" is neither sha256:<64 hex> nor <name>@sha256:<64 hex>/)
+    const bad = await runCli(['submit', '--image', 'PyTorch Latest', '--data-dir', join(dir, 'r1'), '--', 'python3', '/app/run.py'])
+    expect(bad.code).toBe(2)
+    oneLineError(bad, /--image: "PyTorch Latest" is not an image reference/)
+    const twice = await runCli(['submit', '--image', 'pytorch/pytorch:latest', '--image-archive', join(dir, 'app.tar'), '--data-dir', join(dir, 'r1')])
+    oneLineError(twice, /--image and --image-archive both name the image/)
+    const noArchive = await runCli(['submit', '--image-archive', join(dir, 'absent.tar'), '--data-dir', join(dir, 'r1')])
+    oneLineError(noArchive, /--image-archive: no such file: .*absent\.tar/)
+    await writeFile(join(dir, 'not-an-archive.tar'), 'this is not a tar archive at all')
+    const notArchive = await runCli(['submit', '--image-archive', join(dir, 'not-an-archive.tar'), '--data-dir', join(dir, 'r1'), '--no-mdns'])
+    expect(notArchive.code).toBe(1)
+    oneLineError(notArchive, /not-an-archive\.tar is (not a readable tar archive|neither a docker-save archive)/)
     const image = `sha256:${'ab'.repeat(32)}`
     const env = await runCli(['submit', '--image', image, '--env', '1BAD=x', '--data-dir', join(dir, 'r1')])
     oneLineError(env, /--image: "1BAD" is not a variable name/)
@@ -85,7 +93,7 @@ describe('ionet-p2p CLI', () => {
     oneLineError(await run(await file('unknown.yaml', 'gpus: 1\nbootstrap: /ip4/1.2.3.4/tcp/1\n')), /unknown\.yaml: bootstrap: not a job option \(known: command, cpu-cores, /)
     oneLineError(await run(await file('cmd.json', '{"command": "python3 run.py"}')), /cmd\.json: command: expected a list of strings/)
     oneLineError(await run(await file('broken.yaml', 'gpu: [RTX\n')), /broken\.yaml is not valid YAML: /)
-    oneLineError(await run(await file('image.yaml', 'image: busybox\ncommand: [sh]\n')), /--image: "busybox" is neither/)
+    oneLineError(await run(await file('image.yaml', 'image: Busy Box\ncommand: [sh]\n')), /--image: "Busy Box" is not an image reference/)
     oneLineError(await run(join(dir, 'absent.yaml')), /job file .*absent\.yaml: no such file/)
   })
 

@@ -10,6 +10,7 @@ import type { ContainerSpec } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import { NodeEvents } from '../../events.js'
 import type { NodeEvent } from '../../events.js'
+import { checkImageArchive } from '../../executors/container/image-blobs.js'
 import { validateWasmModule } from '../../executors/index.js'
 import type { JobSubmission } from '../../services/market/renter.js'
 import { submissionToWire, summarizeOutcome } from '../../control/wire.js'
@@ -134,6 +135,8 @@ export async function buildSubmission (args: string[], flags: SubmitFlags): Prom
   } else if (flags.imageArchive !== undefined) {
     imageArchive = resolve(flags.imageArchive)
     await mustBeFile('--image-archive', imageArchive)
+    // A broken archive is told at once, not after joining the network.
+    await checkImageArchive(imageArchive)
     // The image id comes from the archive, once it is read.
     container = { image: '', command: args, env: flags.env ?? [], layers: [], network: flags.network }
   }

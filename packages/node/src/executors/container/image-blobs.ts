@@ -16,6 +16,7 @@ import { createGunzip } from 'node:zlib'
 import { blobName } from '@ionet-p2p/protocol'
 import type { FileRef } from '@ionet-p2p/protocol'
 import tar from 'tar-stream'
+import type { Extract, Header } from 'tar-stream'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 
 /** An image as blobs in a store: what a ContainerSpec names and where each blob lies. */
@@ -64,7 +65,7 @@ export async function readImageArchive (archivePath: string, store: string): Pro
     const extract = tar.extract()
     // Settles with the read error, if any; looked at once every entry is in.
     const reading = pipeline(createReadStream(archivePath), extract).then(() => undefined, (err: Error) => err)
-    for await (const entry of extract) {
+    for await (const entry of unreadableAsInvalid(extract, archivePath)) {
       const name = entry.header.name.replace(/^\.\//, '')
       if (entry.header.type !== 'file') { entry.resume(); continue }
       const tmp = join(tmpDir, randomBytes(8).toString('hex'))
@@ -101,6 +102,37 @@ export async function readImageArchive (archivePath: string, store: string): Pro
   } finally {
     await rm(tmpDir, { recursive: true, force: true })
   }
+}
+
+/**
+ * A quick look at an archive before anything else happens (`submit` runs it before joining the
+ * network): a readable tar holding one image's manifest.json, or an OCI layout's index.json.
+ * Reads the archive once without writing anything; readImageArchive does the full check later.
+ */
+export async function checkImageArchive (archivePath: string): Promise<void> {
+  const extract = tar.extract()
+  const reading = pipeline(createReadStream(archivePath), extract).then(() => undefined, (err: Error) => err)
+  const found = new Map<string, string>()
+  for await (const entry of unreadableAsInvalid(extract, archivePath)) {
+    const name = entry.header.name.replace(/^\.\//, '')
+    if ((name === 'manifest.json' || name === 'index.json') && entry.header.type === 'file' && (entry.header.size ?? 0) <= MAX_JSON_BYTES) {
+      const chunks: Buffer[] = []
+      for await (const c of entry) chunks.push(c as Buffer)
+      found.set(name, Buffer.concat(chunks).toString('utf8'))
+    } else {
+      entry.resume()
+    }
+  }
+  const broken = await reading
+  if (broken !== undefined) throw invalid(`${archivePath} is not a readable tar archive (${broken.message})`)
+  const manifest = found.get('manifest.json')
+  if (manifest !== undefined) {
+    let list: unknown
+    try { list = JSON.parse(manifest) } catch { throw invalid(`${archivePath}: manifest.json is not JSON`) }
+    if (!Array.isArray(list) || list.length !== 1) throw invalid(`${archivePath} holds ${Array.isArray(list) ? list.length : 'no'} images; save exactly one`)
+    return
+  }
+  if (!found.has('index.json')) throw invalid(`${archivePath} is neither a docker-save archive (manifest.json) nor an OCI layout (index.json)`)
 }
 
 /** The config and layers of the one image in an archive, by entry name. */
@@ -194,6 +226,19 @@ async function readJson (path: string, what: string): Promise<unknown> {
     return JSON.parse(await readFile(path, 'utf8'))
   } catch {
     throw invalid(`${what} is not JSON`)
+  }
+}
+
+/** One entry of an archive being read: its header, and its bytes as a stream. */
+type Entry = Readable & { header: Header }
+
+/** The archive's entries; a tar that breaks off or is not one is ERR_IMAGE_INVALID, in one line. */
+async function * unreadableAsInvalid (extract: Extract, archivePath: string): AsyncGenerator<Entry> {
+  try {
+    for await (const entry of extract as AsyncIterable<Entry>) yield entry
+  } catch (err) {
+    if (err instanceof IonetError) throw err
+    throw invalid(`${archivePath} is not a readable tar archive (${(err as Error).message})`)
   }
 }
 
