@@ -11,6 +11,12 @@ import type { Ask, Capability, GpuDevice, Quote, Requirements } from './gen/mess
 import { classSatisfies, compareVersions, executorName, gpuClassOf, maskHasExecutor } from './hardware.js'
 import { CPU_CLASS } from './ids.js'
 import { CONTAINER_IMAGE } from './validate.js'
+import { DEFAULT_CREDIT_POLICY, creditRefusal } from './credit.js'
+import type { CreditPolicy } from './credit.js'
+import { formatSol, maxCost } from './pricing.js'
+
+/** The renter's own debts, as far as explaining a match goes: none. */
+const NO_DEBTS = Object.freeze({ lamports: 0n, overdue: 0 })
 
 /** Requirements with every minimum at "anything": one WASM unit of `gpuClass`. */
 export function makeRequirements (overrides: Partial<Requirements> & Pick<Requirements, 'gpuClass'>): Requirements {
@@ -77,6 +83,11 @@ export const NoMatchReason = {
   DURATION_TOO_LONG: 'DURATION_TOO_LONG',
   MAX_PRICE_BELOW_ASKS: 'MAX_PRICE_BELOW_ASKS',
   NO_FREE_CAPACITY: 'NO_FREE_CAPACITY',
+  /**
+   * Offers fit, but the job could cost more than the credit providers give a renter that owes
+   * nothing (credit.ts; the default limit, as the renter cannot know each provider's own).
+   */
+  JOB_OVER_CREDIT_LIMIT: 'JOB_OVER_CREDIT_LIMIT',
   /** Offers fit, yet no quote arrived before the deadline (unreachable or busy providers). */
   NO_QUOTE_RECEIVED: 'NO_QUOTE_RECEIVED'
 } as const
@@ -208,7 +219,7 @@ const REASON_ORDER: NoMatchReason[] = Object.values(NoMatchReason)
  * Explains why a request found no provider, from the supply the renter knows. `quotesReceived`
  * distinguishes "nothing fits" from "things fit but nobody answered".
  */
-export function explainNoMatch (request: JobRequest, supply: readonly Offer[], quotesReceived = 0): NoMatchExplanation {
+export function explainNoMatch (request: JobRequest, supply: readonly Offer[], quotesReceived = 0, credit: CreditPolicy = DEFAULT_CREDIT_POLICY): NoMatchExplanation {
   const r = request.requirements
   if (supply.length === 0) {
     return {
@@ -222,7 +233,11 @@ export function explainNoMatch (request: JobRequest, supply: readonly Offer[], q
   const failures = new Map<NoMatchReason, Offer[]>()
   for (const offer of relevant) {
     const fit = evaluateFit(request, offer)
-    const reason = fit.fits ? NoMatchReason.NO_QUOTE_RECEIVED : fit.reason
+    const reason = !fit.fits
+      ? fit.reason
+      : creditRefusal(credit, NO_DEBTS, maxCost(r.units, request.durationS, offer.pricePerUnitHour ?? 0n)) !== undefined
+        ? NoMatchReason.JOB_OVER_CREDIT_LIMIT
+        : NoMatchReason.NO_QUOTE_RECEIVED
     failures.set(reason, [...(failures.get(reason) ?? []), offer])
   }
   const reasons = [...failures]
@@ -252,6 +267,11 @@ export function explainNoMatch (request: JobRequest, supply: readonly Offer[], q
         return `max price ${req.maxPricePerUnitHour} lamports/unit-hour is below every fitting ask (cheapest: ${cheapest})`
       }
       case NoMatchReason.NO_FREE_CAPACITY: return `${n} fit but are busy (no ${r.units} free units)`
+      case NoMatchReason.JOB_OVER_CREDIT_LIMIT: {
+        const cheapest = offers.map(o => o.pricePerUnitHour ?? 0n).reduce((a, b) => (a < b ? a : b))
+        const cost = maxCost(r.units, req.durationS, cheapest)
+        return `${n} fit, but at their prices the job could cost up to ${formatSol(cost)}, more than the ${formatSol(credit.limitLamports)} of credit providers give a renter by default: ask for fewer units or a shorter --timeout (a job's most possible cost counts against a provider's credit before it runs)`
+      }
       case NoMatchReason.NO_QUOTE_RECEIVED: return `${n} fit, but ${quotes === 0 ? 'no quote arrived' : 'no valid quote arrived'} before the deadline`
       case NoMatchReason.NO_SUPPLY_KNOWN: return 'no providers are known yet'
     }

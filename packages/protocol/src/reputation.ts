@@ -15,3 +15,11 @@ export function reputationScore (h: PeerHistory): number {
   const bad = h.failed + 2 * h.misbehaved
   return (h.succeeded + 1) / (h.succeeded + bad + 2)
 }
+
+/**
+ * How a renter scores a provider from its own history with it, as the node's reputation book and
+ * the simulator both ask it: UNKNOWN_REPUTATION for a stranger, reputationScore once there is history.
+ */
+export function reputationOf (h: PeerHistory): number {
+  return h.succeeded + h.failed + h.misbehaved === 0 ? UNKNOWN_REPUTATION : reputationScore(h)
+}

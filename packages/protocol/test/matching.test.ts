@@ -92,6 +92,18 @@ describe('explainNoMatch', () => {
     expect(nobody.reasons[0]!.message).toBe('no provider has nvidia-rtx-4090 (known classes: cpu, nvidia-a100)')
   })
 
+  it('says when a fitting job could cost more than the credit providers give, rather than "no quote"', () => {
+    // 2 GPUs for a week at 2,000,000 lamports/GPU-hour: 0.672 SOL, over the default 0.05 SOL.
+    const big = request({ units: 2 }, { durationS: 7 * 24 * 3600 })
+    const long = offer({ maxDurationS: 7 * 24 * 3600 })
+    const explained = explainNoMatch(big, [long])
+    expect(explained.primary).toBe(NoMatchReason.JOB_OVER_CREDIT_LIMIT)
+    expect(explained.reasons[0]!.message).toContain('could cost up to 0.672 SOL, more than the 0.05 SOL of credit')
+    // Within the limit (12 minutes), or with a provider's higher limit: the old answer.
+    expect(explainNoMatch(request({ units: 2 }, { durationS: 720 }), [offer()]).primary).toBe(NoMatchReason.NO_QUOTE_RECEIVED)
+    expect(explainNoMatch(big, [long], 0, { graceMs: 60_000, limitLamports: 10n ** 9n }).primary).toBe(NoMatchReason.NO_QUOTE_RECEIVED)
+  })
+
   it('separates "fits but no quote" from "does not fit"', () => {
     expect(explainNoMatch(request(), [offer()]).primary).toBe(NoMatchReason.NO_QUOTE_RECEIVED)
     expect(explainNoMatch(request({ minVramMib: 80_000 }), [offer()]).reasons[0]!.message).toContain('largest 24564 MiB')

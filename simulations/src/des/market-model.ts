@@ -7,7 +7,7 @@
  * fit check allocates next to nothing and no object exists per node.
  */
 import {
-  CPU_CLASS, Executor, MAX_DURATION_S, UNKNOWN_REPUTATION, evaluateFit, executorMask, makeRequirements, offersFromCapability, reputationScore
+  CPU_CLASS, Executor, MAX_DURATION_S, evaluateFit, executorMask, makeRequirements, offersFromCapability
 } from '@ionet-p2p/protocol'
 import { Reachability } from '@ionet-p2p/protocol'
 import type { Ask, Capability, GpuDevice, JobRequest, Offer, Quote } from '@ionet-p2p/protocol'
@@ -157,11 +157,6 @@ export class MarketModel {
     const lists = this.devices[k] as GpuDevice[][]
     return lists[Math.min(n, lists.length - 1)] as GpuDevice[]
   }
-}
-
-/** A renter's score of a provider from its own history (reputation-book.ts): unknown until they dealt. */
-export function renterReputation (succeeded: number, failed: number): number {
-  return succeeded + failed === 0 ? UNKNOWN_REPUTATION : reputationScore({ succeeded, failed, misbehaved: 0 })
 }
 
 /** 16 job-id bytes from the job's index (deterministic; the node draws them at random). */

@@ -21,7 +21,7 @@
  * and the protocol objects built for a fit, a ranking or an explanation. Every random choice
  * comes from the scenario seed's streams (workload/random.ts), so a seed gives identical tables.
  */
-import { MARKET_DEFAULTS, amountOwed, evaluateFit, explainNoMatch, maxCost, rankQuotes, unitSeconds } from '@ionet-p2p/protocol'
+import { DEFAULT_CREDIT_POLICY, MARKET_DEFAULTS, amountOwed, creditPriceCap, creditRefusal, evaluateFit, explainNoMatch, formatSol, maxCost, rankQuotes, reputationOf, unitSeconds } from '@ionet-p2p/protocol'
 import type { JobRequest, QuoteCandidate } from '@ionet-p2p/protocol'
 import type { EngineContext } from '../engine.js'
 import { SimFailure } from '../metrics/recorder.js'
@@ -38,7 +38,7 @@ import { EventQueue } from './event-queue.js'
 import { TopicMesh } from './gossip-mesh.js'
 import { KademliaModel } from './kademlia.js'
 import type { DhtKey, LookupResult } from './kademlia.js'
-import { MarketModel, jobIdBytes, renterReputation } from './market-model.js'
+import { MarketModel, jobIdBytes } from './market-model.js'
 import { DIAL_BYTES_PER_SIDE, DIAL_MESSAGES_PER_SIDE } from './message-sizes.js'
 import type { MessageSizes } from './message-sizes.js'
 
@@ -66,8 +66,7 @@ const RECORD_TTL_S = M.capabilityTtlMs / 1000
 const EARLY_REPUBLISH_S = M.capabilityEarlyRepublishMs.map(ms => ms / 1000)
 const REFRESH_S = M.capabilityRefreshMs / 1000
 /** A provider stops quoting a renter past these. */
-const CREDIT_GRACE_S = M.creditGraceMs / 1000
-const CREDIT_LIMIT_LAMPORTS = M.creditLimitLamports
+const CREDIT_GRACE_S = DEFAULT_CREDIT_POLICY.graceMs / 1000
 
 // Modelling constants (assumed).
 
@@ -965,30 +964,21 @@ export class Simulation {
 
   // -- provider decisions ----------------------------------------------------------------------
 
-  /**
-   * The highest price at which a job's most possible cost stays within the credit limit for a
-   * renter that owes nothing: maxCost(units, duration, price) ≤ limit ⇔ price ≤ this (maxCost is
-   * a ceiling of a product, so the bound is exact in integers; checked against maxCost itself).
-   */
+  /** The protocol's creditPriceCap for the node's default policy: a renter owing nothing is quoted at or below it. */
   private creditPriceCap (units: number, durationS: number): number {
-    const cap = CREDIT_LIMIT_LAMPORTS * 3600n / (BigInt(units) * BigInt(durationS))
-    if (maxCost(units, durationS, cap) > CREDIT_LIMIT_LAMPORTS || maxCost(units, durationS, cap + 1n) <= CREDIT_LIMIT_LAMPORTS) {
-      throw new Error('credit price bound disagrees with maxCost')
-    }
-    return Number(cap)
+    return Number(creditPriceCap(DEFAULT_CREDIT_POLICY.limitLamports, units, durationS))
   }
 
   /**
-   * payments/credit.ts refusal(), for a renter with unpaid receipts: nothing overdue with this
-   * provider, and what it owes it plus this job's most possible cost within the limit. (A renter
-   * owing nothing needs only price ≤ cap.)
+   * The protocol's creditRefusal (as payments/credit.ts asks it) for a renter with unpaid receipts
+   * to this provider; a renter owing nothing needs only price ≤ cap (the same rule, precomputed).
    */
   private creditOk (r: number, node: number, units: number, durationS: number, price: number, cap: number, t: number): boolean {
     const pair = this.pairKey(r, node)
     const owed = this.owed.get(pair)
     if (owed === undefined) return price <= cap
-    if ((this.owedSince.get(pair) as number) + CREDIT_GRACE_S < t) return false
-    return BigInt(owed) + maxCost(units, durationS, BigInt(price)) <= CREDIT_LIMIT_LAMPORTS
+    const overdue = (this.owedSince.get(pair) as number) + CREDIT_GRACE_S < t ? 1 : 0
+    return creditRefusal(DEFAULT_CREDIT_POLICY, { lamports: BigInt(owed), overdue }, maxCost(units, durationS, BigInt(price))) === undefined
   }
 
   private capacityChanged (node: number, t: number): void {
@@ -1031,7 +1021,8 @@ export class Simulation {
 
   private reputation (r: number, node: number): number {
     const pair = this.pairKey(r, node)
-    return renterReputation(this.repOk.get(pair) ?? 0, this.repBad.get(pair) ?? 0)
+    // No peer of the model misbehaves: only jobs done and failed count.
+    return reputationOf({ succeeded: this.repOk.get(pair) ?? 0, failed: this.repBad.get(pair) ?? 0, misbehaved: 0 })
   }
 
   private repSuccess (r: number, node: number): void {
@@ -1227,7 +1218,7 @@ export class Simulation {
       'gossip: eager push over the mesh only (no IHAVE/IWANT, no flood publishing); heartbeats are applied lazily, when a mesh is next used; control messages (GRAFT, PRUNE, subscriptions) are not counted',
       'providers decide on a bid with their state when it is published (the sub-second delivery delay is not waited for); a renter knows a provider\'s free units from its asks once it listens to the class (asks of offline providers count as expired)',
       `dials: ${this.stats.staleDials} jobs dialled a candidate that had left (its DHT records live ${RECORD_TTL_S / 60} min) and waited the ${DIAL_TIMEOUT_S} s dial timeout; ${this.stats.quotesSent} quotes were sent, ${this.stats.quotesUsed} arrived before their renter stopped collecting`,
-      `credit: providers refuse renters past the node's default credit policy (0.05 SOL, 1 h grace); ${this.stats.creditRefusals} fitting bids were not quoted for credit`,
+      `credit: providers refuse renters past the node's default credit policy (${formatSol(DEFAULT_CREDIT_POLICY.limitLamports)}, ${DEFAULT_CREDIT_POLICY.graceMs / 60_000} min grace); ${this.stats.creditRefusals} fitting bids were not quoted for credit`,
       'connections: every job dials its candidates afresh (1 RTT, 1 KB a side); a provider that was not dialled connects to the renter to quote (+1 RTT); job inputs and outputs are not counted, only the job stream\'s control frames',
       `bytes sent by kind: ${this.trafficBreakdown()}`,
       this.sizes.summary

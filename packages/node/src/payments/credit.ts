@@ -4,18 +4,12 @@
  * quotes once any receipt is unpaid past the grace period, or once unpaid receipts plus the new
  * job's most possible cost would pass the credit limit.
  */
-import { MARKET_DEFAULTS, formatSol, hex } from '@ionet-p2p/protocol'
-import type { VerifiedReceipt } from '@ionet-p2p/protocol'
+import { DEFAULT_CREDIT_POLICY, creditRefusal, describeCreditRefusal, hex } from '@ionet-p2p/protocol'
+import type { CreditPolicy, VerifiedReceipt } from '@ionet-p2p/protocol'
 import type { StoredReceipt } from '../receipts/receipt-store.js'
 
-export interface CreditPolicy {
-  /** How long after a job ends its receipt may stay unpaid. */
-  graceMs: number
-  /** Most lamports one renter may owe this provider, counting the job being quoted. */
-  limitLamports: bigint
-}
-
-export const DEFAULT_CREDIT_POLICY: CreditPolicy = { graceMs: MARKET_DEFAULTS.creditGraceMs, limitLamports: MARKET_DEFAULTS.creditLimitLamports }
+export { DEFAULT_CREDIT_POLICY }
+export type { CreditPolicy }
 
 interface Debt { amount: bigint, endedAtMs: number }
 
@@ -54,13 +48,10 @@ export class RenterCredit {
     }
   }
 
-  /** Why `renter` gets no credit for a job costing up to `maxCost`, or undefined when it does. */
+  /** Why `renter` gets no credit for a job costing up to `maxCost` (the protocol's creditRefusal, in one line), or undefined when it does. */
   refusal (renter: string, maxCost: bigint, now: number): string | undefined {
-    const o = this.outstanding(renter, now)
-    if (o.overdue > 0) return `renter has ${o.overdue} receipt${o.overdue === 1 ? '' : 's'} unpaid for over ${Math.round(this.policy.graceMs / 60_000)} min`
-    if (o.lamports + maxCost > this.policy.limitLamports) {
-      return `renter owes ${formatSol(o.lamports)} unpaid; this job could add ${formatSol(maxCost)}, beyond the credit limit of ${formatSol(this.policy.limitLamports)}`
-    }
-    return undefined
+    const owed = this.outstanding(renter, now)
+    const refused = creditRefusal(this.policy, owed, maxCost)
+    return refused === undefined ? undefined : describeCreditRefusal(refused, this.policy, owed, maxCost)
   }
 }

@@ -111,7 +111,9 @@ describe('renter credit', () => {
     expect(credit.refusal('renter-a', 1_000n, 1_000_000 + 59_000)).toBeUndefined()
     expect(credit.refusal('renter-a', 1_000n, 1_000_000 + 61_000)).toMatch(/1 receipt unpaid for over 1 min/)
     expect(credit.refusal('renter-b', 1_000n, 1_000_000 + 61_000)).toBeUndefined()
-    expect(credit.refusal('renter-b', 1_000_001n, 0)).toMatch(/beyond the credit limit of 0.001 SOL/)
+    // Owing nothing, a job too large for the limit is told apart from a renter that owes too much.
+    expect(credit.refusal('renter-b', 1_000_001n, 0)).toMatch(/this job could cost up to 0.001000001 SOL, more than the credit limit of 0.001 SOL \(the renter owes nothing\)/)
+    expect(credit.refusal('renter-a', 995_000n, 1_000_000)).toMatch(/renter owes 0.00001 SOL unpaid; this job could add 0.000995 SOL, beyond the credit limit of 0.001 SOL/)
     credit.settle('renter-a', hex(new Uint8Array(16).fill(1)))
     expect(credit.refusal('renter-a', 1_000n, 1_000_000 + 61_000)).toBeUndefined()
   })

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
-import { describeGpus, formatBytes, formatSol } from '@ionet-p2p/protocol'
+import { DEFAULT_CREDIT_POLICY, describeGpus, formatBytes, formatSol } from '@ionet-p2p/protocol'
 import type { GpuDevice } from '@ionet-p2p/protocol'
 import { ControlServer } from '../../control/server.js'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
@@ -80,8 +80,8 @@ export function startCommand (): Command {
     .addOption(new Option('--max-input <size>', 'input limit per job (module and files)').default(8192, '8GiB').argParser(v => parseSizeMiB('--max-input', v)))
     .addOption(new Option('--anchor-interval <seconds>', 'how often to pay and anchor this node\'s receipts as a renter (0: only on `receipts anchor`)').default(300).argParser(v => parseCount('--anchor-interval', v, 0, 7 * 24 * 3600)))
     .addOption(new Option('--anchor-at <receipts>', 'also pay as soon as this many receipts are unpaid (0: only on the interval)').default(1000).argParser(v => parseCount('--anchor-at', v, 0, 10_000)))
-    .addOption(new Option('--credit-limit <lamports>', 'most a renter may owe this provider in unpaid receipts, counting the job quoted').default(50_000_000n, '50000000 (0.05 SOL)').argParser(v => parseLamports('--credit-limit', v)))
-    .addOption(new Option('--payment-grace <minutes>', 'how long a receipt may stay unpaid before its renter gets no more quotes').default(60).argParser(v => parseCount('--payment-grace', v, 1, 30 * 24 * 60)))
+    .addOption(new Option('--credit-limit <lamports>', 'most a renter may owe this provider in unpaid receipts, counting the job quoted').default(DEFAULT_CREDIT_POLICY.limitLamports, `${DEFAULT_CREDIT_POLICY.limitLamports} (${formatSol(DEFAULT_CREDIT_POLICY.limitLamports)})`).argParser(v => parseLamports('--credit-limit', v)))
+    .addOption(new Option('--payment-grace <minutes>', 'how long a receipt may stay unpaid before its renter gets no more quotes').default(DEFAULT_CREDIT_POLICY.graceMs / 60_000).argParser(v => parseCount('--payment-grace', v, 1, 30 * 24 * 60)))
   addNetworkFlags(cmd, { listen: '/ip4/0.0.0.0/tcp/4001' })
   return cmd.action(async (flags: StartFlags) => { await runStart(flags) })
 }

@@ -3,7 +3,7 @@
  * receipt, jobs that broke down on the provider's side, and protocol offences. Rebuilt from the
  * receipts on disk at start, so it survives restarts.
  */
-import { reputationScore, UNKNOWN_REPUTATION } from '@ionet-p2p/protocol'
+import { reputationOf } from '@ionet-p2p/protocol'
 import type { PeerHistory } from '@ionet-p2p/protocol'
 import type { PeerScorer } from '../../network/peer-scorer.js'
 
@@ -29,8 +29,7 @@ export class ReputationBook {
   }
 
   score (peerId: string): number {
-    const h = this.historyOf(peerId)
-    return h.succeeded + h.failed + h.misbehaved === 0 ? UNKNOWN_REPUTATION : reputationScore(h)
+    return reputationOf(this.historyOf(peerId))
   }
 
   private entry (peerId: string): { succeeded: number, failed: number } {
