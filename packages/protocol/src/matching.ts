@@ -196,6 +196,17 @@ export function offerFromAsk (provider: string, ask: Ask, host: { cpuCores: numb
   }
 }
 
+/**
+ * Whether a renter should wait for a quote from this offer: it fits, and its price leaves the
+ * job within the credit a provider gives a renter that owes nothing (otherwise the provider
+ * declines, and waiting for it only runs out the quote window). The node's renter and the DES
+ * count the quotes they wait for with it.
+ */
+export function quoteExpected (request: JobRequest, offer: Offer, credit: CreditPolicy = DEFAULT_CREDIT_POLICY): boolean {
+  if (!evaluateFit(request, offer).fits) return false
+  return offer.pricePerUnitHour === undefined || creditRefusal(credit, NO_DEBTS, maxCost(request.requirements.units, request.durationS, offer.pricePerUnitHour)) === undefined
+}
+
 // ---------------------------------------------------------------------------------------------
 // Explaining a failed match
 

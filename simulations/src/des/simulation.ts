@@ -21,7 +21,7 @@
  * and the protocol objects built for a fit, a ranking or an explanation. Every random choice
  * comes from the scenario seed's streams (workload/random.ts), so a seed gives identical tables.
  */
-import { DEFAULT_CREDIT_POLICY, MARKET_DEFAULTS, amountOwed, creditPriceCap, creditRefusal, evaluateFit, explainNoMatch, formatSol, maxCost, rankQuotes, reputationOf, unitSeconds } from '@ionet-p2p/protocol'
+import { DEFAULT_CREDIT_POLICY, MARKET_DEFAULTS, amountOwed, creditPriceCap, creditRefusal, explainNoMatch, formatSol, maxCost, quoteExpected, rankQuotes, reputationOf, unitSeconds } from '@ionet-p2p/protocol'
 import type { JobRequest, QuoteCandidate } from '@ionet-p2p/protocol'
 import type { EngineContext } from '../engine.js'
 import { SimFailure } from '../metrics/recorder.js'
@@ -352,8 +352,8 @@ export class Simulation {
     this.fitStride = maxUnits + 1
     this.fitStamp = new Int32Array(pairs.size * this.fitStride * 2)
     this.fitVal = new Uint8Array(pairs.size * this.fitStride * 2)
-    this.recordFitStamp = new Int32Array(pairs.size * (this.fitStride + 1) * 2)
-    this.recordFitVal = new Uint8Array(pairs.size * (this.fitStride + 1) * 2)
+    this.recordFitStamp = new Int32Array(pairs.size * (this.fitStride + 1) * 3)
+    this.recordFitVal = new Uint8Array(pairs.size * (this.fitStride + 1) * 3)
     this.kindsOfClass = p.classes.map(c => p.kinds.flatMap((k, i) => (k.gpuClass === c ? [i] : [])))
     this.quoteBytes = new Float64Array(p.kinds.length)
     this.onlineList = Array.from(perClass, m => new Int32Array(m))
@@ -612,25 +612,29 @@ export class Simulation {
     // The renter listens to the class's asks from now on (renter.ts watchAsks).
     this.watch(r, c, t)
     // How many of them fit by what the renter knows (records, asks heard): the quotes it waits for.
-    // Records alike in kind, size, price-within-max and heard free units fit alike, so evaluateFit
-    // is asked once per such class.
+    // Records alike in kind, size, heard free units and price (over the max; within it and the
+    // credit of a renter owing nothing; within it, over that credit) get the same answer from
+    // quoteExpected, so it is asked once per such class.
     let expected = 0
     const fitGen = ++this.fitGen
     const maxPrice = Number(spec.maxPricePerUnitHour)
+    const creditCap = this.creditPriceCap(spec.units, spec.durationS)
     for (const node of job.known) {
       const heard = this.heardFree(r, node, t)
-      const slot = ((this.kindUnits[node] as number) * (this.fitStride + 1) + (heard ?? this.fitStride)) * 2 + ((this.p.price[node] as number) <= maxPrice ? 1 : 0)
+      const price = this.p.price[node] as number
+      const slot = ((this.kindUnits[node] as number) * (this.fitStride + 1) + (heard ?? this.fitStride)) * 3 + (price > maxPrice ? 0 : price <= creditCap ? 1 : 2)
       if (this.recordFitStamp[slot] !== fitGen) {
         this.recordFitStamp[slot] = fitGen
-        this.recordFitVal[slot] = this.market.recordOffers(node, heard).some(o => evaluateFit(job.request, o).fits) ? 1 : 0
+        this.recordFitVal[slot] = this.market.recordOffers(node, heard).some(o => quoteExpected(job.request, o)) ? 1 : 0
       }
       expected += this.recordFitVal[slot] as number
     }
     job.expected = expected
 
-    // 2. Dial candidates so the bid has topic peers (renter.ts joinTopic).
-    // It waits for every dial to settle (Promise.allSettled): one stale record costs the whole timeout.
-    let connectMs = 0
+    // 2. Dial candidates so the bid has topic peers (renter.ts joinTopic): all at once, going on
+    // as soon as the first live one answers; a stale record costs the timeout only when no
+    // candidate is live.
+    let connectMs = Infinity
     let reachable = false
     let stale = false
     for (let i = 0; i < job.known.length && i < DIAL_CANDIDATES; i++) {
@@ -638,16 +642,16 @@ export class Simulation {
       if (this.online[node] === 1) {
         reachable = true
         job.dialled.push(node)
-        connectMs = Math.max(connectMs, 2 * this.pathMs(r, node))
+        connectMs = Math.min(connectMs, 2 * this.pathMs(r, node))
         this.send(r, DIAL_MESSAGES_PER_SIDE, DIAL_BYTES_PER_SIDE, T_DIALS)
         this.send(node, DIAL_MESSAGES_PER_SIDE, DIAL_BYTES_PER_SIDE, T_DIALS)
       } else {
         stale = true
-        connectMs = Math.max(connectMs, DIAL_TIMEOUT_S * 1000)
       }
     }
     if (stale) this.stats.staleDials++
-    if (!reachable) connectMs += TOPIC_PEER_WAIT_S * 1000
+    // No live candidate: every dial runs to its timeout, then the topic-peer wait.
+    if (!reachable) connectMs = (stale ? DIAL_TIMEOUT_S * 1000 : 0) + TOPIC_PEER_WAIT_S * 1000
     // Without a live candidate the bid still reaches topic peers the renter kept from earlier jobs of the class.
     job.reachable = reachable || watchedBefore
     this.q.push(t + (discoveryMs + connectMs) / 1000, EV_BID_PUBLISH, id)
@@ -1217,7 +1221,7 @@ export class Simulation {
       `DHT: ${this.o.staleRoutingTables ? 'stale routing tables (offline peers stay and cost query timeouts)' : 'routing tables without offline peers (kad-dht evicts peers that fail queries and refreshes buckets every 10 min)'}; NATed nodes are clients; record fetches are full lookups of the provider's key; advertisements (${this.dhtMeanQueries.toFixed(1)} queries a lookup, calibrated at start) are counted, not simulated`,
       'gossip: eager push over the mesh only (no IHAVE/IWANT, no flood publishing); heartbeats are applied lazily, when a mesh is next used; control messages (GRAFT, PRUNE, subscriptions) are not counted',
       'providers decide on a bid with their state when it is published (the sub-second delivery delay is not waited for); a renter knows a provider\'s free units from its asks once it listens to the class (asks of offline providers count as expired)',
-      `dials: ${this.stats.staleDials} jobs dialled a candidate that had left (its DHT records live ${RECORD_TTL_S / 60} min) and waited the ${DIAL_TIMEOUT_S} s dial timeout; ${this.stats.quotesSent} quotes were sent, ${this.stats.quotesUsed} arrived before their renter stopped collecting`,
+      `dials: ${this.stats.staleDials} jobs dialled a candidate that had left (its DHT records live ${RECORD_TTL_S / 60} min), which costs the ${DIAL_TIMEOUT_S} s dial timeout only when no candidate is live; ${this.stats.quotesSent} quotes were sent, ${this.stats.quotesUsed} arrived before their renter stopped collecting`,
       `credit: providers refuse renters past the node's default credit policy (${formatSol(DEFAULT_CREDIT_POLICY.limitLamports)}, ${DEFAULT_CREDIT_POLICY.graceMs / 60_000} min grace); ${this.stats.creditRefusals} fitting bids were not quoted for credit`,
       'connections: every job dials its candidates afresh (1 RTT, 1 KB a side); a provider that was not dialled connects to the renter to quote (+1 RTT); job inputs and outputs are not counted, only the job stream\'s control frames',
       `bytes sent by kind: ${this.trafficBreakdown()}`,

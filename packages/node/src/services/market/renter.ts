@@ -21,7 +21,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import {
   RELAY_FRAME_OVERHEAD_BYTES, Reachability, capOutput, quotePath, relayOutputRoom,
   ANY_GPU_CLASS, CPU_CLASS, Executor, LeaseReply, MARKET_DEFAULTS, MessageKind, PROTOCOL_IDS,
-  bidTopic, describeGpus, evaluateFit, explainNoMatch, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes, sealEnvelope, validateContainerSpec
+  bidTopic, describeGpus, explainNoMatch, quoteExpected, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes, sealEnvelope, validateContainerSpec
 } from '@ionet-p2p/protocol'
 import type { Bid, ContainerSpec, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Requirements } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
@@ -304,7 +304,7 @@ export class RenterMarket {
     const bidHashes = [first.hash]
 
     // Quotes, until every provider whose signed record fits has answered, or the window closes.
-    const expected = candidates.filter(p => offersFromCapability(p.peerId, p.capability.body, this.o.asks.asksOf(p.peerId)).some(o => evaluateFit(request, o).fits)).length
+    const expected = candidates.filter(p => offersFromCapability(p.peerId, p.capability.body, this.o.asks.asksOf(p.peerId)).some(o => quoteExpected(request, o))).length
     const received = await this.collectQuotes(events, jobId, bidHashes, windowMs, job.enoughQuotes ?? Math.max(1, expected), exclude, async () => {
       const topic = bidTopic(r.gpuClass)
       const pubsub = libp2p.services.pubsub
@@ -472,10 +472,15 @@ export class RenterMarket {
   private async joinTopic (topic: string, known: KnownProvider[]): Promise<void> {
     const { libp2p } = this.o
     if (known.length === 0) return
-    await Promise.allSettled(known.slice(0, DIAL_CANDIDATES).map(async p => libp2p.dial(peerIdFromString(p.peerId), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })))
-    const deadline = this.o.now() + TOPIC_PEER_WAIT_MS
-    while (libp2p.services.pubsub.getSubscribers(topic).length === 0 && this.o.now() < deadline) {
-      await new Promise(resolve => setTimeout(resolve, 50))
+    // All candidates at once, and on as soon as one of them is a topic peer: waiting for every dial
+    // made one stale record (a provider gone since) cost the whole dial timeout (the DES measured
+    // it in 65 % of jobs at io.net's size). The other dials go on and join the mesh as they land.
+    let settledAt: number | undefined
+    void Promise.allSettled(known.slice(0, DIAL_CANDIDATES).map(async p => libp2p.dial(peerIdFromString(p.peerId), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })))
+      .then(() => { settledAt = this.o.now() })
+    const deadline = this.o.now() + DIAL_TIMEOUT_MS + TOPIC_PEER_WAIT_MS
+    while (libp2p.services.pubsub.getSubscribers(topic).length === 0 && this.o.now() < deadline && (settledAt === undefined || this.o.now() < settledAt + TOPIC_PEER_WAIT_MS)) {
+      await new Promise(resolve => setTimeout(resolve, 20))
     }
   }
 
