@@ -8,9 +8,6 @@ import { DEFAULT_CREDIT_POLICY, creditRefusal, describeCreditRefusal, hex } from
 import type { CreditPolicy, VerifiedReceipt } from '@ionet-p2p/protocol'
 import type { StoredReceipt } from '../receipts/receipt-store.js'
 
-export { DEFAULT_CREDIT_POLICY }
-export type { CreditPolicy }
-
 interface Debt { amount: bigint, endedAtMs: number }
 
 export class RenterCredit {

@@ -4,9 +4,8 @@
  * start on a socket of their own and stop at exit. CI sets IONET_REQUIRE_CONTAINERS=1, so that a
  * machine without an engine fails these tests instead of skipping them.
  */
-import { spawn, spawnSync } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { chmod, mkdtemp, mkdir, rm, stat, writeFile } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { chmod, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type Docker from 'dockerode'
@@ -20,16 +19,6 @@ import { TEST_ENGINE_SOCKET_ENV } from '../global-setup.js'
 
 let started: PodmanService | undefined
 let found: Promise<ContainerEngine | undefined> | undefined
-
-/** Bounded wait for a socket to appear. */
-async function socketUp (path: string, timeoutMs: number): Promise<boolean> {
-  const until = Date.now() + timeoutMs
-  while (Date.now() < until) {
-    if (await stat(path).then(s => s.isSocket(), () => false)) return true
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  return false
-}
 
 /**
  * The engine the tests use; undefined only where none exists and none is required: the run's own
@@ -56,7 +45,7 @@ export async function stopTestEngine (): Promise<void> {
   found = undefined
 }
 
-let gvisor: { child: ChildProcess, dir: string } | undefined
+let gvisor: { service: PodmanService, dir: string } | undefined
 
 /**
  * An engine whose jobs run in gVisor, and the runtime name to ask for: this machine's engine when
@@ -81,19 +70,16 @@ export async function gvisorTestEngine (): Promise<{ engine: ContainerEngine, ru
   await writeFile(wrapper, `#!/bin/sh\nexec ${runsc} --network=none "$@"\n`, { mode: 0o755 })
   const conf = join(dir, 'containers.conf')
   await writeFile(conf, `[engine]\nruntime = "runsc"\ncgroup_manager = "cgroupfs"\n\n[engine.runtimes]\nrunsc = ["${wrapper}"]\n`)
-  const socketPath = join(dir, 'podman.sock')
-  const child = spawn('podman', ['system', 'service', '--time', '0', `unix://${socketPath}`], { stdio: 'ignore', env: { ...process.env, CONTAINERS_CONF: conf } })
-  gvisor = { child, dir }
-  process.once('exit', () => { child.kill('SIGKILL') })
-  const engine = await socketUp(socketPath, 15_000) ? await findContainerEngine({ socketPath, timeoutMs: 10_000 }) : { unavailable: 'the Podman service did not open its socket' }
-  if ('unavailable' in engine) throw new Error(`the gVisor Podman service did not start: ${engine.unavailable}`)
-  return { engine, runtime: 'runsc' }
+  const service = await startPodmanService({ name: 'gvisor', containersConf: conf })
+  if (service === undefined) throw new Error('the gVisor Podman service did not start')
+  gvisor = { service, dir }
+  return { engine: service, runtime: 'runsc' }
 }
 
 /** Stops the gVisor Podman service, if gvisorTestEngine started one. */
 export async function stopGvisorTestEngine (): Promise<void> {
   if (gvisor === undefined) return
-  gvisor.child.kill('SIGTERM')
+  await gvisor.service.stop()
   await rm(gvisor.dir, { recursive: true, force: true })
   gvisor = undefined
 }

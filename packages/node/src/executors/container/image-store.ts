@@ -139,7 +139,7 @@ export class ImageStore {
     await this.load()
     this.inUse.set(src.image, (this.inUse.get(src.image) ?? 0) + 1)
     try {
-      for (let waited = 0; this.preparing.has(src.image) && waited < 2; waited++) await this.preparing.get(src.image)?.catch(() => {})
+      await this.preparing.get(src.image)?.catch(() => {})
       if (!await this.inEngine(src.image)) {
         const work = this.bring(src, o)
         this.preparing.set(src.image, work)

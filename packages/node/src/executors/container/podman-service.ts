@@ -21,6 +21,8 @@ export interface PodmanServiceOptions {
   name?: string
   /** Images and containers of its own (--root, --runroot, --tmpdir in its directory), not the host's. @default false */
   ownStorage?: boolean
+  /** A containers.conf of its own (CONTAINERS_CONF): its runtime and cgroup manager then come from it, not from the runc and cgroupfs flags. */
+  containersConf?: string
   /** How long the socket may take to appear and to answer. @default 20000 */
   timeoutMs?: number
 }
@@ -37,7 +39,9 @@ export async function startPodmanService (options: PodmanServiceOptions = {}): P
   const storage = options.ownStorage === true ? ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot'), '--tmpdir', join(dir, 'tmp')] : []
   // runc with the cgroupfs manager: what works on hosts whose cgroups are hybrid (v1), where
   // Podman's default crun refuses to start containers; it works on v2 hosts too, as root.
-  const child = spawn('podman', [...storage, '--runtime', 'runc', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', 'system', 'service', '--time', '0', `unix://${socketPath}`], { stdio: 'ignore' })
+  const runtime = options.containersConf === undefined ? ['--runtime', 'runc', '--cgroup-manager', 'cgroupfs'] : []
+  const env = options.containersConf === undefined ? process.env : { ...process.env, CONTAINERS_CONF: options.containersConf }
+  const child = spawn('podman', [...storage, ...runtime, '--events-backend', 'file', 'system', 'service', '--time', '0', `unix://${socketPath}`], { stdio: 'ignore', env })
   const kill = (): void => { child.kill('SIGKILL') }
   process.once('exit', kill)
   const stop = async (): Promise<void> => {

@@ -8,7 +8,7 @@
  * otherwise. Registry requests are bounded by a timeout; pulls by the caller's signal.
  */
 import { createHash } from 'node:crypto'
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
 import { CONTAINER_IMAGE, IMAGE_REFERENCE, isImageReference } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import type { ImageStoreOptions } from './image-store.js'
@@ -153,7 +153,7 @@ export async function pullImage (docker: Docker, pinned: string, options: PullOp
   const plainHttp = isPlainHttpRegistry(ref.apiHost, options.insecureRegistries)
   const named = `${ref.name}@${ref.digest}`
   report()
-  await followPull(streamingClient(docker), { named, canonical: `${ref.canonical}@${ref.digest}` }, plainHttp ? libpodApi : undefined, onEvent, options.signal)
+  await followPull(docker, { named, canonical: `${ref.canonical}@${ref.digest}` }, plainHttp ? libpodApi : undefined, onEvent, options.signal)
   const image = await docker.getImage(named).inspect().catch(() => undefined)
   if (image === undefined) throw new IonetError(IonetErrorCode.IMAGE_PULL_FAILED, `the engine pulled ${named} but does not hold it under that name`)
   for (const l of layers) done.set(l.digest, l.size)
@@ -207,16 +207,6 @@ async function dial (docker: Docker, options: Record<string, unknown>): Promise<
   return new Promise((resolve, reject) => {
     docker.modem.dial(options as never, (err: unknown, data: unknown) => { if (err !== null && err !== undefined) reject(err); else resolve(data as NodeJS.ReadableStream) })
   })
-}
-
-/**
- * The engine's client may carry a timeout, which docker-modem applies to an idle socket
- * (engine.ts); a pull is silent for longer than that while a large layer copies, so its stream
- * goes through a client of its own on the same socket, without one.
- */
-function streamingClient (docker: Docker): Docker {
-  const modem = docker.modem as { socketPath?: unknown }
-  return typeof modem.socketPath === 'string' ? new Docker({ socketPath: modem.socketPath }) : docker
 }
 
 function pullError (err: unknown, pinned: string, signal?: AbortSignal): IonetError {
