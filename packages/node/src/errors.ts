@@ -30,6 +30,8 @@ export const IonetErrorCode = {
   MALFORMED_MESSAGE: 'ERR_MALFORMED_MESSAGE',
   PROTOCOL_VIOLATION: 'ERR_PROTOCOL_VIOLATION',
   TIMEOUT: 'ERR_TIMEOUT',
+  /** A peer sends one kind of request faster than we answer it (solicited bids). */
+  RATE_LIMITED: 'ERR_RATE_LIMITED',
   // Jobs
   JOB_FAILED: 'ERR_JOB_FAILED',
   /** The renter stopped the job itself (its AbortSignal); never retried. */

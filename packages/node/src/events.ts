@@ -39,6 +39,12 @@ export type NodeEvent =
   // renter side
   | { type: 'discovery', gpuClass: string, providers: number, records: number }
   | { type: 'bid:published', jobId: string, gpuClass: string, topicPeers: number }
+  /** The bid sent straight to providers the renter chose (/ionet/solicit/1.0.0). */
+  | { type: 'bid:solicited', jobId: string, gpuClass: string, providers: string[] }
+  /** A solicited provider did not quote: its BidDecline name, or UNREACHABLE (no connection, or an older provider without the protocol). */
+  | { type: 'solicit:declined', jobId: string, provider: string, decline: string, reason: string }
+  /** A stage of a rental ended (renter.ts MarketStage), and how long it took. */
+  | { type: 'market:stage', stage: 'discover' | 'solicit' | 'broadcast' | 'choose' | 'lease' | 'run', ms: number }
   | { type: 'quote:received', jobId: string, provider: string, gpuClass: string, gpus: string, price: string, units: number, image?: string, imageCached?: boolean }
   | { type: 'quote:rejected', jobId: string, provider: string, reason: string }
   | { type: 'quotes:ranked', jobId: string, ranking: Array<{ provider: string, score: number, price: string, reputation: number, latencyMs?: number, reachability: string }> }
@@ -64,6 +70,8 @@ export type NodeEvent =
   | { type: 'layer:served', sha256: string, to: string, bytes: number }
   | { type: 'job:log', jobId: string, fd: 1 | 2, text: string }
   // both
+  /** A provider offered a receipt for the renter to countersign: what the renter owes from now, unless it refuses. */
+  | { type: 'receipt:proposed', jobId: string, renter: string, amount: string, endedAtMs: number }
   | { type: 'receipt:stored', jobId: string, role: 'provider' | 'renter', counterparty: string, status: string, gpuSeconds: string, amount: string, path: string }
   // payments
   | { type: 'receipts:anchored', root: string, signature: string, receipts: number, lamports: string }

@@ -16,6 +16,8 @@ export const PROTOCOL_IDS = {
   /** Our private Kademlia DHT: only peers that speak this id join it. */
   kad: '/ionet/kad/1.0.0',
   quote: '/ionet/quote/1.0.0',
+  /** Renter -> a provider it chose: a bid sent directly, answered by a quote or a typed decline (docs/protocol.md, "Soliciting"). */
+  solicit: '/ionet/solicit/1.0.0',
   lease: '/ionet/lease/1.0.0',
   job: '/ionet/job/1.0.0',
   /** Renter -> provider: an anchored-receipt file, proof that a receipt was anchored and paid. */

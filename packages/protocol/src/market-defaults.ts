@@ -7,6 +7,39 @@ export const MARKET_DEFAULTS = Object.freeze({
   // Renter (services/market/renter.ts)
   /** How long a renter collects quotes. */
   quoteWindowMs: 3_000,
+  /**
+   * Providers a renter sends its bid to directly (/ionet/solicit/1.0.0), chosen by
+   * chooseInvitees: the bound on quotes per bid. The DES measured 650 quotes per bid when every
+   * fitting provider answered a gossiped bid, 1.8 % of them used (docs/decisions.md).
+   * @default 8
+   */
+  solicitFanout: 8,
+  /**
+   * Rounds of solicitation before a renter falls back to gossiping its bid: the next
+   * solicitFanout of its known providers are asked when a round brought no quote.
+   * @default 2
+   */
+  solicitRounds: 2,
+  /**
+   * A renter whose known providers all declined (busy, or too small for the job) looks the class
+   * up again for this many times discoverLimit providers before it gossips the bid.
+   * @default 3
+   */
+  rediscoverFactor: 3,
+  /** Least a renter waits for more quotes after the first one (solicitationEndsAt). @default 100 */
+  solicitGraceMinMs: 100,
+  /**
+   * With declines only, least a renter waits after the first answer for solicited providers that
+   * have not connected yet (solicitationEndsAt): above the longest round trip between regions.
+   * @default 300
+   */
+  solicitDialGraceMs: 300,
+  /**
+   * How often a renter refreshes its view of a class's providers in the background once it has
+   * rented in that class, so later jobs skip the DHT lookups (directory.ts).
+   * @default 300_000 (5 min)
+   */
+  supplyRefreshMs: 5 * 60_000,
   /** Providers found in the DHT that a renter dials before gossiping its bid. */
   dialCandidates: 8,
   /** How long a dial of a candidate may take. */

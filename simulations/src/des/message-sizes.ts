@@ -13,7 +13,7 @@
  */
 import { createPrivateKey, createPublicKey, sign as edSign } from 'node:crypto'
 import {
-  CPU_CLASS, Executor, JobFrame, JobStatus, LeaseRejection, LeaseReply, MAX_DURATION_S, MessageKind, PROTOCOL_IDS, Phase, QuoteAck,
+  BidDecline, CPU_CLASS, Executor, JobFrame, JobStatus, LeaseRejection, LeaseReply, MAX_DURATION_S, MessageKind, PROTOCOL_IDS, Phase, QuoteAck, SolicitReply,
   askTopic, bidTopic, executorMask, buildReceiptBody, capabilityKey, classProviderKey, encodeAnchoredReceipt, encodeReceipt, encodeReceiptBody,
   makeRequirements, peerIdFromBytes, sealEnvelope, signReceiptBody
 } from '@ionet-p2p/protocol'
@@ -104,6 +104,11 @@ export interface MessageSizes {
   /** One gossipsub transmission of a bid / an ask of each class (population.classes order). */
   bidGossip: number[]
   askGossip: number[]
+  /** Solicit stream, renter → provider: the bid of each class sent directly (stream opened, one frame). */
+  solicitBid: number[]
+  /** Solicit stream, provider → renter: the reply holding a quote for `units` of a provider kind, or a decline. */
+  solicitQuote: (kind: number, units: number) => number
+  solicitDecline: number
   /** Quote stream, provider → renter: envelope for `units` of a provider kind; and the renter's QuoteAck. */
   quote: (kind: number, units: number) => number
   quoteAck: number
@@ -247,6 +252,7 @@ export async function measureMessageSizes (s: Scenario, p: Population): Promise<
   // Bids and asks, per class, inside one gossipsub RPC (StrictNoSign: a Message holds data and topic only).
   const rpc = (data: number, topic: string): number => framed(field(field(data) + field(Buffer.byteLength(topic))))
   const bidGossip: number[] = []
+  const solicitBid: number[] = []
   const askGossip: number[] = []
   for (const gpuClass of p.classes) {
     const units = Math.max(...(jobUnits.get(gpuClass) ?? new Set([1])))
@@ -256,6 +262,7 @@ export async function measureMessageSizes (s: Scenario, p: Population): Promise<
       quoteDeadlineMs: BigInt(now + 3000), multiaddrs: addrs, inputBytes: 11_000_000n, image: ''
     }, opts(60_000))
     bidGossip[classIndex.get(gpuClass) as number] = rpc(bid.byteLength, bidTopic(gpuClass))
+    solicitBid[classIndex.get(gpuClass) as number] = streamOpen(PROTOCOL_IDS.solicit) + framed(bid.byteLength)
     const k = kinds.find(x => x.gpuClass === gpuClass) as DeviceKind
     const unitsTotal = Math.max(...(s.supply.mix[k.entry]?.units.map(u => u.count) ?? [1]))
     const ask = await sealEnvelope(provider.key, MessageKind.ASK, {
@@ -295,6 +302,7 @@ export async function measureMessageSizes (s: Scenario, p: Population): Promise<
     result: { status: JobStatus.SUCCEEDED, exitCode: 0, errorCode: '', message: '', outputs: [{ name: 'out/result.bin', size: 10_000_000n, sha256: hash }], startedAtMs: BigInt(now), endedAtMs: BigInt(now + 5_400_000) }
   }).byteLength
   const quoteAck = QuoteAck.encode({ accepted: true, reason: '' }).byteLength
+  const solicitDecline = SolicitReply.encode({ quote: new Uint8Array(0), decline: BidDecline.NO_FREE_CAPACITY, message: 'NO_FREE_CAPACITY' }).byteLength
   const leaseDeclined = LeaseReply.encode({ lease: new Uint8Array(0), rejection: LeaseRejection.NO_CAPACITY, message: 'only 0 of 2 nvidia-rtx-4090 free' }).byteLength
 
   // kad-dht's Message (type 1, key 2, record 3, closerPeers 8, providerPeers 9), computed from its schema.
@@ -327,6 +335,10 @@ export async function measureMessageSizes (s: Scenario, p: Population): Promise<
   const meanOf = (m: Map<string, number>): number => Math.round([...m.values()].reduce((a, b) => a + b, 0) / Math.max(1, m.size))
   return {
     bidGossip,
+    solicitBid,
+    // The quote envelope as field 1 of a SolicitReply: a tag and a length around it.
+    solicitQuote: (kind, units) => framed(field(quoteOf(kind, units))),
+    solicitDecline: framed(solicitDecline),
     askGossip,
     quote: (kind, units) => streamOpen(PROTOCOL_IDS.quote) + framed(quoteOf(kind, units)),
     quoteAck: streamOpen(PROTOCOL_IDS.quote) + framed(quoteAck),

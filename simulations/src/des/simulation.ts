@@ -21,8 +21,11 @@
  * and the protocol objects built for a fit, a ranking or an explanation. Every random choice
  * comes from the scenario seed's streams (workload/random.ts), so a seed gives identical tables.
  */
-import { DEFAULT_CREDIT_POLICY, MARKET_DEFAULTS, amountOwed, creditPriceCap, creditRefusal, explainNoMatch, formatSol, maxCost, quoteExpected, rankQuotes, reputationOf, unitSeconds } from '@ionet-p2p/protocol'
-import type { JobRequest, QuoteCandidate } from '@ionet-p2p/protocol'
+import {
+  BidDecline, DEFAULT_CREDIT_POLICY, MARKET_DEFAULTS, amountOwed, chooseInvitees, gossipQuotesEndAt, creditPriceCap, creditRefusal, decideBid, explainNoMatch, formatSol, maxCost,
+  quoteExpected, rankQuotes, reputationOf, solicitationEndsAt, unitSeconds
+} from '@ionet-p2p/protocol'
+import type { Debts, InviteeState, JobRequest, QuoteCandidate } from '@ionet-p2p/protocol'
 import type { EngineContext } from '../engine.js'
 import { SimFailure } from '../metrics/recorder.js'
 import type { Recorder } from '../metrics/recorder.js'
@@ -67,6 +70,14 @@ const EARLY_REPUBLISH_S = M.capabilityEarlyRepublishMs.map(ms => ms / 1000)
 const REFRESH_S = M.capabilityRefreshMs / 1000
 /** A provider stops quoting a renter past these. */
 const CREDIT_GRACE_S = DEFAULT_CREDIT_POLICY.graceMs / 1000
+/** Solicitation: rounds before the bid is gossiped (each of MARKET_DEFAULTS.solicitFanout providers), and how old a renter's view of a class may get. */
+const SOLICIT_ROUNDS = M.solicitRounds
+const SUPPLY_REFRESH_S = M.supplyRefreshMs / 1000
+/** A renter whose known providers all declined looks up this many times as many (renter.ts solicit). */
+const REDISCOVER_FACTOR = M.rediscoverFactor
+/** The model's providers take any input size and answer one bid at a time (the node: 32), so neither declines a bid here. */
+const ANY_INPUT_BYTES = 1n << 62n
+const CREDIT_DECLINES = new Set<BidDecline>([BidDecline.CREDIT_OVERDUE, BidDecline.CREDIT_OWES_TOO_MUCH, BidDecline.CREDIT_JOB_OVER_LIMIT])
 
 // Modelling constants (assumed).
 
@@ -105,6 +116,7 @@ const EV_JOB_FAIL = 9
 const EV_ANCHOR = 10
 const EV_SAMPLE = 11
 const EV_ASK_SAMPLE = 12
+const EV_SOLICIT = 13
 
 // Traffic kinds, for the breakdown in the notes.
 const T_ASKS = 0
@@ -161,6 +173,15 @@ export interface DesRunStats {
   staleDials: number
   dhtMeanQueries: number
   askSamples: number
+  /** Jobs whose quotes came by solicitation, and those whose bid was gossiped (no solicited provider quoted, or the 'gossip' protocol). */
+  solicitedJobs: number
+  broadcastJobs: number
+  /** Quotes sent per bid (all its rounds), at the 50th, 99th percentile and the most. */
+  quotesPerBidP50: number
+  quotesPerBidP99: number
+  quotesPerBidMax: number
+  /** Jobs whose renter's view of the class was warm (no DHT lookup on the way to the bid). */
+  warmDiscoveries: number
 }
 
 interface Received {
@@ -189,6 +210,16 @@ interface Pending {
   leaseSentS: number
   leaseGranted: boolean
   leaseTimedOut: boolean
+  /** Whether the renter listened to the class's topics before this job (its topic peers could carry a gossiped bid). */
+  watchedBefore: boolean
+  /** Solicitation rounds done, the providers asked (peer ids), and quotes sent for this job in all. */
+  round: number
+  asked: Set<string>
+  quotesSent: number
+  /** Providers found whose records had not arrived yet, and when they arrive (a class's first job). */
+  unknown: number[]
+  recordsAtS: number
+  rediscovered: boolean
 }
 
 export class Simulation {
@@ -290,8 +321,14 @@ export class Simulation {
   private dhtMeanQueries = 0
   private readonly stats: DesRunStats = {
     events: 0, jobsCompleted: 0, receiptsAnchored: 0, receiptsUnpaidAtEnd: 0, oldestUnpaidAgeS: 0, maxUnpaidPerRenter: 0, creditRefusals: 0,
-    quotesSent: 0, quotesUsed: 0, leaseAttempts: 0, leaseDeclines: 0, staleDials: 0, dhtMeanQueries: 0, askSamples: 0
+    quotesSent: 0, quotesUsed: 0, leaseAttempts: 0, leaseDeclines: 0, staleDials: 0, dhtMeanQueries: 0, askSamples: 0,
+    solicitedJobs: 0, broadcastJobs: 0, quotesPerBidP50: 0, quotesPerBidP99: 0, quotesPerBidMax: 0, warmDiscoveries: 0
   }
+  /** Bids by the quotes they brought (the last bucket holds the rest). */
+  private readonly quotesPerBid = new Float64Array(4097)
+  // Per renter and class: the providers it knows (directory.ts supply) and when it looked them up.
+  private readonly views: Array<number[] | undefined>
+  private readonly viewAt: Float64Array
 
   private readonly notes: string[] = []
   /** Bytes sent, per traffic kind. */
@@ -372,6 +409,8 @@ export class Simulation {
     this.unpaidOldest = new Float64Array(R)
     this.unpaidHead = new Int32Array(R).fill(-1)
     this.anchorGen = new Int32Array(R)
+    this.views = new Array<number[] | undefined>(R * this.C)
+    this.viewAt = new Float64Array(R * this.C)
 
     // Public nodes serve the DHT and relay; NATed ones are clients. A network with fewer than k
     // public nodes could not run a DHT at all: then every node serves it (the node's own
@@ -432,7 +471,7 @@ export class Simulation {
     this.nextArrival()
     if (s.output.sampleInterval < T) q.push(s.output.sampleInterval, EV_SAMPLE)
     const askEvery = this.o.askSampleIntervalS
-    for (let c = 0; c < this.C; c++) {
+    for (let c = 0; c < this.C && s.gossip.askInterval > 0; c++) {
       // Staggered, so classes do not all publish at once.
       const first = askEvery * (c + 1) / (this.C + 1)
       if (first < T) q.push(first, EV_ASK_SAMPLE, c)
@@ -468,10 +507,12 @@ export class Simulation {
         case EV_ANCHOR: if (b === this.anchorGen[a] && (this.unpaidCount[a] as number) > 0) this.anchor(a, t); break
         case EV_SAMPLE: this.onSample(t); break
         case EV_ASK_SAMPLE: this.onAskSample(a, t); break
+        case EV_SOLICIT: this.solicit(a, t); break
         default: throw new Error(`unknown event kind ${kind}`)
       }
     }
     this.finish(T)
+    this.quoteStats()
     rec.sample(T, this.onlineAsks())
     rec.finish(T)
     ctx.onProgress?.(T)
@@ -573,7 +614,14 @@ export class Simulation {
       attempt: 0,
       leaseSentS: 0,
       leaseGranted: false,
-      leaseTimedOut: false
+      leaseTimedOut: false,
+      watchedBefore: false,
+      round: 0,
+      asked: new Set(),
+      quotesSent: 0,
+      unknown: [],
+      recordsAtS: 0,
+      rediscovered: false
     })
     this.q.push(job.atS, EV_ARRIVAL, job.id)
   }
@@ -590,27 +638,175 @@ export class Simulation {
     this.rec.jobArrived(t, spec)
     this.nextArrival()
 
-    // 1. Discovery: providers of the class, then their records, in parallel (directory.ts).
-    const lookup = this.kad.lookup(r, this.classKey[c] as DhtKey)
-    const found = lookup.ok && lookup.latencyMs <= DISCOVERY_TIMEOUT_MS ? this.pickProviders(c, r) : []
-    this.recordLookup(r, lookup, this.sizes.dht.getProvidersRequest, this.sizes.dht.getProvidersResponse(found.length))
-    let discoveryMs = Math.min(lookup.latencyMs, DISCOVERY_TIMEOUT_MS)
-    let fetchMs = 0
-    for (const node of found) {
-      const f = this.kad.lookup(r, this.kad.keyOfNode(node))
-      const capBytes = this.sizes.capability(this.p.kind[node] as number, this.p.units[node] as number)
-      this.recordLookup(r, f, this.sizes.dht.getValueRequest, this.sizes.dht.getValueResponse(capBytes))
-      fetchMs = Math.max(fetchMs, Math.min(f.latencyMs, DISCOVERY_TIMEOUT_MS))
-      if (f.ok && f.latencyMs <= DISCOVERY_TIMEOUT_MS) job.known.push(node)
+    // 1. Discovery (directory.ts supply): the renter's view of the class when it has one (refreshed
+    // in the background once older than supplyRefreshMs), else providers of the class and then
+    // their records, in parallel, from the DHT. The 'gossip' protocol looks up every job.
+    const solicit = this.s.market.protocol === 'solicit'
+    const at = (this.renterIdx[r] as number) * this.C + c
+    const view = solicit ? this.views[at] : undefined
+    const live = view?.filter(node => this.livePos[node] !== -1) ?? []
+    let discoveryMs = 0
+    if (live.length > 0) {
+      job.known = live
+      this.stats.warmDiscoveries++
+      if (t - (this.viewAt[at] as number) >= SUPPLY_REFRESH_S) {
+        const fresh = this.discover(r, c)
+        if (fresh.records.length > 0) this.views[at] = fresh.records
+        this.viewAt[at] = t
+      }
+    } else {
+      const d = this.discover(r, c)
+      job.known = d.records
+      if (solicit) {
+        // On as soon as the providers are found: the first round asks them blind (directory.ts supply).
+        discoveryMs = d.providersMs
+        job.unknown = d.found
+        job.recordsAtS = t + (d.providersMs + d.recordsMs) / 1000
+        this.views[at] = d.records.slice()
+        this.viewAt[at] = t
+      } else {
+        discoveryMs = d.providersMs + d.recordsMs
+      }
     }
-    discoveryMs += fetchMs
-    const watchedBefore = this.watching(r, c, t)
+    job.watchedBefore = this.watching(r, c, t)
     if (job.known.length === 0) {
       this.q.push(t + discoveryMs / 1000, EV_JOB_FAIL, id, 0)
       return
     }
     // The renter listens to the class's asks from now on (renter.ts watchAsks).
     this.watch(r, c, t)
+    if (solicit) this.solicit(id, t + discoveryMs / 1000)
+    else this.broadcast(id, t + discoveryMs / 1000)
+  }
+
+  /**
+   * A DHT discovery of a class's providers and their records (directory.ts): the providers found,
+   * those whose record fetch succeeded, and the time of each step (the records in parallel).
+   */
+  private discover (r: number, c: number, limit: number = this.s.dht.discoverLimit): { found: number[], records: number[], providersMs: number, recordsMs: number } {
+    const lookup = this.kad.lookup(r, this.classKey[c] as DhtKey)
+    const found = lookup.ok && lookup.latencyMs <= DISCOVERY_TIMEOUT_MS ? this.pickProviders(c, r, limit) : []
+    this.recordLookup(r, lookup, this.sizes.dht.getProvidersRequest, this.sizes.dht.getProvidersResponse(found.length))
+    let recordsMs = 0
+    const records: number[] = []
+    for (const node of found) {
+      const f = this.kad.lookup(r, this.kad.keyOfNode(node))
+      const capBytes = this.sizes.capability(this.p.kind[node] as number, this.p.units[node] as number)
+      this.recordLookup(r, f, this.sizes.dht.getValueRequest, this.sizes.dht.getValueResponse(capBytes))
+      recordsMs = Math.max(recordsMs, Math.min(f.latencyMs, DISCOVERY_TIMEOUT_MS))
+      if (f.ok && f.latencyMs <= DISCOVERY_TIMEOUT_MS) records.push(node)
+    }
+    return { found, records, providersMs: Math.min(lookup.latencyMs, DISCOVERY_TIMEOUT_MS), recordsMs }
+  }
+
+  /**
+   * One solicitation round (renter.ts solicit): the bid straight to the providers chooseInvitees
+   * picks from what the renter knows, each deciding with decideBid as provider.ts does and
+   * answering over its own stream; the renter stops at solicitationEndsAt. A round without a
+   * quote is followed by the next, and after SOLICIT_ROUNDS by the gossiped bid.
+   */
+  private solicit (id: number, t: number): void {
+    const job = this.pending.get(id) as Pending
+    const spec = job.spec
+    const r = spec.renter
+    const c = job.classIdx
+    // Records of providers asked blind arrive (the node waits for them at most 1 s before a later round).
+    if (job.unknown.length > 0 && job.round > 0 && t + 1 >= job.recordsAtS) job.unknown = []
+    const known = job.unknown.length > 0 && t < job.recordsAtS ? [] : job.known
+    const offers = known.flatMap(node => this.market.recordOffers(node, this.heardFree(r, node, t)))
+    const invitees = job.round < SOLICIT_ROUNDS ? chooseInvitees(job.request, jobIdBytes(id), offers, { exclude: job.asked, unknown: job.unknown.map(n => this.market.peerId(n)) }) : []
+    if (invitees.length === 0) {
+      if (job.rediscovered) { this.broadcast(id, t); return }
+      // A fresh lookup of the class (renter.ts solicit), then as many rounds again.
+      job.rediscovered = true
+      job.round = 0
+      const d = this.discover(r, c, this.s.dht.discoverLimit * REDISCOVER_FACTOR)
+      for (const node of d.records) if (!job.known.includes(node)) job.known.push(node)
+      job.unknown = d.found.filter(node => !job.asked.has(this.market.peerId(node)))
+      job.recordsAtS = t + (d.providersMs + d.recordsMs) / 1000
+      this.q.push(t + d.providersMs / 1000, EV_SOLICIT, id)
+      return
+    }
+    job.round++
+    const windowMs = this.s.market.quoteWindow * 1000
+    const nowMs = t * 1000
+    const answers: Array<{ connectMs: number, atMs: number, node: number, quote: boolean, rttMs: number }> = []
+    const bidBytes = this.sizes.solicitBid[c] as number
+    for (const peer of invitees) {
+      job.asked.add(peer)
+      const node = this.market.nodeOf(peer)
+      this.send(r, DIAL_MESSAGES_PER_SIDE + 1, DIAL_BYTES_PER_SIDE + bidBytes, T_BIDS)
+      if (this.online[node] === 0) {
+        // A provider gone since the renter looked it up: the dial runs out (renter.ts: min(window, dial timeout)).
+        answers.push({ connectMs: Infinity, atMs: nowMs + Math.min(windowMs, DIAL_TIMEOUT_S * 1000), node, quote: false, rttMs: 0 })
+        continue
+      }
+      const rttMs = 2 * this.pathMs(r, node)
+      // A dial (one round trip), then the bid and its answer (another).
+      const decision = decideBid({
+        request: job.request,
+        inputBytes: 0n,
+        quoteDeadlineMs: nowMs + windowMs,
+        nowMs: nowMs + 1.5 * rttMs,
+        offers: [this.market.providerOffer(node, this.free[node] as number)],
+        maxInputBytes: ANY_INPUT_BYTES,
+        debts: this.debtsOf(r, node, t),
+        inFlight: 0,
+        maxInFlight: 1
+      })
+      this.send(node, DIAL_MESSAGES_PER_SIDE, DIAL_BYTES_PER_SIDE, T_DIALS)
+      if (decision.quote) {
+        const qb = this.sizes.solicitQuote(this.p.kind[node] as number, spec.units)
+        this.send(node, 1, qb, T_QUOTES)
+        job.quotesSent++
+        this.stats.quotesSent++
+      } else {
+        this.send(node, 1, this.sizes.solicitDecline, T_QUOTES)
+        if (CREDIT_DECLINES.has(decision.decline)) this.stats.creditRefusals++
+      }
+      answers.push({ connectMs: nowMs + rttMs, atMs: nowMs + 2 * rttMs + QUOTE_PROCESSING_MS, node, quote: decision.quote, rttMs })
+    }
+    // Walk connections and answers in time order until the renter's stop rule says it is done.
+    const steps = answers.flatMap((a, i) => [{ atMs: a.connectMs, i, answer: false }, { atMs: a.atMs, i, answer: true }]).filter(e => Number.isFinite(e.atMs))
+    steps.sort((x, y) => x.atMs - y.atMs || x.i - y.i)
+    const states: InviteeState[] = answers.map(() => ({}))
+    let quotes = 0
+    let endMs = nowMs + windowMs
+    for (const e of steps) {
+      if (e.atMs > endMs) break
+      const a = answers[e.i] as (typeof answers)[number]
+      const st = states[e.i] as InviteeState
+      if (!e.answer) {
+        st.connectedAtMs = e.atMs
+      } else {
+        st.answeredAtMs = e.atMs
+        if (a.quote) {
+          st.quoted = true
+          quotes++
+          job.received.push({ node: a.node, arrivalS: a.atMs / 1000, rttMs: a.rttMs, relayed: this.relayed(r, a.node), sentS: (a.atMs - a.rttMs / 2) / 1000 })
+        }
+      }
+      endMs = solicitationEndsAt({ invitees: states, startedAtMs: nowMs, windowMs, nowMs: e.atMs })
+    }
+    if (quotes > 0) {
+      this.stats.solicitedJobs++
+      this.stats.quotesUsed += job.received.length
+      this.q.push(endMs / 1000, EV_QUOTES_DONE, id)
+    } else {
+      this.q.push(endMs / 1000, EV_SOLICIT, id)
+    }
+  }
+
+  /**
+   * The gossiped bid (renter.ts broadcast): dial candidates so the bid has topic peers, all at
+   * once, going on as soon as the first live one answers; a stale record costs the timeout only
+   * when no candidate is live. Then the bid is published (onBidPublish).
+   */
+  private broadcast (id: number, t: number): void {
+    const job = this.pending.get(id) as Pending
+    const spec = job.spec
+    const r = spec.renter
+    this.stats.broadcastJobs++
     // How many of them fit by what the renter knows (records, asks heard): the quotes it waits for.
     // Records alike in kind, size, heard free units and price (over the max; within it and the
     // credit of a renter owing nothing; within it, over that credit) get the same answer from
@@ -631,9 +827,6 @@ export class Simulation {
     }
     job.expected = expected
 
-    // 2. Dial candidates so the bid has topic peers (renter.ts joinTopic): all at once, going on
-    // as soon as the first live one answers; a stale record costs the timeout only when no
-    // candidate is live.
     let connectMs = Infinity
     let reachable = false
     let stale = false
@@ -653,15 +846,15 @@ export class Simulation {
     // No live candidate: every dial runs to its timeout, then the topic-peer wait.
     if (!reachable) connectMs = (stale ? DIAL_TIMEOUT_S * 1000 : 0) + TOPIC_PEER_WAIT_S * 1000
     // Without a live candidate the bid still reaches topic peers the renter kept from earlier jobs of the class.
-    job.reachable = reachable || watchedBefore
-    this.q.push(t + (discoveryMs + connectMs) / 1000, EV_BID_PUBLISH, id)
+    job.reachable = reachable || job.watchedBefore
+    this.q.push(t + connectMs / 1000, EV_BID_PUBLISH, id)
   }
 
   /** Up to discoverLimit providers of a class whose records are live, chosen at random. */
-  private pickProviders (c: number, renter: number): number[] {
+  private pickProviders (c: number, renter: number, limit: number): number[] {
     const live = this.liveList[c] as Int32Array
     const m = this.liveCount[c] as number
-    const want = Math.min(this.s.dht.discoverLimit, m)
+    const want = Math.min(limit, m)
     const out: number[] = []
     if (want === m) {
       for (let i = 0; i < m; i++) out.push(live[i] as number)
@@ -759,6 +952,7 @@ export class Simulation {
         selected = this.select(selected, enough, arrival, node, sentS)
       }
       this.stats.quotesSent += quotes
+      job.quotesSent += quotes
       this.stats.creditRefusals += refused
       this.send(r, quotes, quotes * this.sizes.quoteAck, T_QUOTES)
       if (dialsIn > 0) this.send(r, dialsIn * DIAL_MESSAGES_PER_SIDE, dialsIn * DIAL_BYTES_PER_SIDE, T_DIALS)
@@ -766,7 +960,13 @@ export class Simulation {
       this.traffic[T_DIALS] = (this.traffic[T_DIALS] as number) + dialsIn * DIAL_BYTES_PER_SIDE
       // Earliest first; the renter stops at the enough-th quote or when the window closes.
       const order = Array.from({ length: selected }, (_, i) => i).sort((x, y) => (this.selArr[x] as number) - (this.selArr[y] as number) || x - y)
-      const closeS = selected >= enough ? Math.min(this.selArr[order[selected - 1] as number] as number, t + windowMs / 1000) : t + windowMs / 1000
+      // The renter's stop rule, asked at each arrival in order (gossipQuotesEndAt).
+      let closeS = t + windowMs / 1000
+      for (let k = 0; k < order.length; k++) {
+        const arrivalS = this.selArr[order[k] as number] as number
+        if (arrivalS > closeS) break
+        closeS = gossipQuotesEndAt({ startedAtMs: t * 1000, windowMs, nowMs: arrivalS * 1000, enough, quotes: k + 1, firstQuoteAtMs: (this.selArr[order[0] as number] as number) * 1000 }) / 1000
+      }
       let doneS = closeS
       for (const i of order) {
         const arrivalS = this.selArr[i] as number
@@ -790,6 +990,8 @@ export class Simulation {
   private onQuotesDone (id: number, t: number): void {
     const job = this.pending.get(id) as Pending
     const r = job.spec.renter
+    const bucket = Math.min(this.quotesPerBid.length - 1, job.quotesSent)
+    this.quotesPerBid[bucket] = (this.quotesPerBid[bucket] as number) + 1
     const jobId = jobIdBytes(id)
     const nowMs = t * 1000
     const candidates: QuoteCandidate[] = job.received.map(q => ({
@@ -985,6 +1187,29 @@ export class Simulation {
     return creditRefusal(DEFAULT_CREDIT_POLICY, { lamports: BigInt(owed), overdue }, maxCost(units, durationS, BigInt(price))) === undefined
   }
 
+  /** What renter r owes provider `node` (the provider's payments/credit.ts book), as decideBid takes it. */
+  private debtsOf (r: number, node: number, t: number): Debts {
+    const pair = this.pairKey(r, node)
+    const owed = this.owed.get(pair)
+    if (owed === undefined) return { lamports: 0n, overdue: 0 }
+    return { lamports: BigInt(owed), overdue: (this.owedSince.get(pair) as number) + CREDIT_GRACE_S < t ? 1 : 0 }
+  }
+
+  /** Percentiles of the quotes each bid brought. */
+  private quoteStats (): void {
+    const h = this.quotesPerBid
+    const total = h.reduce((a, b) => a + b, 0)
+    const at = (q: number): number => {
+      let seen = 0
+      for (let i = 0; i < h.length; i++) { seen += h[i] as number; if (seen >= q * total) return i }
+      return h.length - 1
+    }
+    if (total === 0) return
+    this.stats.quotesPerBidP50 = at(0.5)
+    this.stats.quotesPerBidP99 = at(0.99)
+    for (let i = h.length - 1; i >= 0; i--) if ((h[i] as number) > 0) { this.stats.quotesPerBidMax = i; break }
+  }
+
   private capacityChanged (node: number, t: number): void {
     // provider.ts capacityChanged: an extra ask 200 ms later.
     const c = this.classOf[node] as number
@@ -1014,7 +1239,7 @@ export class Simulation {
    * is the current one; an offline provider's last ask is treated as expired.
    */
   private heardFree (r: number, node: number, t: number): number | undefined {
-    if (this.online[node] === 0) return undefined
+    if (this.online[node] === 0 || this.s.gossip.askInterval === 0) return undefined
     const since = this.watchSince[(this.renterIdx[r] as number) * this.C + (this.classOf[node] as number)] as number
     if (since > t) return undefined
     const start = this.onlineSince[node] as number
@@ -1132,6 +1357,7 @@ export class Simulation {
 
   /** Asks published on a class's topic so far (online providers / askInterval, plus capacity changes). */
   private advanceAsks (c: number, t: number): void {
+    if (this.s.gossip.askInterval === 0) return
     const dt = t - (this.askT[c] as number)
     if (dt > 0) this.askPublished[c] = (this.askPublished[c] as number) + (this.onlineCount[c] as number) * dt / this.s.gossip.askInterval
     this.askT[c] = t

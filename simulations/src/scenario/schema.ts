@@ -143,9 +143,12 @@ export const scenarioSchema = z.object({
     Dlo: z.number().int().min(1).default(4),
     Dhi: z.number().int().min(1).default(12),
     heartbeat: duration.default(1),
-    /** How often providers gossip their asks. */
-    askInterval: duration.default(10)
-  }).strict().default({ D: 6, Dlo: 4, Dhi: 12, heartbeat: 1, askInterval: 10 }).refine(g => g.Dlo <= g.D && g.D <= g.Dhi, { message: 'needs Dlo ≤ D ≤ Dhi' }),
+    /**
+     * How often providers gossip their asks; 0 (the node's default): never. Asks reach every
+     * member of a class's topic, so their bytes grow with the square of the supply.
+     */
+    askInterval: z.union([z.literal(0), duration]).default(0)
+  }).strict().default({ D: 6, Dlo: 4, Dhi: 12, heartbeat: 1, askInterval: 0 }).refine(g => g.Dlo <= g.D && g.D <= g.Dhi, { message: 'needs Dlo ≤ D ≤ Dhi' }),
   dht: z.object({
     k: z.number().int().min(1).default(20),
     alpha: z.number().int().min(1).default(3),
@@ -158,8 +161,14 @@ export const scenarioSchema = z.object({
     /** How long a renter collects quotes (it stops early once every fitting provider it found answered). */
     quoteWindow: duration.default(3),
     /** How many of the best quotes it tries to lease before giving up. */
-    leaseAttempts: z.number().int().min(1).default(3)
-  }).strict().default({ quoteWindow: 3, leaseAttempts: 3 }),
+    leaseAttempts: z.number().int().min(1).default(3),
+    /**
+     * How a renter gets quotes (DES only; the node always solicits first): 'solicit' sends the bid
+     * to a few chosen providers and gossips it only when none quotes; 'gossip' is the protocol
+     * before it, every bid gossiped to the whole class topic (kept to compare, docs/decisions.md).
+     */
+    protocol: z.enum(['solicit', 'gossip']).default('solicit')
+  }).strict().default({ quoteWindow: 3, leaseAttempts: 3, protocol: 'solicit' }),
   anchoring: z.object({
     /** Each renter pays and anchors its receipts this often… */
     interval: duration.default(300),

@@ -59,6 +59,10 @@ export function describe (e: NodeEvent): string | undefined {
     case 'job:cancelled': return `! job ${e.jobId.slice(0, 8)} stopped after ${(e.ranMs / 1000).toFixed(1)} s, unpaid (${e.reason}: ${e.detail}); capacity free ${e.freedInMs} ms later`
     case 'discovery': return `found ${e.providers} provider(s) of ${e.gpuClass} in the DHT, with signed capability records`
     case 'bid:published': return `bid ${e.jobId.slice(0, 8)} gossiped on ionet/bids/1/${e.gpuClass} to ${e.topicPeers} peer(s)`
+    case 'bid:solicited': return `bid ${e.jobId.slice(0, 8)} sent to ${e.providers.length} chosen provider(s) of ${e.gpuClass}`
+    case 'solicit:declined': return `${short(e.provider)} did not quote (${e.decline}): ${e.reason}`
+    case 'market:stage': return undefined
+    case 'receipt:proposed': return undefined
     case 'quote:received': return `quote from ${short(e.provider)}: ${e.gpus === 'no GPU' ? `${e.units} CPU core(s)` : e.gpus} at ${lamports(e.price)}/unit-h${e.image !== undefined ? `, image ${e.imageCached === true ? 'cached' : 'to fetch'}` : ''}`
     case 'quote:rejected': return `ignored quote from ${short(e.provider)}: ${e.reason}`
     case 'quotes:ranked': return e.ranking.length === 0 ? 'no acceptable quote' : ['ranked quotes (price, fit, reputation, reachability, latency):', ...e.ranking.map((r, i) => `  ${i + 1}. ${short(r.provider)}  score ${r.score.toFixed(3)}  ${BigInt(r.price).toLocaleString('en-US')} lamports/unit-h  ${r.reachability}${r.latencyMs !== undefined ? ` ${r.latencyMs} ms` : ''}`)].join('\n')
@@ -88,7 +92,7 @@ export function describe (e: NodeEvent): string | undefined {
 }
 
 const ARROW: Partial<Record<NodeEvent['type'], string>> = {
-  'bid:published': '→', 'quote:received': '←', 'quote:sent': '→', 'lease:accepted': '✓', 'lease:granted': '✓', 'receipt:stored': '✓', 'bid:declined': '·', 'quote:rejected': '·', 'peer:penalized': '!', 'job:provider-gone': '!'
+  'bid:published': '→', 'bid:solicited': '→', 'solicit:declined': '·', 'quote:received': '←', 'quote:sent': '→', 'lease:accepted': '✓', 'lease:granted': '✓', 'receipt:stored': '✓', 'bid:declined': '·', 'quote:rejected': '·', 'peer:penalized': '!', 'job:provider-gone': '!'
 }
 
 export function createRenderer (options: { json: boolean, stream?: NodeJS.WriteStream }): Renderer {

@@ -19,7 +19,9 @@ export const Offence = {
   /** Expired or stale messages are often innocent (clock skew, slow paths): a small penalty. */
   STALE_MESSAGE: 1,
   /** A stream cut mid-way: could be a network failure, so it weighs little. */
-  STREAM_CUT: 2
+  STREAM_CUT: 2,
+  /** Requests beyond a per-peer rate (solicited bids): ten in a row at the full rate ban a peer. */
+  FLOODING: 5
 } as const
 export type OffenceName = keyof typeof Offence
 

@@ -23,6 +23,7 @@ export function offenceOf (err: unknown): OffenceName {
     case IonetErrorCode.STREAM_ENDED:
     case IonetErrorCode.TIMEOUT: return 'STREAM_CUT'
     case IonetErrorCode.PROTOCOL_VIOLATION: return 'PROTOCOL_VIOLATION'
+    case IonetErrorCode.RATE_LIMITED: return 'FLOODING'
     default: return 'MALFORMED_MESSAGE'
   }
 }

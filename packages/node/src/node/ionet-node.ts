@@ -232,8 +232,10 @@ export class IonetNode {
     let unpaidSinceRun = 0
     this.stopListening = events.on((e) => {
       // A provider's new receipts are debts until a verified anchor pays them.
-      if (e.type === 'receipt:stored' && e.role === 'provider' && !e.status.startsWith('unsigned')) {
-        void this.receipts.get(e.jobId).then(r => { if (r !== undefined) this.credit.add(r) }, () => {})
+      if (e.type === 'receipt:proposed') this.credit.expect(e.renter, e.jobId, BigInt(e.amount), e.endedAtMs)
+      if (e.type === 'receipt:stored' && e.role === 'provider') {
+        if (e.status.startsWith('unsigned')) this.credit.settle(e.counterparty, e.jobId)
+        else void this.receipts.get(e.jobId).then(r => { if (r !== undefined) this.credit.add(r) }, () => {})
       }
       // A renter pays early once enough receipts wait (the run itself finds exactly which).
       if (e.type === 'receipt:stored' && e.role === 'renter' && anchorAt > 0 && ++unpaidSinceRun >= anchorAt) {
@@ -247,7 +249,7 @@ export class IonetNode {
     this.reputation = reputation
     this.renter = new RenterMarket({
       libp2p, privateKey, directory: this.directory, inbox: this.inbox, asks: this.asks, reputation, receipts: this.receipts, wallet: wallet.publicKey, events, now,
-      paths: this.paths,
+      paths: this.paths, scorer,
       imageDir: layout.sentImages,
       holePunchFailed: (provider) => this.reachability.failedRecently(provider, MARKET_DEFAULTS.holePunchFailureMemoryMs),
       watchAsks: (gpuClass) => { this.askWatcher.watch(gpuClass) }
@@ -261,7 +263,8 @@ export class IonetNode {
       this.ledger = new CapacityLedger(p.hardware)
       this.provider = new ProviderMarket({
         libp2p, privateKey, hardware: p.hardware, terms, ledger: this.ledger, scorer, events, now, wallet: wallet.publicKey,
-        creditCheck: (renter, maxCost) => this.credit.refusal(renter, maxCost, now()),
+        debts: (renter) => this.credit.outstanding(renter, now()),
+        credit: this.credit.policy,
         reachability: () => this.reachability.claim(),
         ...(p.images !== undefined ? { images: p.images } : {}),
         ...(options.timing?.askIntervalMs !== undefined ? { askIntervalMs: options.timing.askIntervalMs } : {}),

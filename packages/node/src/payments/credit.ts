@@ -23,9 +23,13 @@ export class RenterCredit {
   }
 
   add (r: VerifiedReceipt): void {
-    const renter = r.renter.toString()
+    this.expect(r.renter.toString(), hex(r.body.jobId), r.body.amount, Number(r.body.endedAtMs))
+  }
+
+  /** A debt for a receipt offered to the renter and not yet countersigned (settle() drops it if it never is). */
+  expect (renter: string, jobId: string, amount: bigint, endedAtMs: number): void {
     const debts = this.owed.get(renter) ?? new Map<string, Debt>()
-    debts.set(hex(r.body.jobId), { amount: r.body.amount, endedAtMs: Number(r.body.endedAtMs) })
+    debts.set(jobId, { amount, endedAtMs })
     this.owed.set(renter, debts)
   }
 

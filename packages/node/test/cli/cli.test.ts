@@ -136,7 +136,7 @@ describe('ionet-p2p CLI', () => {
       const lines = r.stdout.trim().split('\n').map(l => JSON.parse(l) as { type: string, status?: string, outputs?: Array<{ path: string }> })
       const result = lines.find(l => l.type === 'result')
       expect(result?.status).toBe('SUCCEEDED')
-      expect(lines.map(l => l.type)).toEqual(expect.arrayContaining(['discovery', 'bid:published', 'quote:received', 'lease:accepted', 'receipt:stored']))
+      expect(lines.map(l => l.type)).toEqual(expect.arrayContaining(['discovery', 'bid:solicited', 'quote:received', 'lease:accepted', 'receipt:stored']))
       expect(await readFile(join(dir, 'out', 'wordcount.txt'), 'utf8')).toMatch(/words\.txt\s+1\s+3\s+14/)
     })
 

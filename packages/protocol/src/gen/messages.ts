@@ -3619,6 +3619,175 @@ export namespace LeaseReply {
   }
 }
 
+export enum BidDecline {
+  BID_DECLINE_UNSPECIFIED = 'BID_DECLINE_UNSPECIFIED',
+  DEADLINE_PASSED = 'DEADLINE_PASSED',
+  INPUTS_TOO_LARGE = 'INPUTS_TOO_LARGE',
+  NO_FIT = 'NO_FIT',
+  NO_FREE_CAPACITY = 'NO_FREE_CAPACITY',
+  CREDIT_OVERDUE = 'CREDIT_OVERDUE',
+  CREDIT_OWES_TOO_MUCH = 'CREDIT_OWES_TOO_MUCH',
+  CREDIT_JOB_OVER_LIMIT = 'CREDIT_JOB_OVER_LIMIT',
+  BUSY = 'BUSY',
+  IMAGE_UNAVAILABLE = 'IMAGE_UNAVAILABLE',
+  BAD_BID = 'BAD_BID'
+}
+
+enum __BidDeclineValues {
+  BID_DECLINE_UNSPECIFIED = 0,
+  DEADLINE_PASSED = 1,
+  INPUTS_TOO_LARGE = 2,
+  NO_FIT = 3,
+  NO_FREE_CAPACITY = 4,
+  CREDIT_OVERDUE = 5,
+  CREDIT_OWES_TOO_MUCH = 6,
+  CREDIT_JOB_OVER_LIMIT = 7,
+  BUSY = 8,
+  IMAGE_UNAVAILABLE = 9,
+  BAD_BID = 10
+}
+
+export namespace BidDecline {
+  export const codec = (): Codec<BidDecline> => {
+    return enumeration<BidDecline>(__BidDeclineValues)
+  }
+}
+
+export interface SolicitReply {
+  quote: Uint8Array<ArrayBuffer>
+  decline: BidDecline
+  message: string
+}
+
+export namespace SolicitReply {
+  let _codec: Codec<SolicitReply>
+
+  export const codec = (): Codec<SolicitReply> => {
+    if (_codec == null) {
+      _codec = message<SolicitReply>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.quote != null && obj.quote.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.quote)
+        }
+
+        if (obj.decline != null && __BidDeclineValues[obj.decline] !== 0) {
+          w.uint32(16)
+          BidDecline.codec().encode(obj.decline, w)
+        }
+
+        if ((obj.message != null && obj.message !== '')) {
+          w.uint32(26)
+          w.string(obj.message)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          quote: uint8ArrayAlloc(0),
+          decline: BidDecline.BID_DECLINE_UNSPECIFIED,
+          message: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.quote = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.decline = BidDecline.codec().decode(reader)
+              break
+            }
+            case 3: {
+              obj.message = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.quote`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.decline`,
+                value: BidDecline.codec().decode(reader)
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SolicitReplyQuoteFieldEvent {
+    field: '$.quote'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SolicitReplyDeclineFieldEvent {
+    field: '$.decline'
+    value: BidDecline
+  }
+
+  export interface SolicitReplyMessageFieldEvent {
+    field: '$.message'
+    value: string
+  }
+
+  export function encode (obj: Partial<SolicitReply>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SolicitReply.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SolicitReply>): SolicitReply {
+    return decodeMessage(buf, SolicitReply.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SolicitReply>): Generator<SolicitReplyQuoteFieldEvent | SolicitReplyDeclineFieldEvent | SolicitReplyMessageFieldEvent> {
+    return streamMessage(buf, SolicitReply.codec(), opts)
+  }
+}
+
 export interface FileRef {
   name: string
   size: bigint

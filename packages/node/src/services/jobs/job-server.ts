@@ -453,7 +453,7 @@ export class JobServer {
     for (const o of outputs) await sendFile(stream, o.path, o.ref, () => { watchdog.touch() }, signal)
 
     // Receipt: sign, send, and wait (briefly) for the renter's countersignature.
-    const body = encodeReceiptBody(buildReceiptBody({
+    const terms = buildReceiptBody({
       jobId: l.jobId,
       provider: this.o.libp2p.peerId,
       renter: peerIdFromBytes(l.renter),
@@ -469,7 +469,10 @@ export class JobServer {
       providerWallet: this.o.wallet,
       renterWallet: l.renterWallet,
       ...(spec.container !== undefined && executor.kind === 'container' ? { image: spec.container.image } : {})
-    }))
+    })
+    const body = encodeReceiptBody(terms)
+    // Owed from this moment: the renter may bid again the moment it has countersigned, before our copy is stored.
+    this.o.events.emit({ type: 'receipt:proposed', jobId, renter, amount: terms.amount.toString(), endedAtMs: Number(terms.endedAtMs) })
     const providerSignature = await signReceiptBody(this.o.privateKey, body)
     const proposal = { body: body as Uint8Array<ArrayBuffer>, providerSignature: providerSignature as Uint8Array<ArrayBuffer>, renterSignature: new Uint8Array(0) }
     await sendFrame(stream, JobFrame.encode({ receipt: proposal }), signal)

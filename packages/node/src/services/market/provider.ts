@@ -10,11 +10,12 @@ import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { equals } from 'uint8arrays/equals'
 import {
-  CONTAINER_IMAGE, Executor, Reachability,
+  BidDecline, CONTAINER_IMAGE, DEFAULT_CREDIT_POLICY, Executor, NoMatchReason, Reachability, SolicitReply,
   ANY_GPU_CLASS, CPU_CLASS, LeaseRejection, LeaseReply, MARKET_DEFAULTS, MessageKind, PROTOCOL_IDS, QuoteAck,
-  askTopic, bidTopic, evaluateFit, gpuClassesOf, gpuClassOf, hex, maxCost, openEnvelope, sealEnvelope
+  askTopic, bidTopic, decideBid, gpuClassesOf, gpuClassOf, hex, leaseDevices, openEnvelope, sealEnvelope
 } from '@ionet-p2p/protocol'
-import type { Ask, Bid, GpuDevice, Hardware, Lease, OpenedEnvelope, Offer, Quote } from '@ionet-p2p/protocol'
+import type { Ask, Bid, CreditPolicy, Debts, Hardware, Lease, OpenedEnvelope, Offer, Quote } from '@ionet-p2p/protocol'
+import { PeerRateLimiter } from '../../network/rate-limiter.js'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import type { NodeEvents } from '../../events.js'
 import type { IonetLibp2p } from '../../node/libp2p.js'
@@ -50,6 +51,14 @@ export interface ProviderMarketOptions {
   scorer: PeerScorer
   events: NodeEvents
   now?: () => number
+  /**
+   * How often this provider gossips its standing asks, and whether it gossips one soon after its
+   * capacity changes; 0: never. Renters no longer need asks (a solicited bid is answered with the
+   * live offer), and every ask reaches every member of its class's topic, so their bytes grow
+   * with the square of the supply: 99.9 % of all traffic at io.net's size (docs/decisions.md).
+   * Small or private networks may turn them on for a live market view (`ionet-p2p market`).
+   * @default 0
+   */
   askIntervalMs?: number
   askTtlMs?: number
   quoteTtlMs?: number
@@ -59,8 +68,12 @@ export interface ProviderMarketOptions {
   maxConcurrentQuotes?: number
   /** The Solana wallet (32 bytes) quotes name for payment. */
   wallet: Uint8Array
-  /** Why this renter gets no more credit for a job of at most `maxCost` lamports, or undefined (payments/credit.ts). */
-  creditCheck?: (renter: string, maxCost: bigint) => string | undefined
+  /** What a renter owes this provider (payments/credit.ts); undefined: no credit check. */
+  debts?: (renter: string) => Debts
+  /** The credit policy the debts are checked against. @default DEFAULT_CREDIT_POLICY */
+  credit?: CreditPolicy
+  /** Solicited bids one peer may send: per second, and at once. @default 5 per second, 20 at once */
+  solicitRate?: { perSecond: number, burst: number }
   /** How this node can be reached, signed into each ask (network/reachability.ts). */
   reachability?: () => Reachability
   /** Pins a bid's image (a registry reference resolved to its digest) and says whether it is cached (the container executor's image cache). */
@@ -74,9 +87,13 @@ export interface ImagePinner {
 }
 
 const MAX_ACCEPTANCE_FRAME = 48 * 1024
+/** A bid envelope: requirements, 16 addresses, an image reference (limits.ts bounds each). */
+const MAX_BID_FRAME = 16 * 1024
 /** The longest a quote waits for its image to be resolved through a registry. */
 const IMAGE_PIN_TIMEOUT_MS = 5_000
 const EXCHANGE_TIMEOUT_MS = 10_000
+/** How often expired leases and seen bids are dropped when no ask timer runs. */
+const HOUSEKEEPING_MS = 10_000
 
 /** A lease this provider granted and has not yet seen a job for. */
 export interface GrantedLease {
@@ -90,7 +107,8 @@ export interface GrantedLease {
 }
 
 export class ProviderMarket {
-  private readonly o: Required<Omit<ProviderMarketOptions, 'terms' | 'creditCheck' | 'images'>> & Pick<ProviderMarketOptions, 'creditCheck' | 'images'> & { terms: ProviderTerms }
+  private readonly o: Required<Omit<ProviderMarketOptions, 'terms' | 'debts' | 'images' | 'solicitRate'>> & Pick<ProviderMarketOptions, 'debts' | 'images'> & { terms: ProviderTerms }
+  private readonly solicitBudget: PeerRateLimiter
   private readonly seq: SequenceCounter
   private readonly seenBids = new Map<string, number>()
   private readonly leases = new Map<string, GrantedLease>()
@@ -104,15 +122,17 @@ export class ProviderMarket {
   constructor (options: ProviderMarketOptions) {
     this.o = {
       now: Date.now,
-      askIntervalMs: 10_000,
+      askIntervalMs: 0,
       askTtlMs: 60_000,
       reachability: () => Reachability.REACHABILITY_UNKNOWN,
       quoteTtlMs: MARKET_DEFAULTS.quoteTtlMs,
       leaseTtlMs: 60_000,
       maxConcurrentQuotes: 32,
+      credit: DEFAULT_CREDIT_POLICY,
       ...options
     }
     this.seq = new SequenceCounter(this.o.now)
+    this.solicitBudget = new PeerRateLimiter(options.solicitRate ?? {})
   }
 
   /** The classes this provider sells: its GPU classes, plus "cpu" when it prices CPU-only jobs. */
@@ -136,7 +156,8 @@ export class ProviderMarket {
       this.topics.push(topic)
     }
     await libp2p.handle(PROTOCOL_IDS.lease, (stream, connection) => this.handleLease(stream, connection), { maxInboundStreams: 32, runOnLimitedConnection: true })
-    this.askTimer = setInterval(() => { void this.tick() }, this.o.askIntervalMs)
+    await libp2p.handle(PROTOCOL_IDS.solicit, (stream, connection) => this.handleSolicit(stream, connection), { maxInboundStreams: 32, runOnLimitedConnection: true })
+    this.askTimer = setInterval(() => { void this.tick() }, this.o.askIntervalMs > 0 ? this.o.askIntervalMs : HOUSEKEEPING_MS)
     void this.publishAsks()
   }
 
@@ -148,6 +169,7 @@ export class ProviderMarket {
       this.o.libp2p.services.pubsub.topicValidators.delete(topic)
     }
     await this.o.libp2p.unhandle(PROTOCOL_IDS.lease)
+    await this.o.libp2p.unhandle(PROTOCOL_IDS.solicit)
   }
 
   /** The lease granted for a job, if it is still waiting for its job to start. */
@@ -168,6 +190,7 @@ export class ProviderMarket {
 
   /** Capacity changed (a lease was granted or a job ended): tell the market soon, once. */
   capacityChanged (): void {
+    if (this.o.askIntervalMs <= 0) return
     clearTimeout(this.askSoon)
     this.askSoon = setTimeout(() => { void this.publishAsks() }, 200)
   }
@@ -210,6 +233,7 @@ export class ProviderMarket {
   }
 
   private async publishAsks (): Promise<void> {
+    if (this.o.askIntervalMs <= 0) return
     for (const gpuClass of this.classes) {
       const devices = this.o.hardware.gpus.filter(g => gpuClassOf(g) === gpuClass)
       const ask: Ask = {
@@ -234,33 +258,101 @@ export class ProviderMarket {
     }
   }
 
+  /** A bid gossiped on a topic of ours: quoted over /ionet/quote/1.0.0 when worth it, else dropped. */
   private async onBid (opened: OpenedEnvelope<MessageKind.BID>): Promise<void> {
+    const jobId = hex(opened.body.jobId)
+    if (opened.signer.toString() === this.o.libp2p.peerId.toString() || this.seenBids.has(jobId)) return
+    this.seenBids.set(jobId, opened.expiresAtMs)
+    const answer = await this.answer(opened)
+    if (!('envelope' in answer)) return
+    const renter = opened.signer.toString()
+    this.quotesInFlight++
+    try {
+      await this.sendQuote(opened.signer, opened.body, answer.envelope)
+      this.o.events.emit({ type: 'quote:sent', jobId, renter, gpuClass: answer.quote.gpuClass, price: answer.quote.pricePerUnitHour.toString(), units: answer.quote.units })
+    } catch (err) {
+      this.o.events.emit({ type: 'quote:failed', jobId, renter, error: (err as Error).message })
+    } finally {
+      this.quotesInFlight--
+    }
+  }
+
+  /**
+   * A bid sent straight to this provider (/ionet/solicit/1.0.0): the renter chose it, and gets
+   * the quote or a typed decline on the same stream, so it never waits out its window for us.
+   */
+  private async handleSolicit (stream: Stream, connection: Connection): Promise<void> {
+    const renter = connection.remotePeer
+    if (this.o.scorer.dropIfBanned(renter, stream)) return
+    const reply = async (r: Partial<SolicitReply>, signal: AbortSignal): Promise<void> => {
+      await sendFrame(stream, SolicitReply.encode({ quote: new Uint8Array(0), decline: BidDecline.BID_DECLINE_UNSPECIFIED, message: '', ...r }), signal)
+      await stream.close({ signal })
+    }
+    try {
+      await withDeadline(stream, EXCHANGE_TIMEOUT_MS, 'a solicited bid', async (signal) => {
+        const frame = await new StreamReader(stream).readFrame(MAX_BID_FRAME, signal)
+        if (frame === undefined) throw new IonetError(IonetErrorCode.STREAM_ENDED, 'solicit stream closed before the bid')
+        if (this.o.scorer.dropIfBanned(renter, stream)) return
+        let opened: OpenedEnvelope<MessageKind.BID>
+        try {
+          opened = await openEnvelope(frame, { kind: MessageKind.BID, now: this.o.now(), expectedSigner: renter.toString() })
+        } catch (err) {
+          penalize(this.o.scorer, this.o.events, renter, err, 'solicited bid')
+          return reply({ decline: BidDecline.BAD_BID, message: (err as Error).message.slice(0, 256) }, signal)
+        }
+        const jobId = hex(opened.body.jobId)
+        // One answer per job: a second solicitation of the same job (a replay) gets no second quote.
+        if (this.seenBids.has(jobId)) return reply({ decline: BidDecline.BUSY, message: 'this job was already answered' }, signal)
+        this.seenBids.set(jobId, opened.expiresAtMs)
+        if (!this.solicitBudget.take(renter.toString(), this.o.now())) {
+          penalize(this.o.scorer, this.o.events, renter, new IonetError(IonetErrorCode.RATE_LIMITED, 'solicits too often'), 'solicited bid')
+          return reply({ decline: BidDecline.BUSY, message: 'too many bids from this peer; slow down' }, signal)
+        }
+        const answer = await this.answer(opened)
+        if (!('envelope' in answer)) return reply({ decline: answer.decline, message: answer.reason.slice(0, 256) }, signal)
+        this.quotesInFlight++
+        try {
+          await reply({ quote: answer.envelope as Uint8Array<ArrayBuffer> }, signal)
+          this.o.events.emit({ type: 'quote:sent', jobId, renter: renter.toString(), gpuClass: answer.quote.gpuClass, price: answer.quote.pricePerUnitHour.toString(), units: answer.quote.units })
+        } finally {
+          this.quotesInFlight--
+        }
+      })
+    } catch (err) {
+      if (isPeerFault(err) && !this.o.scorer.isBanned(renter)) penalize(this.o.scorer, this.o.events, renter, err, 'solicit stream')
+      stream.abort(err as Error)
+    }
+  }
+
+  /**
+   * What this provider answers a bid, however it came: the protocol's decideBid on its own
+   * offers and the renter's debts, then, for a container job, the image pinned as it would run.
+   * A decline is emitted as an event with its reason.
+   */
+  private async answer (opened: OpenedEnvelope<MessageKind.BID>): Promise<{ envelope: Uint8Array, quote: Quote } | { decline: BidDecline, reason: string }> {
     const bid = opened.body
     const jobId = hex(bid.jobId)
     const renter = opened.signer.toString()
-    if (renter === this.o.libp2p.peerId.toString() || this.seenBids.has(jobId)) return
-    this.seenBids.set(jobId, opened.expiresAtMs)
     const r = bid.requirements as NonNullable<Bid['requirements']>
     this.o.events.emit({ type: 'bid:received', jobId, renter, gpuClass: r.gpuClass, units: r.units, maxPrice: bid.maxPricePerUnitHour.toString() })
-    const decline = (reason: string): void => { this.o.events.emit({ type: 'bid:declined', jobId, renter, reason }) }
-
-    const now = this.o.now()
-    if (Number(bid.quoteDeadlineMs) <= now) return decline('the quote deadline has passed')
-    if (bid.inputBytes > this.o.terms.maxInputBytes) return decline(`inputs of ${bid.inputBytes} bytes exceed this provider's limit of ${this.o.terms.maxInputBytes}`)
-    const request = { requirements: r, durationS: bid.durationS, maxPricePerUnitHour: bid.maxPricePerUnitHour }
-    const candidates = r.gpuClass === ANY_GPU_CLASS ? this.classes.filter(c => c !== CPU_CLASS) : this.classes.filter(c => c === r.gpuClass)
-    let best: { gpuClass: string, gpus: GpuDevice[], price: bigint } | undefined
-    let firstReason: string | undefined
-    for (const gpuClass of candidates) {
-      const fit = evaluateFit(request, this.offer(gpuClass))
-      if (!fit.fits) { firstReason ??= fit.reason; continue }
-      const price = this.priceOf(gpuClass)
-      if (best === undefined || price < best.price) best = { gpuClass, gpus: fit.gpus, price }
+    const decline = (code: BidDecline, reason: string): { decline: BidDecline, reason: string } => {
+      this.o.events.emit({ type: 'bid:declined', jobId, renter, reason })
+      return { decline: code, reason }
     }
-    if (best === undefined) return decline(firstReason ?? `no ${r.gpuClass} here`)
-    const noCredit = this.o.creditCheck?.(renter, maxCost(r.units, bid.durationS, best.price))
-    if (noCredit !== undefined) return decline(noCredit)
-    if (this.quotesInFlight >= this.o.maxConcurrentQuotes) return decline('busy sending other quotes')
+    const candidates = r.gpuClass === ANY_GPU_CLASS ? this.classes.filter(c => c !== CPU_CLASS) : this.classes.filter(c => c === r.gpuClass)
+    const decision = decideBid({
+      request: { requirements: r, durationS: bid.durationS, maxPricePerUnitHour: bid.maxPricePerUnitHour },
+      inputBytes: bid.inputBytes,
+      quoteDeadlineMs: Number(bid.quoteDeadlineMs),
+      nowMs: this.o.now(),
+      offers: candidates.map(c => this.offer(c)),
+      maxInputBytes: this.o.terms.maxInputBytes,
+      ...(this.o.debts !== undefined ? { debts: this.o.debts(renter), credit: this.o.credit } : {}),
+      // A solicited bid counts itself: it is already in flight.
+      inFlight: this.quotesInFlight,
+      maxInFlight: this.o.maxConcurrentQuotes
+    })
+    if (!decision.quote) return decline(decision.decline, decision.fit === undefined ? decision.reason : (decision.fit === NoMatchReason.NO_PROVIDER_WITH_GPU_CLASS ? `no ${r.gpuClass} here` : decision.reason))
     // A container job's image, pinned here: a tag is resolved now, so the renter sees what would run.
     let image = { image: '', cached: false }
     if (r.executor === Executor.CONTAINER && bid.image !== '') {
@@ -269,17 +361,16 @@ export class ProviderMarket {
       const pinned = this.o.images !== undefined
         ? await this.o.images.pin(bid.image, signal)
         : CONTAINER_IMAGE.test(bid.image) ? { image: bid.image, cached: false } : `cannot resolve ${bid.image}: this provider takes pinned images only`
-      if (typeof pinned === 'string') return decline(pinned)
+      if (typeof pinned === 'string') return decline(BidDecline.IMAGE_UNAVAILABLE, pinned)
       image = pinned
     }
-
     const quote: Quote = {
       jobId: bid.jobId,
       bidHash: opened.hash as Uint8Array<ArrayBuffer>,
-      gpuClass: best.gpuClass,
-      gpus: best.gpus,
+      gpuClass: decision.gpuClass,
+      gpus: decision.gpus,
       units: r.units,
-      pricePerUnitHour: best.price,
+      pricePerUnitHour: decision.pricePerUnitHour,
       maxDurationS: this.o.terms.maxDurationS,
       cpuCores: this.o.hardware.cpuCores,
       ramMib: this.o.hardware.ramMib,
@@ -290,22 +381,14 @@ export class ProviderMarket {
       image: image.image,
       imageCached: image.cached
     }
-    this.quotesInFlight++
-    try {
-      await this.sendQuote(opened.signer, bid, quote)
-      this.o.events.emit({ type: 'quote:sent', jobId, renter, gpuClass: best.gpuClass, price: best.price.toString(), units: r.units })
-    } catch (err) {
-      this.o.events.emit({ type: 'quote:failed', jobId, renter, error: (err as Error).message })
-    } finally {
-      this.quotesInFlight--
-    }
+    const envelope = await sealEnvelope(this.o.privateKey, MessageKind.QUOTE, quote, { seq: this.seq.next(), now: this.o.now(), ttlMs: this.o.quoteTtlMs })
+    return { envelope, quote }
   }
 
-  private async sendQuote (renter: PeerId, bid: Bid, quote: Quote): Promise<void> {
+  private async sendQuote (renter: PeerId, bid: Bid, envelope: Uint8Array): Promise<void> {
     const { libp2p } = this.o
     const addrs = bid.multiaddrs.flatMap(bytes => { try { return [multiaddr(bytes)] } catch { return [] } })
     if (addrs.length > 0) await libp2p.peerStore.merge(renter, { multiaddrs: addrs })
-    const envelope = await sealEnvelope(this.o.privateKey, MessageKind.QUOTE, quote, { seq: this.seq.next(), now: this.o.now(), ttlMs: this.o.quoteTtlMs })
     const untilDeadline = Math.max(1_000, Number(bid.quoteDeadlineMs) - this.o.now())
     const stream = await libp2p.dialProtocol(renter, PROTOCOL_IDS.quote, { signal: AbortSignal.timeout(untilDeadline), runOnLimitedConnection: true })
     await withDeadline(stream, Math.min(untilDeadline, EXCHANGE_TIMEOUT_MS), 'sending a quote', async (signal) => {
@@ -373,17 +456,9 @@ export class ProviderMarket {
     const q = quote.body
     const jobId = hex(q.jobId)
     if (this.o.ledger.has(jobId) || this.leases.has(jobId) || this.usedJobIds.has(jobId)) return 'already leased'
-    let gpuIndices: number[] = []
-    let cores = 0
-    if (q.gpuClass === CPU_CLASS) {
-      cores = q.units
-    } else {
-      // Take free devices at least as large as those quoted (the quoted ones may be gone by now).
-      const minVram = q.gpus.reduce((m, g) => Math.min(m, g.vramMib), Number.MAX_SAFE_INTEGER)
-      const free = this.o.ledger.freeGpus(q.gpuClass).filter(g => g.vramMib >= minVram).sort((a, b) => a.vramMib - b.vramMib || a.index - b.index)
-      if (free.length < q.units) return `only ${free.length} of ${q.units} ${q.gpuClass} free`
-      gpuIndices = free.slice(0, q.units).map(g => g.index)
-    }
+    const devices = leaseDevices({ gpuClass: q.gpuClass, units: q.units, quotedGpus: q.gpus, freeGpus: q.gpuClass === CPU_CLASS ? [] : this.o.ledger.freeGpus(q.gpuClass) })
+    if (!devices.granted) return devices.reason
+    const { gpuIndices, cores } = devices
     const now = this.o.now()
     const expiresAtMs = now + this.o.leaseTtlMs
     if (!this.o.ledger.reserve(jobId, gpuIndices, cores, expiresAtMs)) return 'capacity was taken meanwhile'

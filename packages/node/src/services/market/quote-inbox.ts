@@ -21,7 +21,18 @@ export interface QuoteCollector {
   onQuote: (quote: OpenedEnvelope<MessageKind.QUOTE>, connection: Connection) => void
 }
 
-const MAX_QUOTE_FRAME = 40 * 1024
+export const MAX_QUOTE_FRAME = 40 * 1024
+
+/**
+ * Why a verified quote does not answer this renter's bid, or undefined when it does: it must name
+ * one of the bid's envelopes by hash and this node as the renter. Used for quotes delivered to
+ * the inbox and for quotes answering a solicited bid.
+ */
+export function quoteProblem (quote: OpenedEnvelope<MessageKind.QUOTE>, bidHashes: readonly Uint8Array[], self: Uint8Array): string | undefined {
+  if (!bidHashes.some(h => equals(h, quote.body.bidHash))) return 'the quote does not name this bid'
+  if (!equals(quote.body.renter, self)) return 'the quote names another renter than the bid\'s signer'
+  return undefined
+}
 const EXCHANGE_TIMEOUT_MS = 10_000
 
 export class QuoteInbox {
@@ -68,13 +79,10 @@ export class QuoteInbox {
         }
         const collector = this.collectors.get(hex(quote.body.jobId))
         if (collector === undefined) return ack(false, 'no open bid for this job (too late?)')
-        if (!collector.bidHashes.some(h => equals(h, quote.body.bidHash))) {
-          penalize(this.scorer, this.events, provider, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'bid hash mismatch'), 'quote')
-          return ack(false, 'the quote does not name this bid')
-        }
-        if (!equals(quote.body.renter, this.libp2p.peerId.toMultihash().bytes)) {
-          penalize(this.scorer, this.events, provider, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'quote names another renter'), 'quote')
-          return ack(false, 'the quote names another renter than the bid\'s signer')
+        const problem = quoteProblem(quote, collector.bidHashes, this.libp2p.peerId.toMultihash().bytes)
+        if (problem !== undefined) {
+          penalize(this.scorer, this.events, provider, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, problem), 'quote')
+          return ack(false, problem)
         }
         collector.onQuote(quote, connection)
         await ack(true)

@@ -1,16 +1,20 @@
 /**
  * The renter side of the market, one job at a time (docs/protocol.md, "Renting"):
  *
- *   1. find providers of the wanted class in the DHT and read their capability records;
- *   2. connect to some of them, so the bid has gossip peers on its topic, and gossip the bid;
- *   3. collect quotes over /ionet/quote/1.0.0 until enough arrive or the window closes;
- *   4. rank them (price, fit, reputation, reachability, latency) and accept the best, falling
- *      back to the next if a provider no longer has the capacity;
- *   5. run the job over /ionet/job/1.0.0 and countersign the receipt. When the provider goes
+ *   1. discover: the providers of the wanted class and their capability records, from the
+ *      directory's view of the class (the DHT on the class's first use, refreshed behind);
+ *   2. solicit: send the signed bid straight to a few of them (/ionet/solicit/1.0.0; the protocol's
+ *      chooseInvitees picks them), each answering a quote or a typed decline on the same stream,
+ *      until solicitationEndsAt says stop; only when no solicited provider quotes, gossip the
+ *      bid on its class topic and collect quotes over /ionet/quote/1.0.0 (older providers);
+ *   3. choose: rank the quotes (price, fit, reputation, reachability, latency);
+ *   4. lease: accept the best, falling back to the next if a provider no longer has the capacity;
+ *   5. run and settle: the job over /ionet/job/1.0.0, and the countersigned receipt. When the provider goes
  *      away mid-job (no answer: the stream ends or the provider falls silent) the job runs again
  *      on the next valid quote, or on a new bid's, none of them counting the lost attempt: the
  *      renter countersigned nothing for it, and kept none of its outputs.
- * When nothing matches, the error explains why, from the records and asks this node knows.
+ * When nothing matches, the error explains why, from the records, the providers' declines and
+ * the asks this node knows. Each stage's time is emitted as a `market:stage` event.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -20,10 +24,11 @@ import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
   RELAY_FRAME_OVERHEAD_BYTES, Reachability, capOutput, quotePath, relayOutputRoom,
-  ANY_GPU_CLASS, CPU_CLASS, Executor, LeaseReply, MARKET_DEFAULTS, MessageKind, PROTOCOL_IDS,
-  bidTopic, describeGpus, explainNoMatch, quoteExpected, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes, sealEnvelope, validateContainerSpec
+  ANY_GPU_CLASS, CPU_CLASS, Executor, LeaseReply, MARKET_DEFAULTS, MessageKind, NoMatchReason, PROTOCOL_IDS,
+  BidDecline, SolicitReply, bidTopic, chooseInvitees, gossipQuotesEndAt, declineReason, describeGpus, explainNoMatch, quoteExpected, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes,
+  sealEnvelope, solicitationEndsAt, validateContainerSpec
 } from '@ionet-p2p/protocol'
-import type { Bid, ContainerSpec, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Requirements } from '@ionet-p2p/protocol'
+import type { Bid, ContainerSpec, InviteeState, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Requirements } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import { NodeEvents } from '../../events.js'
@@ -34,13 +39,16 @@ import { withDeadline } from '../../network/protocol-stream.js'
 import { allowanceOf, isDirect } from '../../network/direct-connection.js'
 import type { TransferPath, TransferPaths } from '../../network/direct-connection.js'
 import type { ReceiptStore } from '../../receipts/receipt-store.js'
-import type { CapabilityDirectory, KnownProvider } from '../capability/directory.js'
+import type { CapabilityDirectory, KnownProvider, Supply } from '../capability/directory.js'
 import type { AskBook } from '../gossip/ask-book.js'
 import { fileRef } from '../jobs/files.js'
 import { readImageArchive } from '../../executors/container/image-blobs.js'
 import { runJobOnProvider } from '../jobs/job-client.js'
 import type { JobClientResult, LocalFile } from '../jobs/job-client.js'
+import { MAX_QUOTE_FRAME, quoteProblem } from './quote-inbox.js'
 import type { QuoteInbox } from './quote-inbox.js'
+import type { PeerScorer } from '../../network/peer-scorer.js'
+import { penalize } from '../../network/protocol-stream.js'
 import type { ReputationBook } from './reputation-book.js'
 import { SequenceCounter } from './sequence.js'
 
@@ -100,6 +108,8 @@ export interface RenterMarketOptions {
   asks: AskBook
   /** Subscribes to a class's asks, so a failed match can be explained with live prices. */
   watchAsks: (gpuClass: string) => void
+  /** Scores providers whose answers to a solicited bid break the protocol. */
+  scorer: PeerScorer
   reputation: ReputationBook
   receipts: ReceiptStore
   /** The Solana wallet (32 bytes) this renter pays from; acceptances name it. */
@@ -126,9 +136,12 @@ interface PreparedFiles {
 
 const {
   quoteWindowMs: DEFAULT_QUOTE_WINDOW_MS, dialCandidates: DIAL_CANDIDATES, dialTimeoutMs: DIAL_TIMEOUT_MS, topicPeerWaitMs: TOPIC_PEER_WAIT_MS, leaseTimeoutMs: LEASE_TIMEOUT_MS,
-  pingTimeoutMs: PING_TIMEOUT_MS, leaseAttempts: LEASE_ATTEMPTS, jobAttempts: JOB_ATTEMPTS, retryWindowMs: RETRY_WINDOW_MS
+  pingTimeoutMs: PING_TIMEOUT_MS, leaseAttempts: LEASE_ATTEMPTS, jobAttempts: JOB_ATTEMPTS, retryWindowMs: RETRY_WINDOW_MS,
+  solicitRounds: SOLICIT_ROUNDS
 } = MARKET_DEFAULTS
 const BID_TTL_MS = 60_000
+/** The longest a later solicitation round waits for records of providers a first round asked blind. */
+const RECORD_WAIT_MS = 1_000
 /**
  * How an attempt ends when its provider went away: the stream ended, broke or never opened, the
  * provider fell silent, or it said it is shutting down (a failure frame that charges nothing).
@@ -141,6 +154,16 @@ interface Received {
   latencyMs?: number
 }
 
+/** A solicited provider's answer that was not a quote. */
+interface Declined {
+  provider: string
+  decline: BidDecline
+  message: string
+}
+
+/** The stages of a rental, each timed (`market:stage` events). */
+export type MarketStage = 'discover' | 'solicit' | 'broadcast' | 'choose' | 'lease' | 'run'
+
 /** One bid and the quotes it brought, tried in rank order. */
 interface Round {
   jobIdBytes: Uint8Array
@@ -152,6 +175,18 @@ interface Round {
   /** Leases declined, or leased without a path for the payload, in this round. */
   declines: number
   noPath?: IonetError
+  /** What solicited providers answered instead of a quote (for the no-match explanation). */
+  refusals: Declined[]
+}
+
+/** A signed bid for one round, and how to sign it afresh (same job) when gossip reached nobody. */
+interface SealedBid {
+  jobIdBytes: Uint8Array
+  jobId: string
+  bid: Bid
+  envelope: Uint8Array
+  hash: Uint8Array
+  seal: () => Promise<{ envelope: Uint8Array, hash: Uint8Array }>
 }
 
 /** A leased quote and the connection its payload takes. */
@@ -205,22 +240,21 @@ export class RenterMarket {
     const submittedAt = this.o.now()
 
     // 1: discover.
-    const known = await this.o.directory.discover(r.gpuClass)
-    events.emit({ type: 'discovery', gpuClass: r.gpuClass, providers: known.length, records: known.length })
-    for (const gpuClass of new Set([r.gpuClass, ...known.flatMap(p => p.capability.body.gpuClasses)])) {
-      if (gpuClass !== ANY_GPU_CLASS) this.o.watchAsks(gpuClass)
-    }
+    const known = new JobSupply(await this.timed(events, 'discover', async () => this.o.directory.supply(r.gpuClass)))
+    events.emit({ type: 'discovery', gpuClass: r.gpuClass, providers: known.providers.length + known.unknown.length, records: known.providers.length })
+    this.o.watchAsks(r.gpuClass)
 
-    // 2-4: bid, collect and rank quotes.
+    // 2-3: solicit (or broadcast), collect and rank quotes.
     const gone: GoneAttempt[] = []
     const goneIds = new Set<string>()
-    let round = await this.bidRound(events, job, request, inputBytes, known, goneIds)
+    let round = await this.quoteRound(events, job, request, inputBytes, known, goneIds)
     if (round.ranked.length === 0) {
+      await known.settle()
       // Nobody sells the class at all: look wider, so the answer can say what does exist.
-      const supply = known.length > 0 || r.gpuClass === ANY_GPU_CLASS
-        ? known
+      const supply = known.providers.length > 0 || r.gpuClass === ANY_GPU_CLASS
+        ? known.providers
         : (await Promise.all([ANY_GPU_CLASS, CPU_CLASS].map(async c => this.o.directory.discover(c, 20, 3_000)))).flat()
-      throw this.noMatch(request, supply, round.received.length)
+      throw this.noMatch(request, supply, round.received.length, round.refusals)
     }
 
     // 5: lease the best quote and run the job there. A provider that goes away mid-job is
@@ -236,7 +270,7 @@ export class RenterMarket {
         events.emit({ type: 'job:provider-gone', jobId: lost.jobId, provider: lost.provider, code: lost.code, reason: lost.reason, attempt: attempts, charged: '0', ...(next !== undefined ? { next: (round.ranked[next] as RankedQuote).provider } : {}) })
         lost = undefined
       }
-      const pick = await this.take(events, job, round, goneIds, inputBytes)
+      const pick = await this.timed(events, 'lease', async () => this.take(events, job, round, goneIds, inputBytes))
       if (pick === undefined) {
         if (gone.length === 0) {
           if (round.noPath !== undefined) throw round.noPath
@@ -245,14 +279,14 @@ export class RenterMarket {
         }
         if (!mayRebid) throw allGone(gone, attempts, 'the providers that quoted again all declined the lease')
         mayRebid = false
-        round = await this.bidRound(events, job, request, inputBytes, known, goneIds)
+        round = await this.quoteRound(events, job, request, inputBytes, known, goneIds)
         if (round.ranked.length === 0) throw allGone(gone, attempts, 'no other fitting provider quoted')
         continue
       }
       attempts++
       const provider = pick.choice.provider
       try {
-        const outcome = await this.runAttempt(events, job, files, round, pick, inputBytes)
+        const outcome = await this.timed(events, 'run', async () => this.runAttempt(events, job, files, round, pick, inputBytes))
         this.o.reputation.recordSuccess(provider)
         return { ...outcome, jobId: round.jobId, provider, ranking: round.ranked, attempts, providersGone: gone }
       } catch (err) {
@@ -273,25 +307,39 @@ export class RenterMarket {
     }
   }
 
+  /** Runs one stage and emits how long it took. */
+  private async timed<T> (events: NodeEvents, stage: MarketStage, run: () => Promise<T>): Promise<T> {
+    const started = this.o.now()
+    try {
+      return await run()
+    } finally {
+      events.emit({ type: 'market:stage', stage, ms: this.o.now() - started })
+    }
+  }
+
   /**
-   * Gossips a bid (a fresh job id) and ranks the quotes it brings, leaving out providers that
-   * went away during this job: their quotes are ignored and they are not waited for.
+   * Quotes for one round of the job: solicited from up to MARKET_DEFAULTS.solicitRounds groups
+   * of chosen providers, and gossiped only when none of them quoted; providers that went away
+   * during this job are left out. Ranked (the choose stage).
    */
-  private async bidRound (events: NodeEvents, job: JobSubmission, request: JobRequest, inputBytes: bigint, known: KnownProvider[], exclude: Set<string>): Promise<Round> {
-    const { libp2p } = this.o
-    const r = request.requirements
-    const candidates = known.filter(p => !exclude.has(p.peerId))
-    await this.joinTopic(bidTopic(r.gpuClass), candidates)
+  private async quoteRound (events: NodeEvents, job: JobSubmission, request: JobRequest, inputBytes: bigint, known: JobSupply, exclude: Set<string>): Promise<Round> {
+    const solicited = await this.timed(events, 'solicit', async () => this.solicit(events, job, request, inputBytes, known, exclude))
+    if (solicited.received.length > 0) return this.timed(events, 'choose', async () => this.choose(events, request, solicited.bid, solicited.received, known.providers, solicited.refusals))
+    await known.settle()
+    const broadcast = await this.timed(events, 'broadcast', async () => this.broadcast(events, job, request, inputBytes, known.providers, exclude))
+    return this.timed(events, 'choose', async () => this.choose(events, request, broadcast.bid, broadcast.received, known.providers, solicited.refusals))
+  }
+
+  /** A fresh bid (a new job id) for this job, signed. */
+  private async makeBid (job: JobSubmission, request: JobRequest, inputBytes: bigint, windowMs: number): Promise<SealedBid> {
     const jobIdBytes = new Uint8Array(randomBytes(16))
-    const jobId = hex(jobIdBytes)
-    const windowMs = job.quoteWindowMs ?? DEFAULT_QUOTE_WINDOW_MS
     const bid: Bid = {
       jobId: jobIdBytes as Uint8Array<ArrayBuffer>,
-      requirements: r,
+      requirements: request.requirements,
       durationS: job.durationS,
       maxPricePerUnitHour: job.maxPricePerUnitHour,
       quoteDeadlineMs: BigInt(this.o.now() + windowMs),
-      multiaddrs: libp2p.getMultiaddrs().slice(0, 16).map(a => a.bytes as Uint8Array<ArrayBuffer>),
+      multiaddrs: this.o.libp2p.getMultiaddrs().slice(0, 16).map(a => a.bytes as Uint8Array<ArrayBuffer>),
       inputBytes,
       image: request.image ?? ''
     }
@@ -300,7 +348,141 @@ export class RenterMarket {
       const envelope = await sealEnvelope(this.o.privateKey, MessageKind.BID, bid, { seq: this.seq.next(), now: this.o.now(), ttlMs: BID_TTL_MS })
       return { envelope, hash: (await openEnvelope(envelope, { kind: MessageKind.BID, now: this.o.now() })).hash }
     }
-    const first = await seal()
+    return { jobIdBytes, jobId: hex(jobIdBytes), bid, seal, ...await seal() }
+  }
+
+  /**
+   * Sends the bid straight to the providers the protocol's chooseInvitees picks from what this
+   * renter knows, in rounds of MARKET_DEFAULTS.solicitFanout, until a round brings a quote:
+   * up to solicitRounds rounds, then once more as many after a fresh lookup of the class (the
+   * providers known may all be busy or too small). Providers found but without a record yet
+   * (a class's first job) are solicited blind: their answer is their offer.
+   */
+  private async solicit (events: NodeEvents, job: JobSubmission, request: JobRequest, inputBytes: bigint, known: JobSupply, exclude: Set<string>): Promise<{ bid: SealedBid, received: Received[], refusals: Declined[] }> {
+    const windowMs = job.quoteWindowMs ?? DEFAULT_QUOTE_WINDOW_MS
+    const asked = new Set(exclude)
+    const refusals: Declined[] = []
+    let bid = await this.makeBid(job, request, inputBytes, windowMs)
+    let rounds = 0
+    let rediscovered = false
+    for (let n = 0; n < 2 * SOLICIT_ROUNDS + 1; n++) {
+      if (n > 0) {
+        // Records that arrived meanwhile let the next round choose by price; blind ids fill in for the rest.
+        await known.settle(RECORD_WAIT_MS)
+        bid = await this.makeBid(job, request, inputBytes, windowMs)
+      }
+      const offers = known.providers.flatMap(p => offersFromCapability(p.peerId, p.capability.body, this.o.asks.asksOf(p.peerId)))
+      const invitees = rounds < SOLICIT_ROUNDS ? chooseInvitees(request, bid.jobIdBytes, offers, { exclude: asked, unknown: known.unknown }) : []
+      if (invitees.length === 0) {
+        if (rediscovered) break
+        rediscovered = true
+        rounds = 0
+        known.add(await this.o.directory.rediscover(request.requirements.gpuClass))
+        continue
+      }
+      rounds++
+      for (const p of invitees) asked.add(p)
+      events.emit({ type: 'bid:solicited', jobId: bid.jobId, gpuClass: request.requirements.gpuClass, providers: invitees })
+      const received = await this.solicitAll(events, bid, invitees, windowMs, refusals, job.signal)
+      if (received.length > 0) return { bid, received, refusals }
+    }
+    return { bid, received: [], refusals }
+  }
+
+  /** One solicitation round: the bid to every invitee at once, until solicitationEndsAt. */
+  private async solicitAll (events: NodeEvents, bid: SealedBid, invitees: string[], windowMs: number, refusals: Declined[], signal?: AbortSignal): Promise<Received[]> {
+    const { libp2p } = this.o
+    const received: Received[] = []
+    const startedAtMs = this.o.now()
+    const states = invitees.map((): InviteeState => ({}))
+    let done: () => void = () => {}
+    const finished = new Promise<void>(resolve => { done = resolve })
+    let timer: NodeJS.Timeout | undefined
+    const rearm = (): void => {
+      clearTimeout(timer)
+      const endsAt = solicitationEndsAt({ invitees: states, startedAtMs, windowMs, nowMs: this.o.now() })
+      timer = setTimeout(done, Math.max(0, endsAt - this.o.now()))
+    }
+    const controller = new AbortController()
+    const onAbort = (): void => { done() }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const self = libp2p.peerId.toMultihash().bytes
+    const ask = async (provider: string, state: InviteeState): Promise<void> => {
+      const peer = peerIdFromString(provider)
+      try {
+        const stream = await libp2p.dialProtocol(peer, PROTOCOL_IDS.solicit, { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(Math.min(windowMs, DIAL_TIMEOUT_MS))]), runOnLimitedConnection: true })
+        const sentAt = this.o.now()
+        state.connectedAtMs = sentAt
+        rearm()
+        const reply = await withDeadline(stream, windowMs, 'soliciting a quote', async (s) => {
+          await sendFrame(stream, bid.envelope, s)
+          const answer = await new StreamReader(stream).readMessage(SolicitReply, MAX_QUOTE_FRAME, 'solicit reply', s)
+          await stream.close({ signal: s }).catch(() => {})
+          return answer
+        })
+        const latencyMs = this.o.now() - sentAt
+        if (reply.quote.byteLength === 0) {
+          refusals.push({ provider, decline: reply.decline, message: reply.message })
+          events.emit({ type: 'solicit:declined', jobId: bid.jobId, provider, decline: reply.decline, reason: reply.message })
+          return
+        }
+        let quote: OpenedEnvelope<MessageKind.QUOTE>
+        try {
+          quote = await openEnvelope(reply.quote, { kind: MessageKind.QUOTE, now: this.o.now(), expectedSigner: provider })
+          const problem = quoteProblem(quote, [bid.hash], self)
+          if (problem !== undefined) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, problem)
+        } catch (err) {
+          penalize(this.o.scorer, events, peer, err, 'solicited quote')
+          events.emit({ type: 'quote:rejected', jobId: bid.jobId, provider, reason: (err as Error).message })
+          return
+        }
+        const connection = libp2p.getConnections(peer).find(c => c.status === 'open') as Connection
+        received.push({ quote, connection, latencyMs })
+        state.quoted = true
+        this.quoteReceived(events, bid.jobId, quote)
+      } catch (err) {
+        // Unreachable, gone, or an older provider without /ionet/solicit: the broadcast still reaches it.
+        if (!controller.signal.aborted) {
+          events.emit({ type: 'solicit:declined', jobId: bid.jobId, provider, decline: 'UNREACHABLE', reason: (err as Error).message.split('\n')[0] as string })
+          if (libp2p.getConnections(peer).length === 0) this.o.directory.forget(provider)
+        }
+      } finally {
+        state.answeredAtMs = this.o.now()
+        rearm()
+      }
+    }
+    rearm()
+    const asks = invitees.map(async (p, i) => ask(p, states[i] as InviteeState))
+    try {
+      await finished
+    } finally {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      controller.abort()
+    }
+    signal?.throwIfAborted()
+    void Promise.allSettled(asks)
+    return received.filter(q => q.connection !== undefined)
+  }
+
+  private quoteReceived (events: NodeEvents, jobId: string, quote: OpenedEnvelope<MessageKind.QUOTE>): void {
+    events.emit({ type: 'quote:received', jobId, provider: quote.signer.toString(), gpuClass: quote.body.gpuClass, gpus: describeGpus(quote.body.gpus), price: quote.body.pricePerUnitHour.toString(), units: quote.body.units, ...(quote.body.image !== '' ? { image: quote.body.image, imageCached: quote.body.imageCached } : {}) })
+  }
+
+  /**
+   * Gossips a bid (a fresh job id) on its class topic and collects the quotes it brings over
+   * /ionet/quote/1.0.0, leaving out providers that went away during this job: their quotes are
+   * ignored and they are not waited for. The fallback when no solicited provider quoted.
+   */
+  private async broadcast (events: NodeEvents, job: JobSubmission, request: JobRequest, inputBytes: bigint, known: KnownProvider[], exclude: Set<string>): Promise<{ bid: SealedBid, received: Received[] }> {
+    const { libp2p } = this.o
+    const r = request.requirements
+    const candidates = known.filter(p => !exclude.has(p.peerId))
+    await this.joinTopic(bidTopic(r.gpuClass), candidates)
+    const windowMs = job.quoteWindowMs ?? DEFAULT_QUOTE_WINDOW_MS
+    const sealed = await this.makeBid(job, request, inputBytes, windowMs)
+    const { jobId, seal } = sealed
+    const first = sealed
     const bidHashes = [first.hash]
 
     // Quotes, until every provider whose signed record fits has answered, or the window closes.
@@ -321,6 +503,12 @@ export class RenterMarket {
       events.emit({ type: 'bid:published', jobId, gpuClass: r.gpuClass, topicPeers: recipients.length })
     }, job.signal)
 
+    return { bid: sealed, received }
+  }
+
+  /** Ranks a round's quotes (the protocol's rankQuotes) and emits the ranking. */
+  private async choose (events: NodeEvents, request: JobRequest, bid: SealedBid, received: Received[], known: KnownProvider[], refusals: Declined[]): Promise<Round> {
+    const { jobIdBytes, jobId } = bid
     const quoteCandidates: QuoteCandidate[] = received.map(q => ({
       provider: q.quote.signer.toString(),
       quote: q.quote.body,
@@ -336,7 +524,7 @@ export class RenterMarket {
     const { ranked, rejected } = rankQuotes(request, jobIdBytes, quoteCandidates, this.o.now())
     for (const rej of rejected) events.emit({ type: 'quote:rejected', jobId, provider: rej.candidate.provider, reason: rej.reason })
     events.emit({ type: 'quotes:ranked', jobId, ranking: ranked.map(q => ({ provider: q.provider, score: Number(q.score.toFixed(4)), price: q.quote.pricePerUnitHour.toString(), reputation: q.reputation, ...(q.latencyMs !== undefined ? { latencyMs: q.latencyMs } : {}), reachability: q.reachability })) })
-    return { jobIdBytes, jobId, received, ranked, next: 0, declines: 0 }
+    return { jobIdBytes, jobId, received, ranked, next: 0, declines: 0, refusals }
   }
 
   /** The index of the round's next quote worth leasing: unexpired, from a provider still there. */
@@ -501,12 +689,21 @@ export class RenterMarket {
         }
         const entry: Received = { quote, connection }
         received.push(entry)
-        events.emit({ type: 'quote:received', jobId, provider: quote.signer.toString(), gpuClass: quote.body.gpuClass, gpus: describeGpus(quote.body.gpus), price: quote.body.pricePerUnitHour.toString(), units: quote.body.units, ...(quote.body.image !== '' ? { image: quote.body.image, imageCached: quote.body.imageCached } : {}) })
+        this.quoteReceived(events, jobId, quote)
         pings.push(libp2p.services.ping.ping(quote.signer, { signal: AbortSignal.timeout(PING_TIMEOUT_MS) }).then(ms => { entry.latencyMs = ms }, () => {}))
-        if (received.length >= enough) done()
+        firstQuoteAtMs ??= this.o.now()
+        rearm()
       }
     })
-    const timer = setTimeout(done, windowMs)
+    const startedAtMs = this.o.now()
+    let firstQuoteAtMs: number | undefined
+    let timer: NodeJS.Timeout | undefined
+    const rearm = (): void => {
+      clearTimeout(timer)
+      const endsAt = gossipQuotesEndAt({ startedAtMs, windowMs, nowMs: this.o.now(), enough, quotes: received.length, ...(firstQuoteAtMs !== undefined ? { firstQuoteAtMs } : {}) })
+      timer = setTimeout(done, Math.max(0, endsAt - this.o.now()))
+    }
+    rearm()
     const onAbort = (): void => { done() }
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
@@ -555,13 +752,19 @@ export class RenterMarket {
     }
   }
 
-  /** Why nothing matched, from the capability records found and the asks heard. */
-  private noMatch (request: JobRequest, known: KnownProvider[], quotes: number): IonetError {
+  /**
+   * Why nothing matched, from the capability records found, what solicited providers answered
+   * (a provider that said its capacity is taken counts as busy) and the asks heard.
+   */
+  private noMatch (request: JobRequest, known: KnownProvider[], quotes: number, refusals: Declined[]): IonetError {
     const supply: Offer[] = []
     const seen = new Set<string>()
+    const busy = new Set(refusals.filter(d => declineReason(d.decline) === NoMatchReason.NO_FREE_CAPACITY).map(d => d.provider))
     for (const p of known) {
       seen.add(p.peerId)
-      supply.push(...offersFromCapability(p.peerId, p.capability.body, this.o.asks.asksOf(p.peerId)))
+      for (const offer of offersFromCapability(p.peerId, p.capability.body, this.o.asks.asksOf(p.peerId))) {
+        supply.push(busy.has(p.peerId) ? { ...offer, unitsFree: 0 } : offer)
+      }
     }
     const heardClasses = request.requirements.gpuClass === ANY_GPU_CLASS ? undefined : request.requirements.gpuClass
     for (const heard of this.o.asks.live(heardClasses)) {
@@ -569,7 +772,9 @@ export class RenterMarket {
     }
     const explanation = explainNoMatch(request, supply, quotes)
     const headline = explanation.reasons[0]?.message ?? 'no provider matched'
-    const more = explanation.reasons.slice(1).map(x => x.message)
+    // What providers said themselves, beyond what the records explain (credit, busy, images), each once.
+    const said = [...new Set(refusals.filter(d => declineReason(d.decline) === undefined && d.message !== '').map(d => d.message))].slice(0, 3)
+    const more = [...explanation.reasons.slice(1).map(x => x.message), ...said.map(m => `a provider declined: ${m}`)]
     return new IonetError(IonetErrorCode.NO_MATCH, `no provider matched: ${headline}${more.length > 0 ? `; also ${more.join('; ')}` : ''}`, explanation)
   }
 }
@@ -591,3 +796,48 @@ function outputAllowance (path: TransferPath, inputBytes: bigint, asked: bigint)
   return capOutput(asked, relayOutputRoom(allowanceOf(path.connection).bytes, inputBytes + RELAY_FRAME_OVERHEAD_BYTES))
 }
 
+
+/**
+ * What one job knows of its class's providers: verified records, and providers found in the DHT
+ * whose records are still on their way (CapabilityDirectory.supply), merged as they arrive.
+ */
+class JobSupply {
+  providers: KnownProvider[]
+  unknown: string[]
+  private pending: Array<Promise<KnownProvider[]>> = []
+
+  constructor (supply: Supply) {
+    this.providers = supply.known
+    this.unknown = supply.found
+    if (supply.found.length > 0) this.pending.push(supply.records)
+  }
+
+  /** Adds what a fresh lookup found. */
+  add (supply: Supply): void {
+    this.merge(supply.known)
+    this.unknown = [...new Set([...this.unknown, ...supply.found])].filter(id => !this.providers.some(p => p.peerId === id))
+    if (supply.found.length > 0) this.pending.push(supply.records)
+  }
+
+  /**
+   * Merges the records that arrive within `waitMs` (all of them by default: each lookup is
+   * bounded by the discovery timeout); those still on their way are merged by a later call.
+   */
+  async settle (waitMs?: number): Promise<void> {
+    const pending = this.pending
+    this.pending = []
+    let timer: NodeJS.Timeout | undefined
+    const late = waitMs === undefined ? undefined : new Promise<undefined>(resolve => { timer = setTimeout(() => { resolve(undefined) }, waitMs) })
+    await Promise.all(pending.map(async p => {
+      const records = await (late === undefined ? p : Promise.race([p, late])).catch(() => [])
+      if (records === undefined) this.pending.push(p)
+      else this.merge(records)
+    }))
+    clearTimeout(timer)
+  }
+
+  private merge (records: KnownProvider[]): void {
+    for (const r of records) if (!this.providers.some(p => p.peerId === r.peerId)) this.providers.push(r)
+    this.unknown = this.unknown.filter(id => !this.providers.some(p => p.peerId === id))
+  }
+}
