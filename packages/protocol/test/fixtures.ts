@@ -5,7 +5,7 @@ import {
   Executor, JobStatus, MessageKind, Reachability, buildReceiptBody, encodeReceiptBody, executorMask, fileSetDigest,
   gpuClassesOf, makeRequirements, sealEnvelope, signReceiptBody,
   type Ask, type Bid, type Capability, type GpuDevice, type Hardware, type Lease, type Quote, type Receipt,
-  type ReceiptBody, type Requirements, type SignedKind
+  type ReceiptBody, type Requirements, type SignedKind, type JobRequest, type Offer
 } from '../src/index.js'
 
 export const NOW = 1_750_000_000_000
@@ -182,4 +182,25 @@ export async function envelopesOfEveryKind (privateKey: PrivateKey): Promise<Arr
     { kind: MessageKind.ACCEPTANCE, bytes: await sealEnvelope(privateKey, MessageKind.ACCEPTANCE, { jobId: new Uint8Array(16).fill(7), quote: quoteEnvelope as Uint8Array<ArrayBuffer>, wallet: wallet(4) }, options) },
     { kind: MessageKind.LEASE, bytes: await sealEnvelope(privateKey, MessageKind.LEASE, lease(), options) }
   ]
+}
+
+/** One provider's offer of two RTX 4090s at 2,000,000 lamports a unit-hour, for matching tests. */
+export function offer (overrides: Partial<Offer> = {}): Offer {
+  return {
+    provider: 'P1',
+    gpuClass: 'nvidia-rtx-4090',
+    gpus: [gpu(), gpu({ index: 1 })],
+    unitsFree: 2,
+    pricePerUnitHour: 2_000_000n,
+    executorMask: 2,
+    maxDurationS: 3600,
+    cpuCores: 16,
+    ramMib: 65536n,
+    ...overrides
+  }
+}
+
+/** A one-minute request for one RTX 4090 at up to 3,000,000 lamports a unit-hour. */
+export function request (overrides: Partial<JobRequest['requirements']> = {}, rest: Partial<Omit<JobRequest, 'requirements'>> = {}): JobRequest {
+  return { requirements: requirements(overrides), durationS: 60, maxPricePerUnitHour: 3_000_000n, ...rest }
 }

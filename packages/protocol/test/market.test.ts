@@ -1,28 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import {
   BidDecline, DEFAULT_CREDIT_POLICY, NoMatchReason, chooseInvitees, decideBid, declineReason, gossipQuotesEndAt, leaseDevices, solicitationEndsAt,
-  type BidDecisionInput, type JobRequest, type Offer
+  type BidDecisionInput, type Offer
 } from '../src/index.js'
-import { NOW, gpu, requirements } from './fixtures.js'
-
-function offer (overrides: Partial<Offer> = {}): Offer {
-  return {
-    provider: 'P1',
-    gpuClass: 'nvidia-rtx-4090',
-    gpus: [gpu(), gpu({ index: 1 })],
-    unitsFree: 2,
-    pricePerUnitHour: 2_000_000n,
-    executorMask: 2,
-    maxDurationS: 3600,
-    cpuCores: 16,
-    ramMib: 65536n,
-    ...overrides
-  }
-}
-
-function request (overrides: Partial<JobRequest['requirements']> = {}, rest: Partial<Omit<JobRequest, 'requirements'>> = {}): JobRequest {
-  return { requirements: requirements(overrides), durationS: 60, maxPricePerUnitHour: 3_000_000n, ...rest }
-}
+import { NOW, gpu, offer, request } from './fixtures.js'
 
 function decision (overrides: Partial<BidDecisionInput> = {}): ReturnType<typeof decideBid> {
   return decideBid({ request: request(), inputBytes: 10n, quoteDeadlineMs: NOW + 1000, nowMs: NOW, offers: [offer()], maxInputBytes: 100n, debts: { lamports: 0n, overdue: 0 }, inFlight: 0, maxInFlight: 4, ...overrides })

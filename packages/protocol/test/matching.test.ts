@@ -3,26 +3,7 @@ import {
   Executor, NoMatchReason, Reachability, explainNoMatch, evaluateFit, offersFromCapability, rankQuotes, reputationScore,
   type JobRequest, type Offer, type QuoteCandidate
 } from '../src/index.js'
-import { NOW, gpu, hardware, quote, requirements } from './fixtures.js'
-
-function offer (overrides: Partial<Offer> = {}): Offer {
-  return {
-    provider: 'P1',
-    gpuClass: 'nvidia-rtx-4090',
-    gpus: [gpu(), gpu({ index: 1 })],
-    unitsFree: 2,
-    pricePerUnitHour: 2_000_000n,
-    executorMask: 2,
-    maxDurationS: 3600,
-    cpuCores: 16,
-    ramMib: 65536n,
-    ...overrides
-  }
-}
-
-function request (overrides: Partial<JobRequest['requirements']> = {}, rest: Partial<Omit<JobRequest, 'requirements'>> = {}): JobRequest {
-  return { requirements: requirements(overrides), durationS: 60, maxPricePerUnitHour: 3_000_000n, ...rest }
-}
+import { NOW, gpu, hardware, offer, quote, request } from './fixtures.js'
 
 describe('evaluateFit', () => {
   it('fits and picks the smallest sufficient devices', () => {
