@@ -80,28 +80,42 @@ describe('DES engine', () => {
     expect(jobs(c)).not.toBe(jobs(a))
   })
 
-  it('fills nearly every job when supply is ample and cheap, with every bid reaching every provider', async () => {
+  it('fills nearly every job when supply is ample and cheap, soliciting at most 8 providers a bid', async () => {
     const r = await run(ample())
     expect(m(r, 'jobs_submitted')).toBeGreaterThan(200)
     expect(m(r, 'fill_rate')).toBeGreaterThanOrEqual(0.95)
-    expect(m(r, 'bid_gossip_delivery_ratio')).toBe(1)
-    expect(m(r, 'ask_gossip_delivery_ratio')).toBe(1)
     expect(m(r, 'jobs_interrupted')).toBe(0)
     expect(m(r, 'relayed_share')).toBe(0)
     expect(r.report.engine).toBe('des')
     expect(r.report.events).toBeGreaterThan(m(r, 'jobs_submitted'))
-    expect(r.report.notes.some(n => n.includes('ask gossip'))).toBe(true)
-    // Traffic is counted for every node (each provider at least forwards asks).
+    // Solicitation brought the quotes: none gossiped, at most a fanout's worth a bid, no asks.
+    expect(r.stats.solicitedJobs).toBeGreaterThan(0.95 * m(r, 'jobs_matched'))
+    expect(r.stats.quotesPerBidMax).toBeLessThanOrEqual(8)
+    expect(r.stats.askSamples).toBe(0)
+    expect(r.stats.warmDiscoveries).toBeGreaterThan(0)
+    // Traffic is counted for every node (each provider at least advertises in the DHT).
     for (const node of r.rec.population.providers) expect(r.rec.bytes[node]).toBeGreaterThan(0)
   })
 
-  it('matches in about the time of a DHT lookup and a few round trips, never beyond the quote window and a few RTTs', async () => {
+  it('models the gossip protocol with asks when the scenario asks for it: every bid reaching every provider', async () => {
+    const r = await run(ample({ market: { protocol: 'gossip' }, gossip: { askInterval: '10s' } }))
+    expect(m(r, 'fill_rate')).toBeGreaterThanOrEqual(0.95)
+    expect(m(r, 'bid_gossip_delivery_ratio')).toBe(1)
+    expect(m(r, 'ask_gossip_delivery_ratio')).toBe(1)
+    expect(r.stats.solicitedJobs).toBe(0)
+    expect(r.report.notes.some(n => n.includes('ask gossip'))).toBe(true)
+    // Every fitting provider quotes a gossiped bid.
+    expect(r.stats.quotesPerBidMax).toBeGreaterThan(8)
+  })
+
+  it('matches in a few round trips once the renter knows the class, never beyond the quote window and a few RTTs', async () => {
     const r = await run(ample())
     const rttMs = 20
     const p50 = m(r, 'time_to_match_p50_ms')
-    // Discovery is a provider lookup then record fetches: at least one lookup's time.
-    expect(p50).toBeGreaterThanOrEqual(r.rec.dhtLatency.quantile(0.5))
-    expect(p50).toBeLessThanOrEqual(r.scenario.market.quoteWindow * 1000 + 10 * rttMs)
+    // A solicitation is a dial and the bid's round trip; the lease one more.
+    expect(p50).toBeGreaterThanOrEqual(3 * rttMs)
+    expect(p50).toBeLessThan(r.rec.dhtLatency.quantile(0.5) + 10 * rttMs)
+    expect(m(r, 'time_to_match_p99_ms')).toBeLessThanOrEqual(r.scenario.market.quoteWindow * 1000 + r.rec.dhtLatency.quantile(0.99) + 10 * rttMs)
     expect(m(r, 'dht_lookup_failures')).toBe(0)
   })
 
@@ -136,7 +150,7 @@ describe('DES engine', () => {
   })
 
   it('interrupts jobs when providers leave, and reports gossip delivery within [0, 1]', async () => {
-    const r = await run(churning())
+    const r = await run({ ...churning(), market: { protocol: 'gossip' }, gossip: { askInterval: '10s' } })
     expect(m(r, 'jobs_interrupted')).toBeGreaterThan(0)
     expect(m(r, 'jobs_completed')).toBeGreaterThan(0)
     for (const key of ['bid_gossip_delivery_ratio', 'ask_gossip_delivery_ratio']) {

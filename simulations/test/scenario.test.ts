@@ -24,7 +24,7 @@ describe('scenario files', () => {
   it('fills in defaults and turns durations into seconds', () => {
     const s = validateScenario(minimalScenario())
     expect(s.duration).toBe(600)
-    expect(s.gossip).toEqual({ D: 6, Dlo: 4, Dhi: 12, heartbeat: 1, askInterval: 10 })
+    expect(s.gossip).toEqual({ D: 6, Dlo: 4, Dhi: 12, heartbeat: 1, askInterval: 0 })
     expect(s.dht.k).toBe(20)
     expect(s.churn).toEqual({ model: 'none' })
     expect(s.latency).toEqual({ model: 'constant', oneWayMs: 25 })
