@@ -784,6 +784,8 @@ export class Simulation {
           st.quoted = true
           quotes++
           job.received.push({ node: a.node, arrivalS: a.atMs / 1000, rttMs: a.rttMs, relayed: this.relayed(r, a.node), sentS: (a.atMs - a.rttMs / 2) / 1000 })
+          // The renter's latency for a solicited quote is the solicit round trip (no ping).
+          this.rec.quotePing(a.rttMs)
         }
       }
       endMs = solicitationEndsAt({ invitees: states, startedAtMs: nowMs, windowMs, nowMs: e.atMs })

