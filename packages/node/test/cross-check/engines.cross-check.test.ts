@@ -88,10 +88,14 @@ describe('cross-check of the engines', () => {
     // more CPU per round trip than a DHT answer, and with 20 jobs the p50 may fall on either side
     // of the first jobs of a class: time to match may be at most 3 times that slowdown above the
     // model (measured 2.6× of it on a busy machine), and not faster than half of it.
+    // With 20 jobs the p90 is the second slowest: one job of the emulation whose solicitation
+    // waited for a provider that connected but answered late on the busy thread moves it by up to
+    // a quote window.
+    const windowMs = 3_000
     for (const q of ['time_to_match_p50_ms', 'time_to_match_p90_ms']) {
       const [d, e] = m(q)
       expect(e / d).toBeGreaterThanOrEqual(0.5)
-      expect(e / d).toBeLessThanOrEqual(3 * Math.max(1, slower))
+      expect(e).toBeLessThanOrEqual(3 * Math.max(1, slower) * d + (q === 'time_to_match_p90_ms' ? windowMs : 0))
     }
     // Bids are gossiped only when no solicited provider quotes: when some were, they reached every subscriber.
     for (const o of [des, emulate]) {
