@@ -9,7 +9,6 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { Command, Option } from 'commander'
-import { parse as parseYaml } from 'yaml'
 import { IonetError, IonetErrorCode } from '../errors.js'
 import { parseInput } from './parse.js'
 
@@ -36,7 +35,8 @@ export async function applyJobFile (path: string, cmd: Command, jobOptions: Read
   }
   let data: unknown
   try {
-    data = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text)
+    // yaml loads with a job file, not with every command.
+    data = /\.json$/i.test(file) ? JSON.parse(text) : (await import('yaml')).parse(text)
   } catch (err) {
     throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `job file ${path} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0] as string}`)
   }

@@ -14,6 +14,7 @@ import { startCommand } from './commands/start.js'
 import { peersCommand, statusCommand } from './commands/status.js'
 import { submitCommand } from './commands/submit.js'
 import { ExitCode, reportError } from './errors.js'
+import { releaseYoungGeneration } from './young-generation.js'
 
 export function buildProgram (): Command {
   const program = new Command('ionet-p2p')
@@ -22,6 +23,8 @@ export function buildProgram (): Command {
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (text, write) => { write(`ionet-p2p: ${text.replace(/^error: /, '').trimEnd()}\n`) } })
     .exitOverride()
+    // Loading is over. The daemon keeps its young generation small for good (young-generation.ts).
+    .hook('preAction', (_program, action) => { if (action.name() !== 'start') releaseYoungGeneration() })
   for (const cmd of [startCommand(), submitCommand(), marketCommand(), peersCommand(), statusCommand(), walletCommands(), receiptsCommands(), ledgerCommand(), simCommand(), demoCommand()]) {
     configure(cmd, `ionet-p2p ${cmd.name()}`)
     program.addCommand(cmd)

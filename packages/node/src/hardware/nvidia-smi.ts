@@ -97,7 +97,18 @@ export interface QueryOptions {
 /** Runs nvidia-smi and returns the GPUs it reports, or why there are none. Never throws. */
 export async function queryNvidiaSmi (options: QueryOptions = {}): Promise<NvidiaSmiResult> {
   const command = options.command ?? 'nvidia-smi'
+  // Both queries at once: each nvidia-smi start initialises the driver, which takes long on
+  // some hosts. The second is stopped when the first finds no GPU.
+  const unneeded = new AbortController()
+  const signal = options.signal !== undefined ? AbortSignal.any([options.signal, unneeded.signal]) : unneeded.signal
+  const capsRun = run(command, ['--query-gpu=pci.bus_id,compute_cap', '--format=csv,noheader'], { ...options, signal })
   const log = await run(command, ['-q'], options)
+  const result = await interpret(command, log, capsRun, options)
+  if (!result.ok) unneeded.abort()
+  return result
+}
+
+async function interpret (command: string, log: RunResult, capsRun: Promise<RunResult>, options: QueryOptions): Promise<NvidiaSmiResult> {
   if (log.kind === 'missing') return { ok: false, reason: 'not-installed', message: `${command} not found` }
   if (log.kind === 'timeout') return { ok: false, reason: 'timeout', message: `${command} did not answer within ${(options.timeoutMs ?? 10_000) / 1000} s` }
   const parsed = parseNvidiaSmiLog(log.stdout + '\n' + log.stderr)
@@ -106,7 +117,7 @@ export async function queryNvidiaSmi (options: QueryOptions = {}): Promise<Nvidi
     if (log.code !== 0 || parsed.problems.length > 0) return { ok: false, reason: 'driver-error', message: first ?? `${command} exited with status ${log.code}` }
     return { ok: false, reason: 'unparseable', message: `${command} -q printed no GPU this node could read` }
   }
-  const caps = await run(command, ['--query-gpu=pci.bus_id,compute_cap', '--format=csv,noheader'], options)
+  const caps = await capsRun
   const capabilities = caps.kind === 'done' && caps.code === 0 ? parseComputeCapabilities(caps.stdout) : new Map<string, string>()
   const gpus = parsed.gpus.map(({ busId, ...g }) => ({ ...g, computeCapability: capabilities.get(busId) ?? '' }))
   return { ok: true, gpus, warnings: parsed.problems.map(p => `nvidia-smi: ${p}`) }

@@ -8,6 +8,9 @@
  *      an attempt whose blockhash is still valid is resent byte for byte (same signature, so the
  *      ledger runs it at most once); only an attempt that can no longer land is replaced;
  *   3. proofs are written before the batch is marked anchored, and rewriting them is harmless.
+ *
+ * The transaction builders (and with them the Solana libraries) are loaded only when there is
+ * something to pay: an idle node's periodic run reads its stores and stops there.
  */
 import { buildReceiptBatch, encodeAnchorMemo, encodeReceipt, hex } from '@ionet-p2p/protocol'
 import type { VerifiedReceipt } from '@ionet-p2p/protocol'
@@ -16,9 +19,7 @@ import { IonetError, IonetErrorCode } from '../errors.js'
 import type { ReceiptStore } from '../receipts/receipt-store.js'
 import type { LedgerClient } from '../solana/ledger-client.js'
 import type { Wallet } from '../wallet/wallet.js'
-import { signAnchorTransaction } from './anchor-transaction.js'
 import type { Transfer } from './anchor-transaction.js'
-import { planBatches, transfersOf } from './batch-planner.js'
 import type { BatchRecord, PaymentStore } from './payment-store.js'
 
 /** Solana's base fee per signature; the balance check before a batch counts one per transaction. */
@@ -74,7 +75,8 @@ export class Anchorer {
     const batched = new Set(batches.flatMap(b => b.jobIds))
     const unpaid = (await this.unpaid()).filter(r => !batched.has(hex(r.body.jobId)))
     if (unpaid.length === 0) return report
-    const plan = planBatches(unpaid, this.o.wallet.signer, this.o.maxReceiptsPerBatch ?? DEFAULT_MAX_RECEIPTS_PER_BATCH)
+    const { planBatches } = await import('./batch-planner.js')
+    const plan = planBatches(unpaid, await this.o.wallet.signer(), this.o.maxReceiptsPerBatch ?? DEFAULT_MAX_RECEIPTS_PER_BATCH)
     await this.checkFunds(plan)
     for (const receipts of plan) {
       const batch = await this.createBatch(receipts)
@@ -102,6 +104,7 @@ export class Anchorer {
   }
 
   private async createBatch (receipts: VerifiedReceipt[]): Promise<BatchRecord> {
+    const { transfersOf } = await import('./batch-planner.js')
     const { anchor } = buildReceiptBatch(receipts)
     const batch: BatchRecord = {
       version: 1,
@@ -121,7 +124,8 @@ export class Anchorer {
   private async addAttempt (batch: BatchRecord): Promise<void> {
     const lifetime = await this.o.ledger.latestBlockhash()
     const transfers: Transfer[] = batch.transfers.map(t => ({ to: t.to as Address, lamports: BigInt(t.lamports) }))
-    const signed = await signAnchorTransaction(this.o.wallet.signer, transfers, encodeAnchorMemo({ root: Buffer.from(batch.root, 'hex'), treeSize: batch.treeSize }), lifetime)
+    const { signAnchorTransaction } = await import('./anchor-transaction.js')
+    const signed = await signAnchorTransaction(await this.o.wallet.signer(), transfers, encodeAnchorMemo({ root: Buffer.from(batch.root, 'hex'), treeSize: batch.treeSize }), lifetime)
     batch.attempts.push({ signature: signed.signature, wire: signed.wire, lastValidBlockHeight: lifetime.lastValidBlockHeight.toString(), createdAtMs: Date.now() })
     await this.o.payments.save(batch)
     this.o.checkpoint?.('recorded')

@@ -2,15 +2,14 @@
  * The ledger half of verifying an anchored receipt: the transaction its file names exists and
  * succeeded, was signed by the receipt's paying wallet, carries a memo naming the proof's root
  * and size, and transfers at least the receipt's amount from that wallet to the provider's.
+ *
+ * The Solana libraries are loaded when a proof is first checked (see solana/ledger-client.ts).
  */
 import { hex, parseAnchorMemo, verifyAnchoredReceiptOffline } from '@ionet-p2p/protocol'
 import type { AnchoredReceipt, VerifiedReceipt } from '@ionet-p2p/protocol'
-import { getAddressDecoder, getBase58Encoder } from '@solana/kit'
 import type { Signature } from '@solana/kit'
-import { SYSTEM_PROGRAM_ADDRESS, TRANSFER_SOL_DISCRIMINATOR } from '@solana-program/system'
 import { IonetError, IonetErrorCode } from '../errors.js'
 import type { LedgerClient } from '../solana/ledger-client.js'
-import { KNOWN_MEMO_PROGRAMS } from './anchor-transaction.js'
 
 export interface LedgerEvidence {
   signature: string
@@ -28,6 +27,8 @@ export async function verifyAnchorOnLedger (ledger: LedgerClient, anchored: Anch
   const tx = await ledger.transaction(anchored.signature as Signature)
   if (tx === null) invalid(`transaction ${anchored.signature} is not on the ledger at ${ledger.url}`)
   if (tx.meta?.err != null) invalid(`transaction ${anchored.signature} failed on the ledger, so it anchored and paid nothing`)
+  const [{ getAddressDecoder, getBase58Encoder }, { SYSTEM_PROGRAM_ADDRESS, TRANSFER_SOL_DISCRIMINATOR }, { KNOWN_MEMO_PROGRAMS }] =
+    await Promise.all([import('@solana/kit'), import('@solana-program/system'), import('./anchor-transaction.js')])
   const addresses = getAddressDecoder()
   const payer = addresses.decode(receipt.body.renterWallet)
   const provider = addresses.decode(receipt.body.providerWallet)

@@ -2,11 +2,10 @@
  * The one path to a Solana ledger: @solana/kit's JSON-RPC client, for any URL — the embedded
  * ledger (`ionet-p2p ledger`), a local validator, devnet or mainnet. Every call has a deadline,
  * and every failure becomes a typed error a person can act on.
+ *
+ * The kit is loaded on the first call, not with this module: it is about 30 MiB resident and a
+ * quarter of a second to load, and a node that neither pays nor verifies a payment never needs it.
  */
-import {
-  createSolanaRpc, getBase64EncodedWireTransaction, isSolanaError, lamports,
-  SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE
-} from '@solana/kit'
 import type { Address, Blockhash, Rpc as KitRpc, Signature, SolanaRpcApi, Transaction } from '@solana/kit'
 import { IonetError, IonetErrorCode } from '../errors.js'
 
@@ -36,7 +35,7 @@ export interface LedgerTransaction {
 
 export class LedgerClient {
   readonly url: string
-  readonly rpc: Rpc
+  private client: Promise<Rpc> | undefined
 
   constructor (url: string) {
     let parsed: URL
@@ -49,14 +48,21 @@ export class LedgerClient {
       throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--solana-rpc: "${url}" is not an http(s) URL`)
     }
     this.url = url
-    this.rpc = createSolanaRpc(url) as Rpc
+  }
+
+  /** The kit's JSON-RPC client for this URL, made on first use. */
+  async rpc (): Promise<Rpc> {
+    this.client ??= import('@solana/kit').then(kit => kit.createSolanaRpc(this.url) as Rpc)
+    return await this.client
   }
 
   /** Runs one request with a deadline; transport failures and garbage become LEDGER_UNAVAILABLE. */
-  private async call<T>(what: string, request: { send: (o: { abortSignal: AbortSignal }) => Promise<T> }): Promise<T> {
+  private async call<T>(what: string, request: (rpc: Rpc) => { send: (o: { abortSignal: AbortSignal }) => Promise<T> }): Promise<T> {
+    const pending = request(await this.rpc())
     try {
-      return await request.send({ abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      return await pending.send({ abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
     } catch (err) {
+      const { isSolanaError, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE } = await import('@solana/kit')
       if (isSolanaError(err, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE)) {
         const cause = (err as Error).cause as Error | undefined
         throw new IonetError(IonetErrorCode.LEDGER_REJECTED, `the ledger refused the transaction: ${cause?.message ?? (err as Error).message}`, { cause: cause?.message })
@@ -66,35 +72,37 @@ export class LedgerClient {
   }
 
   async balance (address: Address): Promise<bigint> {
-    return (await this.call('getBalance', this.rpc.getBalance(address, { commitment: 'confirmed' }))).value
+    return (await this.call('getBalance', rpc => rpc.getBalance(address, { commitment: 'confirmed' }))).value
   }
 
   async latestBlockhash (): Promise<{ blockhash: Blockhash, lastValidBlockHeight: bigint }> {
-    return (await this.call('getLatestBlockhash', this.rpc.getLatestBlockhash({ commitment: 'confirmed' }))).value
+    return (await this.call('getLatestBlockhash', rpc => rpc.getLatestBlockhash({ commitment: 'confirmed' }))).value
   }
 
   async blockHeight (): Promise<bigint> {
-    return await this.call('getBlockHeight', this.rpc.getBlockHeight({ commitment: 'confirmed' }))
+    return await this.call('getBlockHeight', rpc => rpc.getBlockHeight({ commitment: 'confirmed' }))
   }
 
   async send (tx: Transaction): Promise<Signature> {
-    return await this.call('sendTransaction', this.rpc.sendTransaction(getBase64EncodedWireTransaction(tx), { encoding: 'base64', preflightCommitment: 'confirmed' }))
+    const { getBase64EncodedWireTransaction } = await import('@solana/kit')
+    return await this.call('sendTransaction', rpc => rpc.sendTransaction(getBase64EncodedWireTransaction(tx), { encoding: 'base64', preflightCommitment: 'confirmed' }))
   }
 
   /** Sends wire bytes kept from an earlier attempt (base64), unchanged. */
   async resend (wireBase64: string): Promise<Signature> {
-    return await this.call('sendTransaction', this.rpc.sendTransaction(wireBase64 as never, { encoding: 'base64', preflightCommitment: 'confirmed' }))
+    return await this.call('sendTransaction', rpc => rpc.sendTransaction(wireBase64 as never, { encoding: 'base64', preflightCommitment: 'confirmed' }))
   }
 
   async requestAirdrop (to: Address, amount: bigint): Promise<Signature> {
-    return await this.call('requestAirdrop', this.rpc.requestAirdrop(to, lamports(amount)))
+    const { lamports } = await import('@solana/kit')
+    return await this.call('requestAirdrop', rpc => rpc.requestAirdrop(to, lamports(amount)))
   }
 
   /** Where each signature stands, at "confirmed" or better; ≤ 256 signatures per call. */
   async signatureStates (signatures: readonly Signature[]): Promise<SignatureState[]> {
     const out: SignatureState[] = []
     for (let i = 0; i < signatures.length; i += 256) {
-      const { value } = await this.call('getSignatureStatuses', this.rpc.getSignatureStatuses(signatures.slice(i, i + 256), { searchTransactionHistory: true }))
+      const { value } = await this.call('getSignatureStatuses', rpc => rpc.getSignatureStatuses(signatures.slice(i, i + 256), { searchTransactionHistory: true }))
       for (const s of value) {
         out.push(s != null && (s.confirmationStatus === 'confirmed' || s.confirmationStatus === 'finalized') ? { state: 'landed', slot: s.slot, err: s.err } : { state: 'unknown' })
       }
@@ -103,7 +111,7 @@ export class LedgerClient {
   }
 
   async transaction (signature: Signature): Promise<LedgerTransaction | null> {
-    const tx = await this.call('getTransaction', this.rpc.getTransaction(signature, { encoding: 'json', maxSupportedTransactionVersion: 0, commitment: 'confirmed' }))
+    const tx = await this.call('getTransaction', rpc => rpc.getTransaction(signature, { encoding: 'json', maxSupportedTransactionVersion: 0, commitment: 'confirmed' }))
     return tx as unknown as LedgerTransaction | null
   }
 

@@ -3,12 +3,13 @@
  * ed25519 secret seed followed by the public key (what `solana-keygen new` writes). The wallet is
  * a separate key from the libp2p identity; capability records and receipts bind the two.
  */
-import { generateKeyPairSync } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
+import type { webcrypto } from 'node:crypto'
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { createKeyPairSignerFromBytes, getAddressEncoder } from '@solana/kit'
 import type { Address, KeyPairSigner } from '@solana/kit'
+import { base58btc } from 'multiformats/bases/base58'
 import { IonetError, IonetErrorCode } from '../errors.js'
 import { writeFileAtomic } from '../node/data-dir.js'
 
@@ -18,8 +19,12 @@ export interface Wallet {
   address: Address
   /** The address as its 32 bytes, as it appears in capability records and receipts. */
   publicKey: Uint8Array
-  signer: KeyPairSigner
+  /** The kit's signer, made on first use: only paying needs @solana/kit (see solana/ledger-client.ts). */
+  signer: () => Promise<KeyPairSigner>
 }
+
+/** PKCS #8 (RFC 8410) DER of an ed25519 private key, before its 32-byte seed. */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 
 /** Where the Solana CLI keeps its default keypair. */
 export function solanaCliWalletPath (): string {
@@ -54,16 +59,31 @@ export async function loadWallet (path: string): Promise<Wallet> {
   if (!Array.isArray(values) || values.length !== 64 || !values.every(v => Number.isInteger(v) && v >= 0 && v <= 255)) {
     throw walletError(path, 'not a Solana keypair file (expected a JSON array of 64 numbers from 0 to 255)')
   }
-  const bytes = Uint8Array.from(values as number[])
-  let signer: KeyPairSigner
+  const bytes = Buffer.from(values as number[])
+  const publicKey = new Uint8Array(bytes.subarray(32))
+  const der = Buffer.concat([ED25519_PKCS8_PREFIX, bytes.subarray(0, 32)])
+  let keyPair: webcrypto.CryptoKeyPair
   try {
-    signer = await createKeyPairSignerFromBytes(bytes)
+    const secret = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
+    const derived = createPublicKey(secret)
+    // The public half must be the one the secret half derives (what the Solana CLI writes).
+    if (!derived.export({ format: 'der', type: 'spki' }).subarray(-32).equals(publicKey)) throw new Error('mismatch')
+    keyPair = { privateKey: secret.toCryptoKey('Ed25519', false, ['sign']), publicKey: derived.toCryptoKey('Ed25519', true, ['verify']) }
   } catch {
     throw walletError(path, 'its public key does not match its secret key')
   } finally {
     bytes.fill(0)
+    der.fill(0)
   }
-  return { path, address: signer.address, publicKey: new Uint8Array(getAddressEncoder().encode(signer.address)), signer }
+  // A Solana address is the public key in base58 (Bitcoin's alphabet).
+  const address = base58btc.baseEncode(publicKey) as Address
+  let signer: Promise<KeyPairSigner> | undefined
+  return {
+    path,
+    address,
+    publicKey,
+    signer: async () => await (signer ??= import('@solana/kit').then(async kit => await kit.createSignerFromKeyPair(keyPair)))
+  }
 }
 
 /** Loads the wallet at `path`, first creating a new one there (mode 0600) if there is no file. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getAddressDecoder } from '@solana/kit'
 import type { Address, Signature } from '@solana/kit'
-import { decompileTransactionMessage, getCompiledTransactionMessageDecoder, getTransactionDecoder } from '@solana/kit'
+import { createKeyPairSignerFromBytes, decompileTransactionMessage, getCompiledTransactionMessageDecoder, getTransactionDecoder, signBytes, verifySignature } from '@solana/kit'
 import { getMemosFromInstructions } from '@solana-program/memo'
 import { encodeAnchorMemo, encodeReceipt, hex, ProtocolErrorCode, ReceiptBody, verifyReceipt } from '@ionet-p2p/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -93,7 +93,7 @@ describe('anchoring receipts on the embedded Solana ledger', () => {
       expect(await ledger.balance(addressOf(s.wallet)) - (sellersBefore[i] as bigint)).toBe(owed.get(hex(s.wallet)))
     }
     for (const batch of report.anchored) {
-      const tx = await ledger.rpc.getTransaction(batch.signature as Signature, { encoding: 'base64', maxSupportedTransactionVersion: 0 }).send()
+      const tx = await (await ledger.rpc()).getTransaction(batch.signature as Signature, { encoding: 'base64', maxSupportedTransactionVersion: 0 }).send()
       const wire = Buffer.from(tx!.transaction[0], 'base64')
       expect(wire.byteLength).toBeLessThanOrEqual(MAX_TRANSACTION_BYTES)
       const message = decompileTransactionMessage(getCompiledTransactionMessageDecoder().decode(getTransactionDecoder().decode(wire).messageBytes))
@@ -210,6 +210,19 @@ describe('wallet files', () => {
     const bytes = JSON.parse(await readFile(path, 'utf8')) as number[]
     expect(bytes).toHaveLength(64)
     expect(Buffer.from(bytes.slice(32)).equals(Buffer.from(created.publicKey))).toBe(true)
+  })
+
+  it('reads a keypair file as @solana/kit does: the same address, and a signer for it', async () => {
+    const path = join(dir, 'kit.json')
+    const wallet = await loadOrCreateWallet(path)
+    const kitSigner = await createKeyPairSignerFromBytes(Uint8Array.from(JSON.parse(await readFile(path, 'utf8')) as number[]))
+    expect(wallet.address).toBe(kitSigner.address)
+    const signer = await wallet.signer()
+    expect(signer.address).toBe(wallet.address)
+    expect(await wallet.signer()).toBe(signer)
+    const data = new TextEncoder().encode('anchor me')
+    const signature = await signBytes(signer.keyPair.privateKey, data)
+    expect(await verifySignature(kitSigner.keyPair.publicKey, signature, data)).toBe(true)
   })
 
   it('refuses a world-readable, malformed or inconsistent file, naming it', async () => {

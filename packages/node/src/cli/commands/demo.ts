@@ -19,9 +19,6 @@ import { CPU_CLASS, Executor, formatSol, hex, JobStatus, LAMPORTS_PER_SOL as SOL
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import { findContainerEngine } from '../../executors/container/engine.js'
 import type { ContainerEngine } from '../../executors/container/engine.js'
-import { buildExampleImage, exampleMatrices, expectedProduct, formatMatrix } from '../../executors/container/example-images.js'
-import { EmbeddedLedger } from '../../ledger/embedded-ledger.js'
-import { serveLedger } from '../../ledger/rpc-server.js'
 import type { LedgerRpcServer } from '../../ledger/rpc-server.js'
 import { verifyAnchoredReceipt } from '../../payments/verify-anchor.js'
 import { LedgerClient } from '../../solana/ledger-client.js'
@@ -78,6 +75,8 @@ async function runDemo (flags: DemoFlags): Promise<void> {
   const step = (text: string): void => { out.line(`\n== ${text}`) }
   try {
     step('0. an embedded Solana ledger (a real Solana VM, LiteSVM) for payments, and a wallet per node')
+    // Loaded here, not with the CLI: the other commands start without LiteSVM.
+    const [{ EmbeddedLedger }, { serveLedger }] = await Promise.all([import('../../ledger/embedded-ledger.js'), import('../../ledger/rpc-server.js')])
     ledgerServer = await serveLedger(await EmbeddedLedger.open(join(dir, 'ledger')))
     const ledger = new LedgerClient(ledgerServer.url)
     const rpcArgs = ['--solana-rpc', ledgerServer.url]
@@ -174,6 +173,7 @@ async function runDemo (flags: DemoFlags): Promise<void> {
  */
 async function containerJob (renter: IonetNode, engine: ContainerEngine, dir: string, step: (text: string) => void, out: Renderer): Promise<void> {
   step(`8. a container job on ${CONTAINER_PROVIDER}: C = A·B in the numeric example image, built here by ${engine.description} with no registry`)
+  const { buildExampleImage, exampleMatrices, expectedProduct, formatMatrix } = await import('../../executors/container/example-images.js')
   const image = await buildExampleImage(engine.docker, 'numeric')
   out.line(`   image ${image.slice(0, 'sha256:'.length + 16)}… (FROM scratch: Debian's static busybox and matmul.awk), pinned by id`)
   const { a, b } = exampleMatrices(DEMO_MATRICES.side, DEMO_MATRICES.seed)

@@ -4,8 +4,6 @@
  */
 import { Command, Option } from 'commander'
 import { dataDirLayout, defaultDataDir } from '../../node/data-dir.js'
-import { EmbeddedLedger } from '../../ledger/embedded-ledger.js'
-import { serveLedger } from '../../ledger/rpc-server.js'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import { parseCount } from '../parse.js'
 
@@ -23,6 +21,8 @@ export function ledgerCommand (): Command {
     .addOption(new Option('--json', 'machine-readable output (NDJSON)').default(false))
     .action(async (flags: LedgerFlags) => {
       const dir = dataDirLayout(flags.dataDir).ledger
+      // LiteSVM loads with this command only: the CLI's other commands start without it.
+      const [{ EmbeddedLedger }, { serveLedger }] = await Promise.all([import('../../ledger/embedded-ledger.js'), import('../../ledger/rpc-server.js')])
       const ledger = await EmbeddedLedger.open(dir)
       const server = await serveLedger(ledger, flags.port, flags.host).catch(async (err: NodeJS.ErrnoException) => {
         await ledger.close()

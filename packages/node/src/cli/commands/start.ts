@@ -10,6 +10,7 @@ import type { GpuDevice } from '@ionet-p2p/protocol'
 import { ControlServer } from '../../control/server.js'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import { ContainerExecutor, createExecutors, detectGpuPassthrough, findContainerEngine } from '../../executors/index.js'
+import type { ContainerEngine } from '../../executors/index.js'
 import { chooseRuntime, engineInfo } from '../../executors/container/engine.js'
 import { egressResolverProblem, setupEgress } from '../../executors/container/egress.js'
 import type { EgressNetwork } from '../../executors/container/egress.js'
@@ -96,10 +97,12 @@ async function runStart (flags: StartFlags): Promise<void> {
   let containers: FoundEngine = { status: 'off' }
   if (flags.provide) {
     const declared = (flags.declareGpu ?? []).flat()
+    // The engine is looked for while nvidia-smi runs: either can take seconds.
+    const engine = flags.containers ? findContainerEngine(flags.containerSocket !== undefined ? { socketPath: flags.containerSocket } : {}) : undefined
     const detected = await detectHardware({ declaredGpus: declared, detectGpus: flags.detectGpus, ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}) })
     for (const w of detected.warnings) out.line(`! ${w}`)
     if (!flags.containers && flags.containerRuntime !== undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--container-runtime is for container jobs, which --no-containers turns off')
-    containers = flags.containers ? await containerEngine(flags, detected.hardware.gpus.length, out.line.bind(out)) : { status: 'off (--no-containers)' }
+    containers = engine !== undefined ? await containerEngine(flags, await engine, detected.hardware.gpus.length, out.line.bind(out)) : { status: 'off (--no-containers)' }
     options.provider = {
       hardware: detected.hardware,
       terms: {
@@ -184,12 +187,11 @@ function parseResolver (value: string): string {
 }
 
 /**
- * The container engine container jobs run in, found at start; leftovers of an earlier run of
+ * Container jobs on the engine found at start (or why they are off); leftovers of an earlier run of
  * this data directory (a crash) are removed before any job. GPUs present but no way to pass them
  * into containers: one warning saying what to install (container jobs still run, without GPUs).
  */
-async function containerEngine (flags: StartFlags, gpuCount: number, warn: (line: string) => void): Promise<FoundEngine> {
-  const engine = await findContainerEngine(flags.containerSocket !== undefined ? { socketPath: flags.containerSocket } : {})
+async function containerEngine (flags: StartFlags, engine: ContainerEngine | { unavailable: string }, gpuCount: number, warn: (line: string) => void): Promise<FoundEngine> {
   const wanted = flags.containerRuntime
   if ('unavailable' in engine) {
     if (wanted !== undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--container-runtime ${wanted}: ${engine.unavailable}`)

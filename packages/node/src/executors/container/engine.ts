@@ -6,10 +6,13 @@
  * Docker and of Podman (system-wide, then the user's own). A socket that does not answer
  * /version in time counts as no engine. What it offers (runtimes, GPU passthrough) is read from
  * its /info answer at start.
+ *
+ * dockerode (with its SSH and gRPC stacks, some 30 MiB resident) is loaded only once a socket is
+ * there to talk to: a host without an engine never loads it.
  */
 import { readFile, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
 import { decideGpuPassthrough, parseCdiSpec } from './gpu-passthrough.js'
 import type { CdiSpec, GpuPassthroughDecision } from './gpu-passthrough.js'
 
@@ -57,10 +60,12 @@ export async function findContainerEngine (search: EngineSearch = {}): Promise<C
   for (const socketPath of candidates) {
     const isSocket = await stat(socketPath).then(s => s.isSocket(), () => false)
     if (!isSocket) continue
+    // A CommonJS module: its class is the namespace's default (which its `export =` types do not say).
+    const { default: Dockerode } = await import('dockerode') as unknown as { default: typeof Docker }
     // No request timeout on the client: it would cut every later request idle that long, a job's
     // wait among them (it is silent until the job exits). Only this probe is bounded; dockerode's
     // version() takes the signal, its types omit it.
-    const docker = new Docker({ socketPath })
+    const docker = new Dockerode({ socketPath })
     const version = docker.version.bind(docker) as (opts: { abortSignal: AbortSignal }) => Promise<Docker.DockerVersion>
     try {
       const v = await version({ abortSignal: AbortSignal.timeout(search.timeoutMs ?? DEFAULT_TIMEOUT_MS) })

@@ -13,9 +13,12 @@
  *    pay for GPUs it never saw.
  *  - A runtime not known to pass GPUs (gVisor's runsc without nvproxy): none.
  */
-import { parse as parseYaml } from 'yaml'
+import { createRequire } from 'node:module'
 import type { GpuPassthrough } from './container-executor.js'
 import type { EngineInfo, EngineKind } from './engine.js'
+
+/** yaml (CommonJS), loaded when a CDI spec is first read: only hosts with a container engine read any. */
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text)
 
 /** The CDI kind `nvidia-ctk cdi generate` writes. */
 export const NVIDIA_GPU_KIND = 'nvidia.com/gpu'

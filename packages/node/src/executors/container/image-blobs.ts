@@ -9,15 +9,18 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
 import { blobName } from '@ionet-p2p/protocol'
 import type { FileRef } from '@ionet-p2p/protocol'
-import tar from 'tar-stream'
 import type { Extract, Header } from 'tar-stream'
 import { IonetError, IonetErrorCode } from '../../errors.js'
+
+/** tar-stream (CommonJS), loaded when an image is first read or sent: most nodes never do. */
+const tar = (): typeof import('tar-stream') => createRequire(import.meta.url)('tar-stream') as typeof import('tar-stream')
 
 /** An image as blobs in a store: what a ContainerSpec names and where each blob lies. */
 export interface StoredImage {
@@ -62,7 +65,7 @@ export async function readImageArchive (archivePath: string, store: string): Pro
   await mkdir(tmpDir, { recursive: true })
   const entries = new Map<string, ArchiveEntry>()
   try {
-    const extract = tar.extract()
+    const extract = tar().extract()
     // Settles with the read error, if any; looked at once every entry is in.
     const reading = pipeline(createReadStream(archivePath), extract).then(() => undefined, (err: Error) => err)
     for await (const entry of unreadableAsInvalid(extract, archivePath)) {
@@ -110,7 +113,7 @@ export async function readImageArchive (archivePath: string, store: string): Pro
  * Reads the archive once without writing anything; readImageArchive does the full check later.
  */
 export async function checkImageArchive (archivePath: string): Promise<void> {
-  const extract = tar.extract()
+  const extract = tar().extract()
   const reading = pipeline(createReadStream(archivePath), extract).then(() => undefined, (err: Error) => err)
   const found = new Map<string, string>()
   for await (const entry of unreadableAsInvalid(extract, archivePath)) {
@@ -200,7 +203,7 @@ async function uncompressedDigest (path: string): Promise<string> {
  * gets the config's digest as its id and no tag.
  */
 export function dockerLoadArchive (config: { path: string, hex: string }, layers: Array<{ path: string, hex: string, size: bigint }>): Readable {
-  const pack = tar.pack()
+  const pack = tar().pack()
   const write = async (): Promise<void> => {
     const manifest = JSON.stringify([{ Config: blobName(config.hex), RepoTags: [], Layers: layers.map(l => blobName(l.hex)) }])
     pack.entry({ name: 'manifest.json' }, manifest)
