@@ -39,14 +39,15 @@ const sized = <T>(options: RunOptions, full: T, smoke: T): T => (options.profile
 export const BENCHES: Bench[] = [
   {
     name: 'throughput',
-    describe: 'payload transfer between two processes: job transfer protocol vs node TLS vs raw TCP',
+    describe: 'payload transfer between two processes: job transfer protocol (TLS, Noise) vs node TLS vs raw TCP',
     async run (options) {
       const r = await throughput({ bytes: sized(options, 256 * MiB, 8 * MiB), repeat: options.repeat ?? sized(options, 7, 1) })
       const b = 'throughput'
       return {
         result: r,
         rows: [
-          medianRow(b, 'job transfer (noise, yamux)', 'Gbit/s', r.gbps.libp2p, { name: 'node TLS', value: r.gbps.tls.median }),
+          medianRow(b, `job transfer (${r.negotiated.libp2p}, yamux)`, 'Gbit/s', r.gbps.libp2p, { name: 'node TLS', value: r.gbps.tls.median }),
+          medianRow(b, `job transfer, Noise-only peer (${r.negotiated.noise})`, 'Gbit/s', r.gbps.noise, { name: 'node TLS', value: r.gbps.tls.median }),
           medianRow(b, 'job transfer vs raw TCP', 'Gbit/s', r.gbps.libp2p, { name: 'raw TCP', value: r.gbps.tcp.median }),
           medianRow(b, 'node TLS 1.3', 'Gbit/s', r.gbps.tls, { name: 'raw TCP', value: r.gbps.tcp.median }),
           medianRow(b, 'raw TCP', 'Gbit/s', r.gbps.tcp)
