@@ -30,6 +30,7 @@ import { CapabilityDirectory } from '../services/capability/directory.js'
 import { CapabilityRecords } from '../services/capability/records.js'
 import { AskBook } from '../services/gossip/ask-book.js'
 import { AskWatcher } from '../services/gossip/ask-watcher.js'
+import { AuthorBudget } from '../services/gossip/author-budget.js'
 import { TopicCarrier } from '../services/gossip/topic-carrier.js'
 import { GraylistWatch } from '../services/gossip/graylist-watch.js'
 import { JobServer } from '../services/jobs/job-server.js'
@@ -127,6 +128,8 @@ export class IonetNode {
   readonly libp2p: IonetLibp2p
   readonly events: NodeEvents
   readonly scorer: PeerScorer
+  /** Per-author rates of gossiped bids and asks (services/gossip/author-budget.ts). */
+  private readonly gossipBudget: AuthorBudget
   readonly layout: DataDirLayout
   readonly records: CapabilityRecords
   readonly directory: CapabilityDirectory
@@ -208,8 +211,11 @@ export class IonetNode {
     this.unlock = parts.unlock
     this.directory = new CapabilityDirectory(libp2p, records)
     this.asks = new AskBook(now)
-    this.askWatcher = new AskWatcher({ libp2p, book: this.asks, scorer, events, now })
-    if (libp2p.services.relay !== undefined) this.carrier = new TopicCarrier({ libp2p, askWatcher: this.askWatcher, scorer, events, now })
+    // One budget per node: an author flooding several topics of a kind spends the same tokens.
+    const gossipBudget = new AuthorBudget()
+    this.gossipBudget = gossipBudget
+    this.askWatcher = new AskWatcher({ libp2p, book: this.asks, scorer, events, now, budget: gossipBudget })
+    if (libp2p.services.relay !== undefined) this.carrier = new TopicCarrier({ libp2p, askWatcher: this.askWatcher, scorer, events, now, budget: gossipBudget })
     this.graylist = new GraylistWatch({
       pubsub: libp2p.services.pubsub,
       events,
@@ -262,7 +268,7 @@ export class IonetNode {
       this.hardware = p.hardware
       this.ledger = new CapacityLedger(p.hardware)
       this.provider = new ProviderMarket({
-        libp2p, privateKey, hardware: p.hardware, terms, ledger: this.ledger, scorer, events, now, wallet: wallet.publicKey,
+        libp2p, privateKey, hardware: p.hardware, terms, ledger: this.ledger, scorer, gossipBudget: this.gossipBudget, events, now, wallet: wallet.publicKey,
         debts: (renter) => this.credit.outstanding(renter, now()),
         credit: this.credit.policy,
         reachability: () => this.reachability.claim(),

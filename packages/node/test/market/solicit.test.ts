@@ -7,14 +7,14 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { BidDecline, JobStatus, MessageKind, PROTOCOL_IDS, SolicitReply, openEnvelope, sealEnvelope } from '@ionet-p2p/protocol'
-import type { Bid, Requirements } from '@ionet-p2p/protocol'
+import type { Bid } from '@ionet-p2p/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { IonetNode } from '../../src/node/ionet-node.js'
 import type { NodeEvent } from '../../src/events.js'
 import { StreamReader, sendFrame } from '../../src/network/stream-io.js'
 import { example, wasmExecutors } from '../helpers/executors.js'
+import { testBid } from '../helpers/bids.js'
 import { TestNetwork, gpu, host, wants } from '../helpers/network.js'
 
 describe('soliciting a bid', () => {
@@ -38,18 +38,7 @@ describe('soliciting a bid', () => {
     await rm(work, { recursive: true, force: true })
   })
 
-  function bid (node: IonetNode, requirements: Requirements = wants()): Bid {
-    return {
-      jobId: new Uint8Array(randomBytes(16)) as Uint8Array<ArrayBuffer>,
-      requirements,
-      durationS: 60,
-      maxPricePerUnitHour: 3_000_000n,
-      quoteDeadlineMs: BigInt(Date.now() + 5_000),
-      multiaddrs: node.libp2p.getMultiaddrs().map(a => a.bytes as Uint8Array<ArrayBuffer>),
-      inputBytes: 10n,
-      image: ''
-    }
-  }
+  const bid = testBid
 
   async function seal (signer: IonetNode, body: Bid): Promise<Uint8Array> {
     return sealEnvelope(net.keyOf(signer), MessageKind.BID, body, { seq: BigInt(Date.now()) * 1000n + BigInt(Math.floor(Math.random() * 1000)), now: Date.now(), ttlMs: 30_000 })

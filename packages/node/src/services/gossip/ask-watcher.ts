@@ -8,12 +8,13 @@ import type { NodeEvents } from '../../events.js'
 import type { IonetLibp2p } from '../../node/libp2p.js'
 import type { PeerScorer } from '../../network/peer-scorer.js'
 import type { AskBook } from './ask-book.js'
+import type { AuthorBudget } from './author-budget.js'
 import { createGossipValidator } from './gossip-validator.js'
 
 export class AskWatcher {
   private readonly watching = new Set<string>()
 
-  constructor (private readonly o: { libp2p: IonetLibp2p, book: AskBook, scorer: PeerScorer, events: NodeEvents, now: () => number }) {}
+  constructor (private readonly o: { libp2p: IonetLibp2p, book: AskBook, scorer: PeerScorer, events: NodeEvents, now: () => number, budget?: AuthorBudget }) {}
 
   watch (gpuClass: string): void {
     const topic = askTopic(gpuClass)
@@ -24,6 +25,7 @@ export class AskWatcher {
       scorer: this.o.scorer,
       events: this.o.events,
       now: this.o.now,
+      budget: this.o.budget,
       check: (opened) => {
         if (opened.body.gpuClass !== gpuClass) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `ask for ${opened.body.gpuClass} gossiped on the ${gpuClass} topic`)
         // seq increases strictly per signer: an ask no newer than the one held is not forwarded.

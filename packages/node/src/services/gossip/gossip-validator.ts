@@ -1,7 +1,8 @@
 /**
  * Validation of gossiped envelopes (asks and bids), in the Lodestar style: every message gets
- * ACCEPT (deliver and forward), IGNORE (drop, slight penalty: expired or from the future) or REJECT
- * (drop and penalise the peer that forwarded it: malformed, forged, oversized).
+ * ACCEPT (deliver and forward), IGNORE (drop, slight penalty: expired or from the future; or over
+ * its author's budget, penalised only when the author sent it itself) or REJECT (drop and penalise
+ * the peer that forwarded it: malformed, forged, oversized).
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { TopicValidatorFn } from '@libp2p/gossipsub'
@@ -10,6 +11,7 @@ import { IonetError, IonetErrorCode } from '../../errors.js'
 import type { OpenedEnvelope, SignedKind } from '@ionet-p2p/protocol'
 import type { PeerScorer, OffenceName } from '../../network/peer-scorer.js'
 import type { NodeEvents } from '../../events.js'
+import type { AuthorBudget, GossipedKind } from './author-budget.js'
 
 export interface GossipValidatorOptions<K extends SignedKind> {
   kind: K
@@ -20,6 +22,8 @@ export interface GossipValidatorOptions<K extends SignedKind> {
   onValid: (opened: OpenedEnvelope<K>, topic: string) => void
   /** Extra checks on the opened message (e.g. the topic's class matches the body). */
   check?: (opened: OpenedEnvelope<K>, topic: string) => void
+  /** Per-author rate of this kind, shared with the kind's other topics (author-budget.ts). */
+  budget?: AuthorBudget
 }
 
 const IGNORED = new Set<string>([ProtocolErrorCode.EXPIRED, ProtocolErrorCode.NOT_YET_VALID])
@@ -43,6 +47,13 @@ export function createGossipValidator<K extends SignedKind> (options: GossipVali
       // (StrictNoSign, see libp2p.ts), so the author is whoever signed the envelope.
       const opened = await openEnvelope(message.data, { kind: options.kind, now: options.now() })
       options.check?.(opened, message.topic)
+      if (options.budget !== undefined && !options.budget.admit(options.kind as GossipedKind, opened.signer.toString(), options.now())) {
+        if (propagationSource.equals(opened.signer)) {
+          const score = options.scorer.penalize(propagationSource, 'FLOODING')
+          options.events.emit({ type: 'peer:penalized', peerId: propagationSource.toString(), offence: 'FLOODING', score, detail: `${options.kind} on ${message.topic}: over the author's gossip budget` })
+        }
+        return TopicValidatorResult.Ignore
+      }
       options.onValid(opened, message.topic)
       return TopicValidatorResult.Accept
     } catch (err) {
@@ -57,7 +68,7 @@ export function createGossipValidator<K extends SignedKind> (options: GossipVali
 }
 
 /** The validator of one class's bid topic: a signed bid, for that class. */
-export function createBidValidator (gpuClass: string, o: Pick<GossipValidatorOptions<MessageKind.BID>, 'scorer' | 'events' | 'now' | 'onValid'>): TopicValidatorFn {
+export function createBidValidator (gpuClass: string, o: Pick<GossipValidatorOptions<MessageKind.BID>, 'scorer' | 'events' | 'now' | 'onValid' | 'budget'>): TopicValidatorFn {
   return createGossipValidator({
     kind: MessageKind.BID,
     ...o,

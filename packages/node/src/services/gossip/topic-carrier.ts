@@ -18,6 +18,7 @@ import type { IonetLibp2p } from '../../node/libp2p.js'
 import type { PeerScorer } from '../../network/peer-scorer.js'
 import type { AskWatcher } from './ask-watcher.js'
 import { createBidValidator } from './gossip-validator.js'
+import type { AuthorBudget } from './author-budget.js'
 
 /** GPU classes are an open set; a relay carries at most this many topics. */
 export const MAX_CARRIED_TOPICS = 256
@@ -36,6 +37,7 @@ export class TopicCarrier {
     scorer: PeerScorer
     events: NodeEvents
     now: () => number
+    budget?: AuthorBudget
   }) {}
 
   start (): void {
@@ -76,7 +78,7 @@ export class TopicCarrier {
     }
     // A provider on this node validates its own bid topics already.
     if (pubsub.getTopics().includes(topic)) return
-    pubsub.topicValidators.set(topic, createBidValidator(parsed.gpuClass, { scorer: this.o.scorer, events: this.o.events, now: this.o.now, onValid: () => {} }))
+    pubsub.topicValidators.set(topic, createBidValidator(parsed.gpuClass, { scorer: this.o.scorer, events: this.o.events, now: this.o.now, budget: this.o.budget, onValid: () => {} }))
     pubsub.subscribe(topic)
   }
 }

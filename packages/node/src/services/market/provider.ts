@@ -23,6 +23,7 @@ import type { PeerScorer } from '../../network/peer-scorer.js'
 import { isPeerFault, penalize, withDeadline } from '../../network/protocol-stream.js'
 import { StreamReader, sendFrame } from '../../network/stream-io.js'
 import { createBidValidator } from '../gossip/gossip-validator.js'
+import { AuthorBudget } from '../gossip/author-budget.js'
 import type { CapacityLedger } from './capacity.js'
 import { SequenceCounter } from './sequence.js'
 
@@ -49,6 +50,11 @@ export interface ProviderMarketOptions {
   terms: ProviderTerms
   ledger: CapacityLedger
   scorer: PeerScorer
+  /**
+   * Per-author rates of gossiped bids, shared with the node's other gossip validators.
+   * @default its own, at GOSSIP_BUDGETS
+   */
+  gossipBudget?: AuthorBudget
   events: NodeEvents
   now?: () => number
   /**
@@ -129,6 +135,7 @@ export class ProviderMarket {
       leaseTtlMs: 60_000,
       maxConcurrentQuotes: 32,
       credit: DEFAULT_CREDIT_POLICY,
+      gossipBudget: new AuthorBudget(),
       ...options
     }
     this.seq = new SequenceCounter(this.o.now)
@@ -150,6 +157,7 @@ export class ProviderMarket {
         scorer: this.o.scorer,
         events: this.o.events,
         now: this.o.now,
+        budget: this.o.gossipBudget,
         onValid: (opened) => { void this.onBid(opened) }
       }))
       libp2p.services.pubsub.subscribe(topic)
