@@ -56,6 +56,43 @@ describe('kademlia lookups', () => {
     expect(m.lookup(5, key).closest.join()).toBe(m.closestServers(key, 20, 5).join())
   })
 
+  it('end a record lookup at the first holder: a server near the key, sooner and with fewer queries than a full lookup', () => {
+    const m = model({ count: 20_000 })
+    const rng = new Rng(12, 1)
+    const depth = m.holderDepth
+    // The key's subtree of that depth holds k to 2k servers on average.
+    expect(20_000 / 2 ** depth).toBeGreaterThanOrEqual(20)
+    expect(20_000 / 2 ** depth).toBeLessThan(40)
+    let fullMs = 0
+    let valueMs = 0
+    let fullQueries = 0
+    let valueQueries = 0
+    for (let i = 0; i < 300; i++) {
+      const from = rng.int(20_000)
+      const key = randomKey(rng)
+      const full = m.lookup(from, key)
+      const value = m.lookupValue(from, key)
+      expect(value.ok).toBe(true)
+      expect(value.closest.length).toBe(1)
+      const holder = value.closest[0] as number
+      // A holder shares at least `depth` leading bits with the key, as the k closest (the true record holders) do.
+      const k0 = m.keyOfNode(holder)
+      const shared = k0.hi === key.hi ? 32 + Math.clz32((k0.lo ^ key.lo) >>> 0) : Math.clz32((k0.hi ^ key.hi) >>> 0)
+      expect(shared).toBeGreaterThanOrEqual(depth)
+      expect(value.latencyMs).toBeLessThanOrEqual(full.latencyMs)
+      fullMs += full.latencyMs
+      valueMs += value.latencyMs
+      fullQueries += full.queries
+      valueQueries += value.queries
+    }
+    expect(valueMs).toBeLessThan(0.6 * fullMs)
+    expect(valueQueries).toBeLessThan(0.6 * fullQueries)
+    // The querier that holds the record itself answers at once.
+    const own = m.lookupValue(7, m.keyOfNode(7))
+    expect(own.latencyMs).toBe(0)
+    expect(own.queries).toBe(0)
+  })
+
   it('take more hops as the network grows, like log N', () => {
     const sizes = [9, 10, 11, 12, 13, 14, 15].map(e => 2 ** e)
     const points = hopsSweep(sizes, 1, 400)

@@ -64,11 +64,16 @@ export function peerIdOfCapabilityKey (key: Uint8Array): string | undefined {
 
 /**
  * The DHT content key under which providers of a GPU class announce themselves
- * (provide/findProviders): CIDv1, raw codec, sha2-256 of utf8("ionet/class/1/" + class).
+ * (provide/findProviders): CIDv1, raw codec, sha2-256 of utf8(classKeyName(class)).
  */
 export function classProviderKey (gpuClass: string): CID {
-  const digest = Digest.create(0x12, sha256(utf8(`ionet/class/1/${gpuClass}`)))
+  const digest = Digest.create(0x12, sha256(utf8(classKeyName(gpuClass))))
   return CID.createV1(raw.code, digest)
+}
+
+/** What a class's provider key hashes: "ionet/class/1/" + class (the simulator hashes the same name). */
+export function classKeyName (gpuClass: string): string {
+  return `ionet/class/1/${gpuClass}`
 }
 
 /**

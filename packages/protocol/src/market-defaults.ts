@@ -8,15 +8,22 @@ export const MARKET_DEFAULTS = Object.freeze({
   /** How long a renter collects quotes. */
   quoteWindowMs: 3_000,
   /**
-   * Providers a renter sends its bid to directly (/ionet/solicit/1.0.0), chosen by
-   * chooseInvitees: the bound on quotes per bid. The DES measured 650 quotes per bid when every
+   * Providers a renter sends its bid to directly in its first round (/ionet/solicit/1.0.0),
+   * chosen by chooseInvitees: the bound on quotes per bid when that round brings one (a later
+   * round asks more, roundFanout, after one without a quote). The DES measured 650 quotes per bid when every
    * fitting provider answered a gossiped bid, 1.8 % of them used (docs/decisions.md).
    * @default 8
    */
   solicitFanout: 8,
   /**
+   * Each round of solicitation that brought no quote multiplies the next round's fanout by this
+   * (market.ts roundFanout): 8, then 16.
+   * @default 2
+   */
+  solicitFanoutGrowth: 2,
+  /**
    * Rounds of solicitation before a renter falls back to gossiping its bid: the next
-   * solicitFanout of its known providers are asked when a round brought no quote.
+   * roundFanout of its known providers are asked when a round brought no quote.
    * @default 2
    */
   solicitRounds: 2,

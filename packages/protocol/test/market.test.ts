@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
-  BidDecline, DEFAULT_CREDIT_POLICY, NoMatchReason, chooseInvitees, decideBid, declineReason, gossipQuotesEndAt, leaseDevices, solicitationEndsAt,
+  BidDecline, DEFAULT_CREDIT_POLICY, MARKET_DEFAULTS, NoMatchReason, chooseInvitees, roundFanout, decideBid, declineReason, gossipQuotesEndAt, leaseDevices, solicitationEndsAt,
   type BidDecisionInput, type Offer
 } from '../src/index.js'
 import { NOW, gpu, offer, request } from './fixtures.js'
@@ -74,6 +74,15 @@ describe('chooseInvitees', () => {
     expect(chosen).not.toContain('SMALL')
   })
 
+  it('asks solicitFanoutGrowth times as many in each round after one without a quote', () => {
+    expect([0, 1, 2].map(roundFanout)).toEqual([MARKET_DEFAULTS.solicitFanout, MARKET_DEFAULTS.solicitFanout * MARKET_DEFAULTS.solicitFanoutGrowth, MARKET_DEFAULTS.solicitFanout * MARKET_DEFAULTS.solicitFanoutGrowth ** 2])
+    const first = chooseInvitees(request(), jobId, many)
+    expect(first).toHaveLength(8)
+    const second = chooseInvitees(request(), jobId, many, { round: 1, exclude: new Set(first) })
+    expect(second).toHaveLength(16)
+    expect(second.some(p => first.includes(p))).toBe(false)
+  })
+
   it('prefers lower prices beyond the spread, and spreads near-equal prices over jobs', () => {
     const cheap = offer({ provider: 'CHEAP', pricePerUnitHour: 1_000_000n })
     const ids = Array.from({ length: 20 }, (_, i) => new Uint8Array(16).fill(i))
@@ -112,6 +121,12 @@ describe('solicitationEndsAt', () => {
     expect(solicitationEndsAt({ ...base, invitees: [{ answeredAtMs: 1400, quoted: true }, none] })).toBe(1800)
     expect(solicitationEndsAt({ ...base, invitees: [{ answeredAtMs: 1020, quoted: true }, { connectedAtMs: 1010 }] })).toBe(1120)
     expect(solicitationEndsAt({ ...base, invitees: [{ answeredAtMs: 3000, quoted: true }, none] })).toBe(4000)
+  })
+  it('with a quote in, gives up on providers that never connected by the dial grace after the first answer', () => {
+    // A decline at 1050, a slow quote at 1400, one never connected: not twice the quote's 400 ms (1800), but 1050 + 300.
+    expect(solicitationEndsAt({ ...base, invitees: [{ answeredAtMs: 1050 }, { connectedAtMs: 1200, answeredAtMs: 1400, quoted: true }, none], nowMs: 1400 })).toBe(1350)
+    // While one that connected has not answered, the quote's own rule holds.
+    expect(solicitationEndsAt({ ...base, invitees: [{ answeredAtMs: 1050 }, { answeredAtMs: 1400, quoted: true }, { connectedAtMs: 1300 }], nowMs: 1400 })).toBe(1800)
   })
   it('with declines only, gives up on providers that never connected after the dial grace', () => {
     expect(solicitationEndsAt({ ...base, invitees: [{ answeredAtMs: 1100 }, none] })).toBe(1400)

@@ -21,6 +21,11 @@
  * links to the closest node found: a peer from the querier's own table is hop 1, a peer first
  * heard of in a hop-h peer's answer is hop h + 1.
  *
+ * A record or provider lookup (lookupValue) ends at the first answer from a holder, as kad-dht's
+ * GET_VALUE and GET_PROVIDERS do for the node (directory.ts takes the first valid record, and
+ * stops once it has the providers it asked for); holders stand for the k closest servers the
+ * record was put to: the key's subtree of holderDepth bits (k to 2k servers).
+ *
  * Measured (Node 24, a busy 2-core build machine, k = 20, α = 3, all servers online, best of 5
  * rounds of 20,000 random lookups): ~22 µs a lookup at 10^5 nodes (~24 queries: the k closest
  * must all answer), ~41 µs at 10^6; building the model takes ~50 ms at 10^5, ~170 ms at 10^6;
@@ -75,6 +80,11 @@ const FAILED = 3
 
 const TWO32 = 0x1_0000_0000
 
+/** Bit i (0: the most significant) of a 64-bit id. */
+function bitOf (h: number, l: number, i: number): number {
+  return i < 32 ? (h >>> (31 - i)) & 1 : (l >>> (63 - i)) & 1
+}
+
 /** Common prefix length of two 64-bit ids (64 when equal). */
 function cpl (ah: number, al: number, bh: number, bl: number): number {
   const x = (ah ^ bh) >>> 0
@@ -126,6 +136,10 @@ export class KademliaModel {
   private readonly ifSlot: Int32Array
   private readonly ifEnd: Float64Array
   private readonly ifOk: Uint8Array
+  // The closest of an overflowing tier, by distance (take).
+  private readonly bestH: Uint32Array
+  private readonly bestL: Uint32Array
+  private readonly bestP: Int32Array
 
   constructor (o: KademliaOptions) {
     if (!Number.isInteger(o.count) || o.count < 0) throw new RangeError(`kademlia: bad count ${o.count}`)
@@ -193,6 +207,9 @@ export class KademliaModel {
     this.ifSlot = new Int32Array(o.alpha)
     this.ifEnd = new Float64Array(o.alpha)
     this.ifOk = new Uint8Array(o.alpha)
+    this.bestH = new Uint32Array(o.k)
+    this.bestL = new Uint32Array(o.k)
+    this.bestP = new Int32Array(o.k)
   }
 
   /** A 64-bit key from text (e.g. the class provider key "ionet-providers/<gpuClass>"), via a stable hash. */
@@ -247,10 +264,35 @@ export class KademliaModel {
     return Int32Array.from(best, b => b[2])
   }
 
-  lookup (from: number, key: DhtKey): LookupResult {
+  /**
+   * How many leading bits a record holder shares with the record's key: the key's subtree of
+   * this depth holds k to 2k servers on average, standing in for the k closest servers the
+   * record was put to (static, so checking a peer costs one prefix comparison).
+   */
+  get holderDepth (): number {
+    return Math.max(0, Math.floor(Math.log2(Math.max(1, this.servers / this.k))))
+  }
+
+  /**
+   * A lookup of a record (kad-dht GET_VALUE as directory.ts fetch runs it): the iterative lookup
+   * of `key` that ends at the first answer from a peer holding the record (within holderDepth of
+   * the key), or at once when the querier holds it. `closest` is that holder alone; not ok when
+   * the lookup ended without reaching one.
+   */
+  lookupValue (from: number, key: DhtKey): LookupResult {
+    const depth = this.holderDepth
+    if (this.isServer(from) && cpl(this.idHi[from] as number, this.idLo[from] as number, key.hi >>> 0, key.lo >>> 0) >= depth) {
+      return { hops: 0, latencyMs: 0, closest: Int32Array.of(from), queries: 0, ok: true }
+    }
+    return this.lookup(from, key, depth)
+  }
+
+  /** An iterative lookup of `key`; with valueDepth ≤ 64, it ends at the first answer from a peer within that depth of the key (lookupValue). */
+  lookup (from: number, key: DhtKey, valueDepth = 65): LookupResult {
     const k = this.k
     const th = key.hi >>> 0
     const tl = key.lo >>> 0
+    let holder = -1
     if (++this.gen === 0x7fffffff) { this.stamp.fill(0); this.gen = 1 }
     const gen = this.gen
     // The querier never adds itself to its own shortlist.
@@ -334,7 +376,9 @@ export class KademliaModel {
       } else {
         this.cState[c] = RESPONDED
         const hop = (this.cHop[c] as number) + 1
-        m = this.answer(this.srvNode[this.cPos[c] as number] as number, th, tl)
+        const pos = this.cPos[c] as number
+        if (valueDepth <= 64 && cpl(this.srvHi[pos] as number, this.srvLo[pos] as number, th, tl) >= valueDepth) { holder = c; break }
+        m = this.answer(this.srvNode[pos] as number, th, tl)
         for (let i = 0; i < m; i++) add(this.ans[i] as number, hop)
       }
       // Done once the k closest live peers have all answered.
@@ -344,6 +388,8 @@ export class KademliaModel {
       if (done) break
     }
 
+    if (holder >= 0) return { hops: this.cHop[holder] as number, latencyMs: now, closest: Int32Array.of(this.srvNode[this.cPos[holder] as number] as number), queries, ok: true }
+    if (valueDepth <= 64) return { hops: 0, latencyMs: now, closest: new Int32Array(0), queries, ok: false }
     // Every one of the first min(k, ol) has answered here (termination, or nothing left to ask).
     const lim = ol < k ? ol : k
     const closest = new Int32Array(lim)
@@ -372,9 +418,17 @@ export class KademliaModel {
     }
     const deepest = this.deepest(q, qh, ql)
     if (c < 64 && deepest > c) {
-      t = 0
-      for (let i = c + 1; i <= deepest; i++) t = this.bucket(q, qh, ql, i, t)
-      n = this.take(t, n, th, tl)
+      // The deeper buckets share exactly c bits with t, and each is one band of distance: bucket
+      // i's peers differ from q at bit i, so they are closer to t than every deeper bucket's when
+      // q and t differ there, farther otherwise. So in XOR order they come as: those i (from c + 1
+      // up) where q and t differ, then the others from the deepest up; they are taken in that
+      // order until k are in — the same peers as taking the k closest of all of them at once.
+      for (let i = c + 1; i <= deepest && n < k; i++) {
+        if (bitOf(qh, ql, i) !== bitOf(th, tl, i)) n = this.take(this.bucket(q, qh, ql, i, 0), n, th, tl)
+      }
+      for (let i = deepest; i > c && n < k; i--) {
+        if (bitOf(qh, ql, i) === bitOf(th, tl, i)) n = this.take(this.bucket(q, qh, ql, i, 0), n, th, tl)
+      }
     }
     for (let i = Math.min(c - 1, deepest); i >= 0 && n < k; i--) {
       t = this.bucket(q, qh, ql, i, 0)
@@ -399,22 +453,35 @@ export class KademliaModel {
       for (let i = 0; i < t; i++) this.ans[n++] = tp[i] as number
       return n
     }
-    // Partial selection sort: need ≤ k picks from a tier of a few k entries, and rare (short buckets only).
-    for (let a = 0; a < need; a++) {
-      let b = a
-      let bh = ((this.srvHi[tp[a] as number] as number) ^ th) >>> 0
-      let bl = ((this.srvLo[tp[a] as number] as number) ^ tl) >>> 0
-      for (let i = a + 1; i < t; i++) {
-        const p = tp[i] as number
-        const dh = ((this.srvHi[p] as number) ^ th) >>> 0
-        const dl = ((this.srvLo[p] as number) ^ tl) >>> 0
-        if (dh < bh || (dh === bh && dl < bl)) { b = i; bh = dh; bl = dl }
+    // The need closest of the tier, kept sorted in a buffer as the tier is scanned once (need ≤ k).
+    const bh = this.bestH
+    const bl = this.bestL
+    const bp = this.bestP
+    let kept = 0
+    for (let i = 0; i < t; i++) {
+      const p = tp[i] as number
+      const dh = ((this.srvHi[p] as number) ^ th) >>> 0
+      const dl = ((this.srvLo[p] as number) ^ tl) >>> 0
+      if (kept === need) {
+        const wh = bh[need - 1] as number
+        if (dh > wh || (dh === wh && dl >= (bl[need - 1] as number))) continue
+      } else {
+        kept++
       }
-      const x = tp[a] as number
-      tp[a] = tp[b] as number
-      tp[b] = x
-      this.ans[n++] = tp[a] as number
+      let j = kept - 1
+      while (j > 0) {
+        const uh = bh[j - 1] as number
+        if (uh < dh || (uh === dh && (bl[j - 1] as number) < dl)) break
+        bh[j] = uh
+        bl[j] = bl[j - 1] as number
+        bp[j] = bp[j - 1] as number
+        j--
+      }
+      bh[j] = dh
+      bl[j] = dl
+      bp[j] = p
     }
+    for (let a = 0; a < need; a++) this.ans[n++] = bp[a] as number
     return n
   }
 

@@ -7,9 +7,9 @@
  *
  * A job, step by step as the renter does it:
  *   arrival → DHT: one provider lookup for the class key, then record fetches (lookups of each
- *   found provider's key, in parallel) → dial up to 8 candidates (1 RTT each, a dial timeout for
- *   an offline one) → publish the bid on the class topic → every provider it reaches decides as
- *   provider.ts does (fit on its own free capacity and price, the quote deadline, the renter's
+ *   found provider's key, in parallel; each ends at the first peer holding what it looks for) →
+ *   dial up to 8 candidates (1 RTT each, a dial timeout for an offline one) → publish the bid
+ *   on the class topic → every provider it reaches decides as provider.ts does (fit on its own free capacity and price, the quote deadline, the renter's
  *   credit) and its quote travels back (direct, or provider → relay → renter when it is behind
  *   NAT and the hole punch failed) → the renter stops at the `expected`-th quote or when the
  *   window closes, waits for its pings, ranks with rankQuotes → leases the best (the provider
@@ -22,7 +22,7 @@
  * comes from the scenario seed's streams (workload/random.ts), so a seed gives identical tables.
  */
 import {
-  BidDecline, DEFAULT_CREDIT_POLICY, MARKET_DEFAULTS, amountOwed, chooseInvitees, gossipQuotesEndAt, creditPriceCap, creditRefusal, decideBid, explainNoMatch, formatSol, maxCost,
+  BidDecline, DEFAULT_CREDIT_POLICY, MARKET_DEFAULTS, classKeyName, amountOwed, chooseInvitees, gossipQuotesEndAt, creditPriceCap, creditRefusal, decideBid, explainNoMatch, formatSol, maxCost,
   quoteExpected, rankQuotes, reputationOf, solicitationEndsAt, unitSeconds
 } from '@ionet-p2p/protocol'
 import type { Debts, InviteeState, JobRequest, QuoteCandidate } from '@ionet-p2p/protocol'
@@ -434,7 +434,7 @@ export class Simulation {
       freshTables: !this.o.staleRoutingTables
     })
     // The same preimage as the protocol's classProviderKey.
-    this.classKey = p.classes.map(c => this.kad.keyOf(`ionet/class/1/${c}`))
+    this.classKey = p.classes.map(c => this.kad.keyOf(classKeyName(c)))
     const g = s.gossip
     const meshOptions = { seed: s.seed, D: g.D, Dlo: g.Dlo, Dhi: g.Dhi, latency: this.lat, processingMs: GOSSIP_PROCESSING_MS }
     this.bidMesh = p.classes.map((_, c) => new TopicMesh(c, meshOptions))
@@ -681,16 +681,19 @@ export class Simulation {
 
   /**
    * A DHT discovery of a class's providers and their records (directory.ts): the providers found,
-   * those whose record fetch succeeded, and the time of each step (the records in parallel).
+   * those whose record fetch succeeded, and the time of each step (the records in parallel). Both
+   * lookups end at the first answer from a peer holding what they look for (lookupValue), as the
+   * node's do: directory.ts findProviders stops once kad-dht has yielded `limit` providers (a
+   * holder answers with all it stores), and fetch takes the first valid record.
    */
   private discover (r: number, c: number, limit: number = this.s.dht.discoverLimit): { found: number[], records: number[], providersMs: number, recordsMs: number } {
-    const lookup = this.kad.lookup(r, this.classKey[c] as DhtKey)
+    const lookup = this.kad.lookupValue(r, this.classKey[c] as DhtKey)
     const found = lookup.ok && lookup.latencyMs <= DISCOVERY_TIMEOUT_MS ? this.pickProviders(c, r, limit) : []
     this.recordLookup(r, lookup, this.sizes.dht.getProvidersRequest, this.sizes.dht.getProvidersResponse(found.length))
     let recordsMs = 0
     const records: number[] = []
     for (const node of found) {
-      const f = this.kad.lookup(r, this.kad.keyOfNode(node))
+      const f = this.kad.lookupValue(r, this.kad.keyOfNode(node))
       const capBytes = this.sizes.capability(this.p.kind[node] as number, this.p.units[node] as number)
       this.recordLookup(r, f, this.sizes.dht.getValueRequest, this.sizes.dht.getValueResponse(capBytes))
       recordsMs = Math.max(recordsMs, Math.min(f.latencyMs, DISCOVERY_TIMEOUT_MS))
@@ -714,7 +717,7 @@ export class Simulation {
     if (job.unknown.length > 0 && job.round > 0 && t + 1 >= job.recordsAtS) job.unknown = []
     const known = job.unknown.length > 0 && t < job.recordsAtS ? [] : job.known
     const offers = known.flatMap(node => this.market.recordOffers(node, this.heardFree(r, node, t)))
-    const invitees = job.round < SOLICIT_ROUNDS ? chooseInvitees(job.request, jobIdBytes(id), offers, { exclude: job.asked, unknown: job.unknown.map(n => this.market.peerId(n)) }) : []
+    const invitees = job.round < SOLICIT_ROUNDS ? chooseInvitees(job.request, jobIdBytes(id), offers, { round: job.round, exclude: job.asked, unknown: job.unknown.map(n => this.market.peerId(n)) }) : []
     if (invitees.length === 0) {
       if (job.rediscovered) { this.broadcast(id, t); return }
       // A fresh lookup of the class (renter.ts solicit), then as many rounds again.
@@ -732,13 +735,16 @@ export class Simulation {
     const nowMs = t * 1000
     const answers: Array<{ connectMs: number, atMs: number, node: number, quote: boolean, rttMs: number }> = []
     const bidBytes = this.sizes.solicitBid[c] as number
+    const gone: number[] = []
     for (const peer of invitees) {
       job.asked.add(peer)
       const node = this.market.nodeOf(peer)
       this.send(r, DIAL_MESSAGES_PER_SIDE + 1, DIAL_BYTES_PER_SIDE + bidBytes, T_BIDS)
       if (this.online[node] === 0) {
-        // A provider gone since the renter looked it up: the dial runs out (renter.ts: min(window, dial timeout)).
+        // A provider gone since the renter looked it up: the dial runs out (renter.ts: min(window,
+        // dial timeout)), and the renter drops it from its view of the class (directory.ts forget).
         answers.push({ connectMs: Infinity, atMs: nowMs + Math.min(windowMs, DIAL_TIMEOUT_S * 1000), node, quote: false, rttMs: 0 })
+        gone.push(node)
         continue
       }
       const rttMs = 2 * this.pathMs(r, node)
@@ -765,6 +771,10 @@ export class Simulation {
         if (CREDIT_DECLINES.has(decision.decline)) this.stats.creditRefusals++
       }
       answers.push({ connectMs: nowMs + rttMs, atMs: nowMs + 2 * rttMs + QUOTE_PROCESSING_MS, node, quote: decision.quote, rttMs })
+    }
+    if (gone.length > 0) {
+      const at = (this.renterIdx[r] as number) * this.C + c
+      this.views[at] = this.views[at]?.filter(node => !gone.includes(node))
     }
     // Walk connections and answers in time order until the renter's stop rule says it is done.
     const steps = answers.flatMap((a, i) => [{ atMs: a.connectMs, i, answer: false }, { atMs: a.atMs, i, answer: true }]).filter(e => Number.isFinite(e.atMs))
@@ -1446,7 +1456,7 @@ export class Simulation {
     const s = this.s
     return [
       `ask gossip: one ask per class every ${this.o.askSampleIntervalS} s (less often in topics over ${ASK_SAMPLE_FULL_RATE_MEMBERS} members, at most 10×) simulated hop by hop (${this.stats.askSamples} samples); the bytes and messages of all asks (every online provider every ${s.gossip.askInterval} s, plus one per capacity change) are accounted from the samples' transmissions per topic member`,
-      `DHT: ${this.o.staleRoutingTables ? 'stale routing tables (offline peers stay and cost query timeouts)' : 'routing tables without offline peers (kad-dht evicts peers that fail queries and refreshes buckets every 10 min)'}; NATed nodes are clients; record fetches are full lookups of the provider's key; advertisements (${this.dhtMeanQueries.toFixed(1)} queries a lookup, calibrated at start) are counted, not simulated`,
+      `DHT: ${this.o.staleRoutingTables ? 'stale routing tables (offline peers stay and cost query timeouts)' : 'routing tables without offline peers (kad-dht evicts peers that fail queries and refreshes buckets every 10 min)'}; NATed nodes are clients; provider lookups and record fetches end at the first peer holding the providers or the record (the key's closest subtree of ~k servers); advertisements (${this.dhtMeanQueries.toFixed(1)} queries a lookup, calibrated at start) are counted, not simulated`,
       'gossip: eager push over the mesh only (no IHAVE/IWANT, no flood publishing); heartbeats are applied lazily, when a mesh is next used; control messages (GRAFT, PRUNE, subscriptions) are not counted',
       'providers decide on a bid with their state when it is published (the sub-second delivery delay is not waited for); a renter knows a provider\'s free units from its asks once it listens to the class (asks of offline providers count as expired)',
       `dials: ${this.stats.staleDials} jobs dialled a candidate that had left (its DHT records live ${RECORD_TTL_S / 60} min), which costs the ${DIAL_TIMEOUT_S} s dial timeout only when no candidate is live; ${this.stats.quotesSent} quotes were sent, ${this.stats.quotesUsed} arrived before their renter stopped collecting`,

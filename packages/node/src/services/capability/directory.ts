@@ -22,7 +22,7 @@ export interface Supply {
   records: Promise<KnownProvider[]>
 }
 
-interface Lookup { found: Promise<string[]>, records: Promise<KnownProvider[]> }
+interface Lookup { found: Promise<string[]>, records: Promise<KnownProvider[]>, limit: number }
 
 interface ClassView {
   providers: KnownProvider[]
@@ -34,6 +34,10 @@ export interface DirectoryOptions {
   now?: () => number
   /** How old a class's view may get before a use refreshes it in the background. @default MARKET_DEFAULTS.supplyRefreshMs */
   refreshMs?: number
+  /** Providers a lookup of a class asks for. @default MARKET_DEFAULTS.discoverLimit */
+  discoverLimit?: number
+  /** A fresh lookup for a renter whose known providers all declined asks for this many times discoverLimit. @default MARKET_DEFAULTS.rediscoverFactor */
+  rediscoverFactor?: number
 }
 
 /** Classes whose view is kept; the least recently used go first. */
@@ -44,6 +48,8 @@ export class CapabilityDirectory {
   private readonly records: CapabilityRecords
   private readonly now: () => number
   private readonly refreshMs: number
+  private readonly discoverLimit: number
+  private readonly rediscoverFactor: number
   private readonly views = new Map<string, ClassView>()
   private readonly pending = new Map<string, Lookup>()
 
@@ -52,6 +58,8 @@ export class CapabilityDirectory {
     this.records = records
     this.now = options.now ?? Date.now
     this.refreshMs = options.refreshMs ?? MARKET_DEFAULTS.supplyRefreshMs
+    this.discoverLimit = options.discoverLimit ?? MARKET_DEFAULTS.discoverLimit
+    this.rediscoverFactor = options.rediscoverFactor ?? MARKET_DEFAULTS.rediscoverFactor
   }
 
   /**
@@ -76,9 +84,13 @@ export class CapabilityDirectory {
     return { known: [], found: await lookup.found, records: lookup.records }
   }
 
-  /** A fresh lookup of the class (its view is replaced), for a renter whose known providers all declined. */
+  /**
+   * A fresh, wider lookup of the class (rediscoverFactor times discoverLimit providers; its
+   * records replace the view), for a renter whose known providers all declined: a lookup as
+   * wide as the first would mostly find the same providers again.
+   */
   async rediscover (gpuClass: string): Promise<Supply> {
-    const lookup = this.pending.get(gpuClass) ?? this.refresh(gpuClass)
+    const lookup = this.refresh(gpuClass, this.discoverLimit * this.rediscoverFactor)
     return { known: [], found: await lookup.found, records: lookup.records }
   }
 
@@ -87,11 +99,14 @@ export class CapabilityDirectory {
     for (const view of this.views.values()) view.providers = view.providers.filter(p => p.peerId !== peerId)
   }
 
-  /** One lookup per class at a time; its records replace the view, unless it found nothing and something was known. */
-  private refresh (gpuClass: string): Lookup {
+  /**
+   * One lookup per class at a time (a wider one may start beside a narrower one in flight, and
+   * takes its place); its records replace the view, unless it found nothing and something was known.
+   */
+  private refresh (gpuClass: string, limit: number = this.discoverLimit): Lookup {
     const pending = this.pending.get(gpuClass)
-    if (pending !== undefined) return pending
-    const found = this.findProviders(gpuClass)
+    if (pending !== undefined && pending.limit >= limit) return pending
+    const found = this.findProviders(gpuClass, limit)
     const records = found.then(async ids => this.fetchAll(ids)).then(providers => {
       const held = this.views.get(gpuClass)
       const kept = providers.length > 0 || held === undefined ? providers : held.providers
@@ -99,8 +114,8 @@ export class CapabilityDirectory {
       this.views.set(gpuClass, { providers: kept, fetchedAtMs: this.now() })
       if (this.views.size > MAX_VIEWS) this.views.delete(this.views.keys().next().value as string)
       return kept
-    }).finally(() => { this.pending.delete(gpuClass) })
-    const lookup = { found, records }
+    }).finally(() => { if (this.pending.get(gpuClass) === lookup) this.pending.delete(gpuClass) })
+    const lookup: Lookup = { found, records, limit }
     this.pending.set(gpuClass, lookup)
     return lookup
   }

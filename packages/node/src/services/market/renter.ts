@@ -372,7 +372,7 @@ export class RenterMarket {
         bid = await this.makeBid(job, request, inputBytes, windowMs)
       }
       const offers = known.providers.flatMap(p => offersFromCapability(p.peerId, p.capability.body, this.o.asks.asksOf(p.peerId)))
-      const invitees = rounds < SOLICIT_ROUNDS ? chooseInvitees(request, bid.jobIdBytes, offers, { exclude: asked, unknown: known.unknown }) : []
+      const invitees = rounds < SOLICIT_ROUNDS ? chooseInvitees(request, bid.jobIdBytes, offers, { round: rounds, exclude: asked, unknown: known.unknown }) : []
       if (invitees.length === 0) {
         if (rediscovered) break
         rediscovered = true
