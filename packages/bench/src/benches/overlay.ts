@@ -23,6 +23,7 @@ import { equals } from 'uint8arrays/equals'
 import { progress } from '../progress.js'
 import { Random } from '../random.js'
 import { echoRtts } from '../rtt.js'
+import { settle } from '../settle.js'
 import { ratio, summarize } from '../stats.js'
 import type { Summary } from '../stats.js'
 
@@ -153,25 +154,12 @@ async function waitForTopicPeers (nodes: IonetNode[]): Promise<void> {
   await sleep(3_000)
 }
 
-/**
+/*
  * A network that has just formed is still busy: every node's DHT fills its routing table, which
  * in a network this small means connecting to nearly every other node (measured at N = 100: ~85
  * connections per node, 160–190 s of one saturated process on 2 cores), and publishes its first
- * capability record. On their own machines each node would do its share in parallel; here that
- * work would be measured as gossip latency. Waits, bounded, until the event loop is mostly idle
- * over a window; returns the share of the last window it was busy.
+ * capability record. settle() waits for that work to end.
  */
-async function settle (limitMs = 240_000, windowMs = 3_000, idleEnough = 0.5): Promise<number> {
-  const deadline = Date.now() + limitMs
-  let busy = 1
-  while (Date.now() < deadline) {
-    const before = performance.eventLoopUtilization()
-    await sleep(windowMs)
-    busy = performance.eventLoopUtilization(before).utilization
-    if (busy < idleEnough) break
-  }
-  return busy
-}
 
 async function pingConnectedPairs (nodes: IonetNode[], pairs: number, random: Random): Promise<number[]> {
   const rtts: number[] = []

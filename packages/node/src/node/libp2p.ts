@@ -4,7 +4,6 @@
  * on public nodes a relay server (UPnP when asked). Market services are built on top (see
  * ionet-node.ts); NAT decisions come from network/reachability.ts.
  */
-import { autoNATv2 } from '@libp2p/autonat-v2'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -14,17 +13,16 @@ import { identify } from '@libp2p/identify'
 import type { Identify } from '@libp2p/identify'
 import { kadDHT } from '@libp2p/kad-dht'
 import type { KadDHT, SelectFn, ValidateFn } from '@libp2p/kad-dht'
-import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
-import { tls } from '@libp2p/tls'
+import type { TLSComponents } from '@libp2p/tls'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import type { TCPSocketOptions } from '@libp2p/tcp'
-import { uPnPNAT } from '@libp2p/upnp-nat'
 import { webRTC } from '@libp2p/webrtc'
 import { yamux } from '@libp2p/yamux'
-import type { ConnectionGater, PrivateKey, ComponentLogger } from '@libp2p/interface'
+import { serviceCapabilities } from '@libp2p/interface'
+import type { ConnectionEncrypter, ConnectionGater, PrivateKey, ComponentLogger } from '@libp2p/interface'
 import { CAPABILITY_NAMESPACE, PROTOCOL_IDS } from '@ionet-p2p/protocol'
 import type { Datastore } from 'interface-datastore'
 import { createLibp2p } from 'libp2p'
@@ -85,7 +83,7 @@ export interface Libp2pOptions {
   nat: { plan: NatPlan, options: NatOptions, stunServers: () => string[] }
 }
 
-/** gossipsub's mesh degree and heartbeat and kad-dht's bucket size and parallelism. */
+/** gossipsub's mesh degree and heartbeat, kad-dht's bucket size and parallelism, the encrypters' order. */
 export interface OverlayTuning {
   gossipD?: number
   gossipDlo?: number
@@ -93,6 +91,8 @@ export interface OverlayTuning {
   gossipHeartbeatMs?: number
   dhtK?: number
   dhtAlpha?: number
+  /** Connection encrypters in the order this node offers them. @default DEFAULT_ENCRYPTERS */
+  encrypters?: readonly Encrypter[]
 }
 
 /** Connection encrypters a node can offer; the dialler's order decides between two nodes. */
@@ -110,12 +110,37 @@ export function transportConfig (options: { connectionTap?: ConnectionTap, dialF
   const tcpTransport = tcp(options.dialFrom !== undefined ? { dialOpts: dialFromOptions(options.dialFrom) } : {})
   return {
     transports: [options.connectionTap === undefined ? tcpTransport : tapTransport(tcpTransport, options.connectionTap)],
-    connectionEncrypters: (options.encrypters ?? DEFAULT_ENCRYPTERS).map(e => (e === 'tls' ? tls() : noise({ crypto: bulkNoiseCrypto }))),
+    connectionEncrypters: (options.encrypters ?? DEFAULT_ENCRYPTERS).map(e => (e === 'tls' ? lazyTls() : noise({ crypto: bulkNoiseCrypto }))),
     streamMuxers: [yamux({
       // Our job streams pause reading for backpressure; a paused stream must be able to hold a
       // whole yamux window, or it is reset (measured: reset at 16 MiB with the 4 MiB default).
       streamOptions: { maxStreamWindowSize: 16 * MiB, maxReadBufferLength: 32 * MiB }
     })]
+  }
+}
+
+/** @libp2p/tls's protocol id, written out: importing it would load the module. */
+const TLS_PROTOCOL = '/tls/1.0.0'
+
+/**
+ * libp2p's TLS, its module loaded on the first connection instead of at start: @libp2p/tls and
+ * its X.509 and WebCrypto stack were the largest import on the daemon's start path (measured:
+ * ~330 ms of ~1.9 s on a busy 2-core machine, after libp2p itself).
+ */
+function lazyTls (): (components: TLSComponents) => ConnectionEncrypter {
+  return (components) => {
+    let loaded: Promise<ConnectionEncrypter> | undefined
+    const real = async (): Promise<ConnectionEncrypter> => {
+      loaded ??= import('@libp2p/tls').then(m => m.tls()(components))
+      return loaded
+    }
+    return {
+      protocol: TLS_PROTOCOL,
+      [Symbol.toStringTag]: '@libp2p/tls',
+      [serviceCapabilities]: ['@libp2p/connection-encryption'],
+      secureInbound: async (connection, options) => (await real()).secureInbound(connection, options),
+      secureOutbound: async (connection, options) => (await real()).secureOutbound(connection, options)
+    }
   }
 }
 
@@ -130,11 +155,17 @@ export function dialFromOptions (ip: string): TCPSocketOptions {
 export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetLibp2p> {
   const peerDiscovery: NonNullable<Libp2pInit<IonetServices>['peerDiscovery']> = []
   if (options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap, timeout: 100 }))
-  if (options.mdns) peerDiscovery.push(mdns({ serviceTag: 'ionet-p2p.local' }))
+  // mDNS, UPnP and AutoNAT are loaded only by nodes that use them: their module graphs were
+  // on every daemon's start path (measured: ~13, ~117 and ~36 ms of imports on a busy 2-core machine).
+  if (options.mdns) peerDiscovery.push((await import('@libp2p/mdns')).mdns({ serviceTag: 'ionet-p2p.local' }))
+  const upnp = options.nat.options.upnp === true
+  const autonat = options.nat.plan.kind !== 'direct' || upnp ? (await import('@libp2p/autonat-v2')).autoNATv2() : undefined
+  const upnpNat = upnp ? (await import('@libp2p/upnp-nat')).uPnPNAT() : undefined
 
   const base = transportConfig({
     ...(options.connectionTap !== undefined ? { connectionTap: options.connectionTap } : {}),
-    ...(options.dialFrom !== undefined ? { dialFrom: options.dialFrom } : {})
+    ...(options.dialFrom !== undefined ? { dialFrom: options.dialFrom } : {}),
+    ...(options.overlay?.encrypters !== undefined ? { encrypters: options.overlay.encrypters } : {})
   })
   return createLibp2p<IonetServices>({
     privateKey: options.privateKey,
@@ -181,9 +212,9 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
       // private and there is nothing to confirm, only CPU to spend (100 emulated LAN nodes in
       // one process filled 91 % of their jobs with it, 95 % and 96 % without, in single runs).
       // (UPnP's mappings need it too.)
-      ...(options.nat.plan.kind !== 'direct' || options.nat.options.upnp === true ? { autonat: autoNATv2() } : {}),
+      ...(autonat !== undefined ? { autonat } : {}),
       ...(options.nat.plan.relayServer ? { relay: relayServer(options.nat.options) } : {}),
-      ...(options.nat.options.upnp === true ? { upnp: uPnPNAT() } : {}),
+      ...(upnpNat !== undefined ? { upnp: upnpNat } : {}),
       // Two outbound pings per connection (kad-dht's and ours); listeners accept two by default.
       ping: ping({ maxOutboundStreams: 2 }),
       dht: kadDHT({
