@@ -212,10 +212,9 @@ export class IonetNode {
     this.directory = new CapabilityDirectory(libp2p, records)
     this.asks = new AskBook(now)
     // One budget per node: an author flooding several topics of a kind spends the same tokens.
-    const gossipBudget = new AuthorBudget()
-    this.gossipBudget = gossipBudget
-    this.askWatcher = new AskWatcher({ libp2p, book: this.asks, scorer, events, now, budget: gossipBudget })
-    if (libp2p.services.relay !== undefined) this.carrier = new TopicCarrier({ libp2p, askWatcher: this.askWatcher, scorer, events, now, budget: gossipBudget })
+    this.gossipBudget = new AuthorBudget()
+    this.askWatcher = new AskWatcher({ libp2p, book: this.asks, scorer, events, now, budget: this.gossipBudget })
+    if (libp2p.services.relay !== undefined) this.carrier = new TopicCarrier({ libp2p, askWatcher: this.askWatcher, scorer, events, now, budget: this.gossipBudget })
     this.graylist = new GraylistWatch({
       pubsub: libp2p.services.pubsub,
       events,

@@ -30,13 +30,9 @@ export const GOSSIP_BUDGETS: Record<GossipedKind, Required<Pick<RateLimiterOptio
 }
 
 export class AuthorBudget {
-  private readonly limiters: Record<GossipedKind, PeerRateLimiter>
-
-  constructor (budgets: Partial<Record<GossipedKind, RateLimiterOptions>> = {}) {
-    this.limiters = {
-      [MessageKind.BID]: new PeerRateLimiter(budgets[MessageKind.BID] ?? GOSSIP_BUDGETS[MessageKind.BID]),
-      [MessageKind.ASK]: new PeerRateLimiter(budgets[MessageKind.ASK] ?? GOSSIP_BUDGETS[MessageKind.ASK])
-    }
+  private readonly limiters: Record<GossipedKind, PeerRateLimiter> = {
+    [MessageKind.BID]: new PeerRateLimiter(GOSSIP_BUDGETS[MessageKind.BID]),
+    [MessageKind.ASK]: new PeerRateLimiter(GOSSIP_BUDGETS[MessageKind.ASK])
   }
 
   /** Takes one message of `kind` by `author` at `now` (ms); false when the author is over its budget. */

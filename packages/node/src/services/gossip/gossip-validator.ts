@@ -42,16 +42,17 @@ const OFFENCE_BY_CODE: Partial<Record<string, OffenceName>> = {
  */
 export function createGossipValidator<K extends SignedKind> (options: GossipValidatorOptions<K>): TopicValidatorFn {
   return async (propagationSource, message) => {
+    const penalize = (offence: OffenceName, why: string): void => {
+      const score = options.scorer.penalize(propagationSource, offence)
+      options.events.emit({ type: 'peer:penalized', peerId: propagationSource.toString(), offence, score, detail: `${options.kind} on ${message.topic}: ${why}` })
+    }
     try {
       // The envelope carries its author's key and signature; gossipsub itself signs nothing
       // (StrictNoSign, see libp2p.ts), so the author is whoever signed the envelope.
       const opened = await openEnvelope(message.data, { kind: options.kind, now: options.now() })
       options.check?.(opened, message.topic)
       if (options.budget !== undefined && !options.budget.admit(options.kind as GossipedKind, opened.signer.toString(), options.now())) {
-        if (propagationSource.equals(opened.signer)) {
-          const score = options.scorer.penalize(propagationSource, 'FLOODING')
-          options.events.emit({ type: 'peer:penalized', peerId: propagationSource.toString(), offence: 'FLOODING', score, detail: `${options.kind} on ${message.topic}: over the author's gossip budget` })
-        }
+        if (propagationSource.equals(opened.signer)) penalize('FLOODING', 'over the author\'s gossip budget')
         return TopicValidatorResult.Ignore
       }
       options.onValid(opened, message.topic)
@@ -59,9 +60,7 @@ export function createGossipValidator<K extends SignedKind> (options: GossipVali
     } catch (err) {
       const code = err instanceof ProtocolError ? err.code : ProtocolErrorCode.MALFORMED
       if (UNPENALIZED.has(code)) return TopicValidatorResult.Ignore
-      const offence: OffenceName = IGNORED.has(code) ? 'STALE_MESSAGE' : (OFFENCE_BY_CODE[code] ?? 'MALFORMED_MESSAGE')
-      const score = options.scorer.penalize(propagationSource, offence)
-      options.events.emit({ type: 'peer:penalized', peerId: propagationSource.toString(), offence, score, detail: `${options.kind} on ${message.topic}: ${(err as Error).message}` })
+      penalize(IGNORED.has(code) ? 'STALE_MESSAGE' : (OFFENCE_BY_CODE[code] ?? 'MALFORMED_MESSAGE'), (err as Error).message)
       return IGNORED.has(code) ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
     }
   }
