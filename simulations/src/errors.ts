@@ -16,7 +16,9 @@ export const SimErrorCode = {
   /** The output folder exists and is not empty. */
   OUTPUT_EXISTS: 'ERR_OUTPUT_EXISTS',
   /** The run was stopped (Ctrl-C, or its abort signal) before the end. */
-  INTERRUPTED: 'ERR_INTERRUPTED'
+  INTERRUPTED: 'ERR_INTERRUPTED',
+  /** The engine itself failed mid-run (e.g. one of the emulation's node hosts exited); the message says how. */
+  ENGINE_FAILED: 'ERR_ENGINE_FAILED'
 } as const
 export type SimErrorCode = typeof SimErrorCode[keyof typeof SimErrorCode]
 

@@ -23,6 +23,29 @@ import { RunSupervisor } from './supervisor.js'
 const KILL_GRACE_MS = 2_000
 const POLL_MS = 250
 
+/**
+ * The process groups of the jobs this process is running. A job must not outlive its node: a
+ * node that exits however it exits (a second Ctrl-C, an emulation host whose engine was killed,
+ * a deadline on stopping) kills what is left of them, synchronously, in its `exit` event —
+ * the last moment Node runs our code, and a point a SIGTERM's grace may not have reached.
+ */
+const liveGroups = new Set<number>()
+let exitHookInstalled = false
+
+function killLiveGroupsOnExit (): void {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.once('exit', () => {
+    for (const pid of liveGroups) {
+      try {
+        process.kill(-pid, 'SIGKILL')
+      } catch {
+        // Already gone.
+      }
+    }
+  })
+}
+
 export class ProcessExecutor implements Executor<ProcessProgram> {
   readonly executor = ExecutorEnum.PROCESS
   readonly kind = 'process' as const
@@ -56,6 +79,11 @@ export class ProcessExecutor implements Executor<ProcessProgram> {
         CUDA_VISIBLE_DEVICES: (req.gpuIndices ?? []).join(',')
       }
     })
+    const group = child.pid
+    if (group !== undefined) {
+      killLiveGroupsOnExit()
+      liveGroups.add(group)
+    }
     const signalGroup = (signal: NodeJS.Signals): void => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, signal)
@@ -95,6 +123,7 @@ export class ProcessExecutor implements Executor<ProcessProgram> {
         clearTimeout(killTimer)
         // The leader exited; make sure nothing it started lives on.
         signalGroup('SIGKILL')
+        if (group !== undefined) liveGroups.delete(group)
         const own = spawnFailure ?? (code === 0
           ? finish('succeeded', 0)
           : code !== null

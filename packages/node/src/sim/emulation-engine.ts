@@ -1,44 +1,42 @@
 /**
  * The emulation engine: a scenario run by the production node code itself. Every node of the
- * population becomes a real IonetNode in this process (libp2p over TCP loopback, the DHT,
- * gossipsub, the market services, the process executor), and the scenario's jobs are submitted
- * in real time, each by its renter, as `sleep <duration>` process jobs. What the recorder gets
- * is measured on that stack: matches and failures as the renters see them, gossip and DHT
- * behaviour from inside libp2p (network-probes.ts), bytes from the connections themselves
- * (network/connection-tap.ts).
+ * population becomes a real IonetNode (libp2p over TCP loopback, the DHT, gossipsub, the market
+ * services, the process executor), and the scenario's jobs are submitted in real time, each by
+ * its renter, as `sleep <duration>` process jobs. What the recorder gets is measured on that
+ * stack: matches and failures as the renters see them, gossip and DHT behaviour from inside
+ * libp2p (network-probes.ts), bytes from the connections themselves (network/connection-tap.ts).
+ *
+ * The nodes run in node hosts, child processes that each hold a slice of them (round robin;
+ * emulation-host.ts); this process keeps the scenario's clock, its job arrivals and the
+ * recorder, and tells each host what its nodes do (host-protocol.ts). One process's thread
+ * holds some 60 nodes before its event loop is saturated and its queue, not the network, sets
+ * the latencies; spread over processes, the emulation holds as many nodes as the machine's
+ * cores do.
  *
  * Why: the discrete-event engine models the protocol; this engine is the ground truth it is
- * checked against, at the sizes one process can hold (a few hundred nodes; the scenario's clock
+ * checked against, at the sizes one machine can hold (hundreds of nodes; the scenario's clock
  * runs 1:1 with the wall clock).
  */
-import { setMaxListeners } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
-import { multiaddr } from '@multiformats/multiaddr'
-import type { Multiaddr } from '@multiformats/multiaddr'
-import { CPU_CLASS, Executor, JobStatus, MARKET_DEFAULTS, MAX_DURATION_S, hex, makeRequirements } from '@ionet-p2p/protocol'
-import type { NoMatchExplanation } from '@ionet-p2p/protocol'
-import { ChurnSchedule, SimError, SimErrorCode, SimFailure, jobArrivals, latencyModel } from '@ionet-p2p/simulations'
-import type { Engine, EngineContext, EngineReport, JobSpec, LatencyModel, Population, Reachability, Scenario } from '@ionet-p2p/simulations'
-import { IonetErrorCode } from '../errors.js'
-import type { IonetError } from '../errors.js'
-import type { NodeEvent } from '../events.js'
-import { ProcessExecutor } from '../executors/process-executor.js'
-import type { ExecutionRequest, ExecutionResult, ProcessProgram } from '../executors/types.js'
-import { LOOPBACK, declaredGpu, declaredHost } from '../local/local-network.js'
-import { IonetNode } from '../node/ionet-node.js'
-import type { IonetNodeOptions, ProviderOptions } from '../node/ionet-node.js'
-import type { OverlayTuning } from '../node/libp2p.js'
-import { shapingTap } from '../network/connection-tap.js'
-import type { WireCounter } from '../network/connection-tap.js'
-import { GossipProbe, nowMs, tapProviderLookups } from './network-probes.js'
+import { MARKET_DEFAULTS } from '@ionet-p2p/protocol'
+import { ChurnSchedule, SimError, SimErrorCode, jobArrivals } from '@ionet-p2p/simulations'
+import type { Engine, EngineContext, EngineReport, JobSpec, Population, Reachability, Scenario } from '@ionet-p2p/simulations'
+import { HostProcess } from './host-process.js'
+import { LIBP2P_DEFAULTS, LIMIT_SLACK_S } from './host-protocol.js'
+import type { HostEvent, HostInit, HostTotals, JobEvent, PeerEntry } from './host-protocol.js'
+import { GossipTally, TopicTimeline, nowMs } from './network-probes.js'
 
 export interface EmulationOptions {
   /** Scenarios with more nodes are refused (SCENARIO_TOO_LARGE). Default 500. */
   maxNodes?: number
-  /** Nodes starting at once: connecting is CPU-bound (Noise), so a few at a time. Default 8. */
+  /**
+   * Node hosts (child processes) the nodes are spread over, round robin; at most one per node.
+   * @default os.availableParallelism()
+   */
+  workers?: number
+  /** Nodes starting at once, over all hosts: connecting is CPU-bound (the handshakes), so a few at a time. Default 8. */
   startConcurrency?: number
   /** Random running nodes each new node dials besides its bootstrap peer. Default 4. */
   extraDials?: number
@@ -46,7 +44,7 @@ export interface EmulationOptions {
   latency?: boolean
   /** Longest wait, after start-up, for the DHT to find providers of every class. Default 30 s + 0.3 s per node. */
   readyTimeoutMs?: number
-  /** Set-up progress, one line at a time (nodes started, DHT ready). */
+  /** Set-up progress, one line at a time (nodes started, DHT ready), with the hosts' load. */
   log?: (line: string) => void
   /**
    * Where the nodes keep their peer stores and DHT records: 'memory' (default), or 'level' as a
@@ -58,28 +56,16 @@ export interface EmulationOptions {
   workDir?: string
 }
 
-/** js-libp2p's defaults (gossipsub 17, kad-dht 16): scenario values that differ are applied to every node. */
-const LIBP2P_DEFAULTS = { D: 6, Dlo: 4, Dhi: 12, heartbeatS: 1, k: 20, alpha: 10 }
 /** What the node's renter does and the scenario can only describe (services/market/renter.ts, capability/directory.ts). */
 const NODE_FIXED = { discoverLimit: MARKET_DEFAULTS.discoverLimit, leaseAttempts: MARKET_DEFAULTS.leaseAttempts }
-/** A time limit this much above the job's duration, so `sleep` ends before the provider stops it. */
-const LIMIT_SLACK_S = 1
-/** How long the end of a run waits for its jobs to notice they were cancelled. */
-const DRAIN_MS = 10_000
-
-type Ranking = Extract<NodeEvent, { type: 'quotes:ranked' }>['ranking']
-
-/**
- * Process jobs that also stop when the run ends: at the end the engine cancels every job at
- * once, before the nodes (and their job servers) stop one by one.
- */
-class RunBoundProcesses extends ProcessExecutor {
-  constructor (private readonly runEnded: AbortSignal) { super() }
-
-  override async run (req: ExecutionRequest<ProcessProgram>): Promise<ExecutionResult> {
-    return super.run({ ...req, signal: req.signal === undefined ? this.runEnded : AbortSignal.any([req.signal, this.runEnded]) })
-  }
-}
+/** How long stopping waits for the hosts to cancel their jobs and stop their nodes before killing them. */
+const STOP_GRACE_MS = 30_000
+/** A node's start: its libp2p, its bootstrap attempts (10 s each), its extra dials (10 s). */
+const START_MS = 90_000
+/** Answers that need no network: the clock, the end of the run. */
+const CONTROL_MS = 30_000
+/** How recent a host's load report must be to be shown in a progress line. */
+const LOAD_FRESH_MS = 5_000
 
 export class EmulationEngine implements Engine {
   readonly name = 'emulate' as const
@@ -93,7 +79,7 @@ export class EmulationEngine implements Engine {
       return await run.execute()
     } catch (err) {
       if (ctx.signal?.aborted === true) throw interrupted(ctx.signal)
-      throw err
+      throw run.failure ?? err
     } finally {
       await run.teardown()
     }
@@ -106,7 +92,7 @@ export function emulationEngine (options?: EmulationOptions): Engine {
 
 function refuse (s: Scenario, population: Population, maxNodes: number): void {
   if (s.nodes.count > maxNodes) {
-    throw new SimError(SimErrorCode.SCENARIO_TOO_LARGE, `${s.nodes.count} nodes is more than the emulation engine runs in one process (at most ${maxNodes}): use --engine des`)
+    throw new SimError(SimErrorCode.SCENARIO_TOO_LARGE, `${s.nodes.count} nodes is more than the emulation engine runs (at most ${maxNodes}): use --engine des`)
   }
   // Churn would mean stopping and restarting provider nodes mid-run; not emulated (yet).
   if (new ChurnSchedule(s, population).enabled) {
@@ -119,75 +105,75 @@ function interrupted (signal: AbortSignal): Error {
   return reason instanceof SimError ? reason : new SimError(SimErrorCode.INTERRUPTED, 'the emulation was stopped before the end')
 }
 
-/** One run: its nodes, its clock, its measurements. */
+/** A launched job, until its end is known. */
+interface LiveJob { spec: JobSpec, matched: boolean }
+
+/** One run: its hosts, its clock, its measurements. */
 class EmulationRun {
+  /** Set when a host failed: the run stops and reports it. */
+  failure: SimError | undefined
   private readonly s: Scenario
-  private readonly nodes: Array<IonetNode | undefined> = []
-  private readonly wire: WireCounter[] = []
-  private readonly portToNode = new Map<string, number>()
-  private readonly peerToNode = new Map<string, number>()
-  private readonly keyToNode = new Map<string, number>()
-  private readonly latency: LatencyModel
-  private readonly gossip: GossipProbe
-  private readonly untap: Array<() => void> = []
-  private readonly jobsAbort = new AbortController()
-  /** The providers' process executor, whose jobs also stop when the run ends. */
-  private readonly processes: ProcessExecutor
-  private readonly inFlight = new Set<Promise<void>>()
+  private hosts: HostProcess[] = []
+  /** Per node: where it runs and listens, once started. */
+  private readonly peers: Array<PeerEntry | undefined> = []
+  private readonly topics = new TopicTimeline()
+  private readonly gossip = new GossipTally(this.topics)
+  private readonly jobs = new Map<number, LiveJob>()
   private readonly anchors = new Map<number, { unpaid: number, timer?: NodeJS.Timeout }>()
   private readonly afterLeaseErrors = new Map<string, number>()
+  private readonly hostLoad: Array<{ elu: number, cpu: number, at: number }> = []
   private readonly notes: string[] = []
   private readonly log: (line: string) => void
+  private readonly failed = new AbortController()
+  /** The caller's signal and the hosts' failures. */
+  private readonly signal: AbortSignal
   private workDir: string | undefined
   /** Clock start, performance.now() ms; NaN before it starts. */
   private t0 = NaN
   private t0Wall = NaN
   private endWall = Infinity
+  /** Events from the hosts are recorded from the clock's start until the run's totals are in. */
+  private accepting = false
+  /** Jobs are counted (anchoring) until the clock's end. */
   private recording = false
 
   constructor (private readonly ctx: EngineContext, private readonly o: EmulationOptions) {
     this.s = ctx.scenario
-    this.latency = latencyModel(ctx.scenario, ctx.population)
+    this.signal = ctx.signal === undefined ? this.failed.signal : AbortSignal.any([ctx.signal, this.failed.signal])
     const log = o.log ?? (() => {})
     let load = performance.eventLoopUtilization()
     this.log = (line) => {
       const busy = performance.eventLoopUtilization(load).utilization
       load = performance.eventLoopUtilization()
-      log(`${line} (event loop busy ${(busy * 100).toFixed(0)} %)`)
+      const fresh = this.hostLoad.filter(l => performance.now() - l.at < LOAD_FRESH_MS)
+      const hosts = fresh.length === 0 ? '' : `node hosts ${fresh.map(l => `${(l.elu * 100).toFixed(0)}`).join(', ')} %, `
+      log(`${line} (event loops busy: ${hosts}engine ${(busy * 100).toFixed(0)} %)`)
     }
-    setMaxListeners(Infinity, this.jobsAbort.signal)
-    this.processes = new RunBoundProcesses(this.jobsAbort.signal)
-    this.gossip = new GossipProbe({
-      nodeOf: id => this.peerToNode.get(id),
-      nodeOfKey: key => this.keyToNode.get(key),
-      subscribers: (topic, except) => {
-        const members: number[] = []
-        this.nodes.forEach((node, i) => { if (node !== undefined && i !== except && node.libp2p.services.pubsub.getTopics().includes(topic)) members.push(i) })
-        return members
-      },
-      window: () => ({ from: this.t0Wall, to: this.endWall })
-    })
   }
 
   async execute (): Promise<EngineReport> {
     const { scenario: s, population: p, recorder: r } = this.ctx
     const setUpStarted = performance.now()
     this.workDir = await mkdtemp(join(this.o.workDir ?? tmpdir(), 'ionet-emulate-'))
+    await this.spawnHosts()
     await this.startNodes()
     const upS = (performance.now() - setUpStarted) / 1000
     await this.awaitDiscovery()
-    this.notes.unshift(`set-up before the clock started: ${this.running().length} nodes up in ${upS.toFixed(1)} s, DHT ready after ${((performance.now() - setUpStarted) / 1000).toFixed(1)} s`)
+    this.notes.unshift(`set-up before the clock started: ${this.running().length} nodes up in ${this.hosts.length} node hosts in ${upS.toFixed(1)} s, DHT ready after ${((performance.now() - setUpStarted) / 1000).toFixed(1)} s`)
 
-    // The clock starts: every provider that runs is online, for the whole run (no churn).
-    const wireAtStart = this.wire.map(w => ({ ...w }))
+    // The clock starts: every provider that runs is online, for the whole run (no churn). The
+    // hosts record from their `clock` (each handles its commands in order, so before any job).
     const loadAtStart = performance.eventLoopUtilization()
     this.t0 = performance.now()
     this.t0Wall = nowMs()
+    this.endWall = this.t0Wall + s.duration * 1000
     this.recording = true
+    this.accepting = true
+    const clocked = this.hosts.map(async h => h.request('clock', { t0Wall: this.t0Wall, endWall: this.endWall }, CONTROL_MS))
     const classes = p.classes
     const online = classes.map(() => ({ n: 0, priceSum: 0 }))
     for (const i of p.providers) {
-      if (this.nodes[i] === undefined) continue
+      if (this.peers[i] === undefined) continue
       r.providerOnline(0, i, true)
       const c = online[classes.indexOf(this.classOf(i))] as { n: number, priceSum: number }
       c.n++
@@ -215,53 +201,79 @@ class EmulationRun {
       }
       if (t >= s.duration) break
       const due = Math.min(next.done === true ? Infinity : next.value.atS, nextSample, nextProgress, s.duration)
-      await pause(Math.max(0, (due - t) * 1000), this.ctx.signal)
+      await pause(Math.max(0, (due - t) * 1000), this.signal)
     }
+    await Promise.all(clocked)
 
-    // The end: nothing more is recorded; what is still waiting for a match is RUN_ENDED.
+    // The end: nothing after it is recorded. Each host's events are in before its totals (one
+    // channel, in order); what is still waiting for a match then is RUN_ENDED.
     this.recording = false
-    this.endWall = this.t0Wall + s.duration * 1000
+    const busy = performance.eventLoopUtilization(loadAtStart).utilization
+    const totals = await Promise.all(this.hosts.map(async h => h.request('end', {}, CONTROL_MS)))
+    this.accepting = false
     while (nextSample <= s.duration) {
       r.sample(nextSample, onlineAsk)
       nextSample += s.output.sampleInterval
     }
-    this.gossip.flush(r)
+    this.gossip.flush(r, this.t0Wall, this.endWall)
     let messages = 0
-    this.wire.forEach((w, i) => {
-      const before = wireAtStart[i] as WireCounter
-      r.sent(i, w.messages - before.messages, w.bytes - before.bytes)
-      messages += w.messages - before.messages
-    })
+    for (const t of totals) {
+      for (const [i, m, bytes] of t.wire) {
+        r.sent(i, m, bytes)
+        messages += m
+      }
+    }
     r.finish(s.duration)
     this.ctx.onProgress?.(s.duration)
-    // Every node shares one event loop: when it is nearly always busy, latencies measure the CPU as much as the network.
-    const busy = performance.eventLoopUtilization(loadAtStart).utilization
-    this.notes.push(`event loop busy ${(busy * 100).toFixed(0)} % of the run (all ${this.running().length} nodes share one thread)${busy > 0.8 ? ': CPU-bound, so latencies and timeouts measure this process\'s queue more than the network; fewer nodes, or the discrete-event engine, give network figures' : ''}`)
+    this.notes.push(...this.loadNotes(totals, busy))
     if (this.afterLeaseErrors.size > 0) {
       this.notes.push(`jobs that failed after their lease (reported as interrupted): ${[...this.afterLeaseErrors].map(([code, n]) => `${n} × ${code}`).join(', ')}`)
     }
     return { engine: 'emulate', events: messages, notes: [...this.notes, ...this.standingNotes()] }
   }
 
-  /** Stops every job and node and removes every file; safe to call after any failure. */
+  /** Stops every job, node and host, and removes every file; safe to call after any failure. */
   async teardown (): Promise<void> {
     this.recording = false
-    this.jobsAbort.abort()
+    this.accepting = false
     for (const a of this.anchors.values()) clearTimeout(a.timer)
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([Promise.allSettled(this.inFlight), new Promise(resolve => { timer = setTimeout(resolve, DRAIN_MS) })])
-    clearTimeout(timer)
-    this.gossip.stop()
-    for (const untap of this.untap.splice(0)) untap()
-    await Promise.allSettled(this.nodes.map(async n => n?.stop()))
+    await Promise.allSettled(this.hosts.map(async h => h.close(STOP_GRACE_MS)))
     if (this.workDir !== undefined) await rm(this.workDir, { recursive: true, force: true }).catch(() => {})
   }
 
   // -- set-up ----------------------------------------------------------------------------------
 
+  private async spawnHosts (): Promise<void> {
+    const p = this.ctx.population
+    const count = Math.max(1, Math.min(this.o.workers ?? availableParallelism(), p.count))
+    const init = (host: number): HostInit => ({
+      type: 'init',
+      host,
+      scenario: this.s,
+      population: p,
+      workDir: this.workDir as string,
+      latency: this.o.latency ?? true,
+      datastore: this.o.datastore ?? 'memory'
+    })
+    const spawned = await Promise.allSettled(Array.from({ length: count }, async (_, k) => HostProcess.spawn(k, Math.ceil(p.count / count), init(k), e => { this.onEvent(k, e) }, err => { this.fail(err) })))
+    this.hosts = spawned.flatMap(h => (h.status === 'fulfilled' ? [h.value] : []))
+    const failed = spawned.find(h => h.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+    this.signal.throwIfAborted()
+  }
+
+  private fail (err: SimError): void {
+    this.failure ??= err
+    this.failed.abort(err)
+  }
+
+  private hostOf (i: number): HostProcess {
+    return this.hosts[i % this.hosts.length] as HostProcess
+  }
+
   private running (): number[] {
     const out: number[] = []
-    this.nodes.forEach((n, i) => { if (n !== undefined) out.push(i) })
+    this.peers.forEach((n, i) => { if (n !== undefined) out.push(i) })
     return out
   }
 
@@ -275,7 +287,6 @@ class EmulationRun {
     const p = this.ctx.population
     const order: number[] = []
     for (let i = 0; i < p.count; i++) {
-      this.wire[i] = { messages: 0, bytes: 0 }
       if (p.provider[i] !== 1 || p.onlineAtStart[i] === 1) order.push(i)
     }
     const skipped = p.providers.length - order.filter(i => p.provider[i] === 1).length
@@ -294,87 +305,25 @@ class EmulationRun {
       }
     }
     for (const i of order.slice(0, bootstraps)) {
-      const node = await this.startNode(i, bootAddrs)
-      bootAddrs.push(this.addrOf(node))
+      bootAddrs.push((await this.startNode(i, bootAddrs)).addr)
       started()
     }
-    await pool(order.slice(bootstraps), this.o.startConcurrency ?? 8, this.ctx.signal, async (i) => {
+    await pool(order.slice(bootstraps), this.o.startConcurrency ?? 8, this.signal, async (i) => {
       await this.startNode(i, [bootAddrs[i % bootAddrs.length] as string])
       started()
     })
   }
 
-  private async startNode (i: number, bootstrap: string[]): Promise<IonetNode> {
-    const s = this.s
-    const p = this.ctx.population
-    const privateKey = await generateKeyPair('Ed25519')
-    const withLatency = this.o.latency ?? true
-    const options: IonetNodeOptions = {
-      dataDir: join(this.workDir as string, `node-${i}`),
-      privateKey,
-      listen: LOOPBACK,
-      bootstrap,
-      mdns: false,
-      // Every node shares 127.0.0.1 but stands for a distinct host of the scenario: no colocation penalty.
-      ipColocationFactorWeight: 0,
-      memoryDatastore: (this.o.datastore ?? 'memory') === 'memory',
-      // The engine republishes every record itself once all nodes are up (what the early
-      // republications are for: a routing table that has grown); theirs would only add start-up load.
-      timing: { askIntervalMs: s.gossip.askInterval * 1000, capabilityEarlyRepublishMs: [] },
-      // No ledger: receipts are never paid, so credit must never run out either (anchoring is counted instead).
-      payments: { anchorIntervalMs: 0, anchorAtReceipts: 0, credit: { limitLamports: 1n << 62n, graceMs: MAX_DURATION_S * 1000 * 1000 } },
-      connectionTap: shapingTap({
-        counter: this.wire[i] as WireCounter,
-        ...(withLatency ? { delayMs: (remote: Multiaddr) => this.delayTo(i, remote) } : {})
-      })
-    }
-    const overlay = overlayOf(s)
-    if (overlay !== undefined) options.overlay = overlay
-    if (p.provider[i] === 1) options.provider = this.providerOptions(i)
-    const node = await IonetNode.create(options)
-    // Registered before start, so a failed start is still stopped (and its data directory unlocked) at teardown.
-    this.nodes[i] = node
-    await node.start()
-    const addr = this.addrOf(node)
-    this.portToNode.set(/\/tcp\/(\d+)/.exec(addr)?.[1] ?? '', i)
-    this.peerToNode.set(node.peerId, i)
-    this.keyToNode.set(hex(publicKeyToProtobuf(privateKey.publicKey)), i)
-    this.gossip.attach(node, i)
-    if (p.provider[i] !== 1) {
-      this.untap.push(tapProviderLookups(node, (hops, ms, ok) => { if (this.recording) this.ctx.recorder.dhtLookup(hops, ms, ok) }))
-    }
-    if (bootstrap.length > 0) await node.connectBootstrap(bootstrap)
-    const others = this.running().filter(j => j !== i)
+  /** Starts node i in its host, then tells every host where it listens. */
+  private async startNode (i: number, bootstrap: string[]): Promise<PeerEntry> {
+    const others = this.running()
     const picks = new Set<number>()
     while (picks.size < Math.min(this.o.extraDials ?? 4, others.length)) picks.add(others[Math.floor(Math.random() * others.length)] as number)
-    await Promise.allSettled([...picks].map(async j => node.libp2p.dial(multiaddr(this.addrOf(this.nodes[j] as IonetNode)), { signal: AbortSignal.timeout(10_000) })))
-    return node
-  }
-
-  private providerOptions (i: number): ProviderOptions {
-    const p = this.ctx.population
-    const kind = p.kinds[p.kind[i] as number] as (typeof p.kinds)[number]
-    const units = p.units[i] as number
-    const price = BigInt(p.price[i] as number)
-    const cpu = kind.gpuClass === CPU_CLASS
-    const hardware = cpu
-      ? declaredHost([], units)
-      : declaredHost(Array.from({ length: units }, (_, g) => declaredGpu(kind.model, kind.vramMib, g, { vendor: kind.vendor })))
-    return {
-      hardware,
-      terms: { pricePerGpuHour: price, ...(cpu ? { pricePerCoreHour: price } : {}), maxDurationS: MAX_DURATION_S, maxInputBytes: 1n << 30n },
-      executors: [this.processes]
-    }
-  }
-
-  private addrOf (node: IonetNode): string {
-    return node.multiaddrs.find(a => a.includes('/127.0.0.1/')) as string
-  }
-
-  /** One-way delay from node `from` to the node listening at `remote`. */
-  private delayTo (from: number, remote: Multiaddr): number {
-    const to = this.portToNode.get(/\/tcp\/(\d+)/.exec(remote.toString())?.[1] ?? '')
-    return to === undefined ? 0 : this.latency(from, to)
+    const dial = [...picks].map(j => (this.peers[j] as PeerEntry).addr)
+    const entry = await this.hostOf(i).request('start', { node: i, bootstrap, dial }, START_MS)
+    this.peers[i] = entry
+    for (const h of this.hosts) h.send({ type: 'peers', peers: [entry] })
+    return entry
   }
 
   private classOf (i: number): string {
@@ -386,8 +335,8 @@ class EmulationRun {
    * Before the clock starts, node 0 looks up every class until it finds most of its providers.
    * Each provider published its record as it started, into the network as it was then; for a
    * class whose lookup finds too few, its providers republish into the grown network (a DHT
-   * query and some 60 RPCs each, all on this one thread: seconds per provider at 100 nodes, so
-   * only where needed), and the lookups go on until they succeed or the time allowed runs out.
+   * query and some 60 RPCs each: seconds per provider at 100 nodes, so only where needed), and
+   * the lookups go on until they succeed or the time allowed runs out.
    */
   private async awaitDiscovery (): Promise<void> {
     const p = this.ctx.population
@@ -395,32 +344,32 @@ class EmulationRun {
     const count = new Map<string, number>()
     for (const i of providers) count.set(this.classOf(i), (count.get(this.classOf(i)) ?? 0) + 1)
     const need = [...count].map(([c, n]) => [c, Math.max(1, Math.ceil(0.75 * Math.min(NODE_FIXED.discoverLimit, n)))] as const)
-    const probe = this.nodes[0] as IonetNode
     const deadline = performance.now() + (this.o.readyTimeoutMs ?? 30_000 + 300 * providers.length)
     const republished = new Set<string>()
     let found: Array<readonly [string, number, number]> = []
     for (;;) {
-      found = await Promise.all(need.map(async ([c, n]) => [c, (await probe.directory.findProviders(c, NODE_FIXED.discoverLimit, 5_000)).length, n] as const))
-      const short = found.filter(([c, got, want]) => got < want && !republished.has(c)).map(([c]) => c)
-      if (found.every(([, got, want]) => got >= want) || performance.now() > deadline) break
+      const got = await this.hostOf(0).request('find', { node: 0, classes: need.map(([c]) => c), limit: NODE_FIXED.discoverLimit, timeoutMs: 5_000 }, 5_000 + CONTROL_MS)
+      found = need.map(([c, want], k) => [c, got[k] ?? 0, want] as const)
+      const short = found.filter(([c, n, want]) => n < want && !republished.has(c)).map(([c]) => c)
+      if (found.every(([, n, want]) => n >= want) || performance.now() > deadline) break
       if (short.length > 0) {
         for (const c of short) republished.add(c)
-        this.log(`emulation: node 0 found ${found.map(([c, got, want]) => `${got}/${want} ${c}`).join(', ')} providers; the ${short.join(', ')} providers republish their records`)
+        this.log(`emulation: node 0 found ${found.map(([c, n, want]) => `${n}/${want} ${c}`).join(', ')} providers; the ${short.join(', ')} providers republish their records`)
         await this.republish(providers.filter(i => short.includes(this.classOf(i))))
         continue
       }
-      await pause(1_000, this.ctx.signal)
+      await pause(1_000, this.signal)
     }
     const short = found.filter(([, got, want]) => got < want)
     if (short.length > 0) this.notes.push(`the clock started before the DHT was ready: node 0 found only ${short.map(([c, got, want]) => `${got} of ${want} ${c}`).join(', ')} providers`)
     this.log(`emulation: DHT ready (${found.map(([c, got]) => `${c}: ${got}`).join(', ')}); the clock starts`)
     // A moment for gossipsub meshes to settle on the connections the lookups made.
-    await pause(2_000, this.ctx.signal)
+    await pause(2_000, this.signal)
   }
 
   private async republish (providers: number[]): Promise<void> {
-    await pool(providers, this.o.startConcurrency ?? 8, this.ctx.signal, async (i) => {
-      await (this.nodes[i] as IonetNode).publishCapability(AbortSignal.timeout(30_000)).catch(() => 0)
+    await pool(providers, this.o.startConcurrency ?? 8, this.signal, async (i) => {
+      await this.hostOf(i).request('republish', { node: i }, 30_000 + CONTROL_MS)
     })
     this.log(`emulation: ${providers.length} providers republished their records`)
   }
@@ -432,90 +381,77 @@ class EmulationRun {
     return (performance.now() - this.t0) / 1000
   }
 
-  /** Runs `report` at the current clock time if the run is still being recorded; says whether it ran. */
-  private record (report: (t: number) => void): boolean {
-    if (!this.recording) return false
-    report(Math.min(this.elapsed(), this.s.duration))
-    return true
-  }
-
   private launch (job: JobSpec): void {
-    const run = this.runJob(job).catch(() => {})
-    this.inFlight.add(run)
-    void run.finally(() => { this.inFlight.delete(run) })
+    const r = this.ctx.recorder
+    r.jobArrived(Math.min(this.elapsed(), this.s.duration), job)
+    this.jobs.set(job.id, { spec: job, matched: false })
+    this.hostOf(job.renter).send({
+      type: 'submit',
+      renter: job.renter,
+      job: { id: job.id, gpuClass: job.gpuClass, units: job.units, durationS: job.durationS, maxPricePerUnitHour: job.maxPricePerUnitHour },
+      quoteWindowMs: this.s.market.quoteWindow * 1000
+    })
   }
 
-  private async runJob (job: JobSpec): Promise<void> {
-    const r = this.ctx.recorder
-    const node = this.nodes[job.renter] as IonetNode
-    this.record(t => { r.jobArrived(t, job) })
-    let quotes = 0
-    let discovered = -1
-    let ranking: Ranking = []
-    let matched = false
-    const onEvent = (e: NodeEvent): void => {
-      switch (e.type) {
-        case 'discovery':
-          discovered = e.providers
-          break
-        case 'bid:published':
-          this.gossip.bidPublished(e.jobId, job.renter, this.bidSubscribers(job.gpuClass), nowMs())
-          break
-        case 'quote:received':
-          quotes++
-          break
-        case 'quotes:ranked':
-          ranking = e.ranking
-          for (const q of e.ranking) if (q.latencyMs !== undefined) r.quotePing(q.latencyMs)
-          break
-        case 'lease:accepted': {
-          const choice = ranking.find(q => q.provider === e.provider)
-          matched = this.record(t => {
-            r.jobMatched(t, job.id, {
-              provider: this.peerToNode.get(e.provider) ?? -1,
-              pricePerUnitHour: BigInt(choice?.price ?? '0'),
-              quotes,
-              reachability: (choice?.reachability === 'relayed' ? 'relayed' : 'direct') satisfies Reachability
-            })
-            r.busy(t, job.gpuClass, job.units)
-          })
-          break
-        }
-        default:
-      }
-    }
-    try {
-      const outcome = await node.submit({
-        requirements: makeRequirements({ gpuClass: job.gpuClass, units: job.units, executor: Executor.PROCESS }),
-        durationS: Math.min(MAX_DURATION_S, job.durationS + LIMIT_SLACK_S),
-        maxPricePerUnitHour: job.maxPricePerUnitHour,
-        command: ['sleep', String(job.durationS)],
-        inputs: [],
-        outDir: join(this.workDir as string, 'jobs', String(job.id)),
-        quoteWindowMs: this.s.market.quoteWindow * 1000,
-        signal: this.jobsAbort.signal,
-        onEvent
-      })
-      if (matched) {
-        this.record(t => {
-          r.busy(t, job.gpuClass, -job.units)
-          r.jobEnded(t, job.id, outcome.result.status === JobStatus.SUCCEEDED)
-        })
-        this.receiptStored(job.renter)
-      }
-    } catch (err) {
-      // Cancelled because the run is over: the recorder already counts it (matched, or RUN_ENDED).
-      if (this.jobsAbort.signal.aborted) return
-      const code = (err as IonetError).code ?? 'ERR_UNKNOWN'
-      if (matched) {
-        this.afterLeaseErrors.set(code, (this.afterLeaseErrors.get(code) ?? 0) + 1)
-        this.record(t => {
-          r.busy(t, job.gpuClass, -job.units)
-          r.jobEnded(t, job.id, false)
-        })
+  /** Scenario seconds of a host's wall-clock time, within the run. */
+  private tOf (at: number): number {
+    return Math.min(this.s.duration, Math.max(0, (at - this.t0Wall) / 1000))
+  }
+
+  private onEvent (host: number, e: HostEvent): void {
+    switch (e.type) {
+      case 'load':
+        this.hostLoad[host] = { elu: e.elu, cpu: e.cpu, at: performance.now() }
         return
-      }
-      this.record(t => { r.jobFailed(t, job.id, failureReason(err, discovered)) })
+      case 'topics':
+        for (const [node, topics] of e.changes) this.topics.set(node, e.at, topics)
+        return
+      default:
+    }
+    if (!this.accepting) return
+    const r = this.ctx.recorder
+    switch (e.type) {
+      case 'job':
+        this.jobEvent(e.job, this.tOf(e.at), e.at, e.event)
+        return
+      case 'lookup':
+        r.dhtLookup(e.hops, e.ms, e.ok)
+        return
+      case 'gossip':
+        for (const row of e.copies) this.gossip.copy(row)
+        return
+      default:
+    }
+  }
+
+  private jobEvent (id: number, t: number, at: number, e: JobEvent): void {
+    const r = this.ctx.recorder
+    const job = this.jobs.get(id)
+    if (job === undefined) return
+    const spec = job.spec
+    switch (e.what) {
+      case 'bid':
+        this.gossip.bidPublished(e.jobId, spec.renter, this.bidSubscribers(spec.gpuClass), at)
+        return
+      case 'ranked':
+        for (const ms of e.pingsMs) r.quotePing(ms)
+        return
+      case 'matched':
+        job.matched = true
+        r.jobMatched(t, id, { provider: e.provider, pricePerUnitHour: e.price, quotes: e.quotes, reachability: (e.relayed ? 'relayed' : 'direct') satisfies Reachability })
+        r.busy(t, spec.gpuClass, spec.units)
+        return
+      case 'ended':
+        this.jobs.delete(id)
+        if (!job.matched) return
+        r.busy(t, spec.gpuClass, -spec.units)
+        r.jobEnded(t, id, e.completed)
+        if (e.afterLeaseCode !== undefined) this.afterLeaseErrors.set(e.afterLeaseCode, (this.afterLeaseErrors.get(e.afterLeaseCode) ?? 0) + 1)
+        else this.receiptStored(spec.renter)
+        return
+      case 'failed':
+        this.jobs.delete(id)
+        r.jobFailed(t, id, e.reason)
     }
   }
 
@@ -523,7 +459,7 @@ class EmulationRun {
   private bidSubscribers (gpuClass: string): number {
     const p = this.ctx.population
     let n = 0
-    for (const i of p.providers) if (this.nodes[i] !== undefined && this.classOf(i) === gpuClass) n++
+    for (const i of p.providers) if (this.peers[i] !== undefined && this.classOf(i) === gpuClass) n++
     return n
   }
 
@@ -541,10 +477,28 @@ class EmulationRun {
       delete a.timer
       const receipts = a.unpaid
       a.unpaid = 0
-      this.record(t => { this.ctx.recorder.anchored(t, renter, receipts) })
+      if (this.recording) this.ctx.recorder.anchored(Math.min(this.elapsed(), this.s.duration), renter, receipts)
     }
     if (a.unpaid >= this.s.anchoring.atReceipts) anchor()
     else if (a.unpaid === 1) a.timer = setTimeout(anchor, this.s.anchoring.interval * 1000)
+  }
+
+  /**
+   * How busy the hosts were: when a host's event loop is nearly always busy, its latencies
+   * measure its CPU queue as much as the network. CPU per host tells a host short of cores
+   * (busy loop, little CPU: the machine is loaded) from one with too many nodes.
+   */
+  private loadNotes (totals: HostTotals[], engineBusy: number): string[] {
+    const pct = (x: number): string => `${(x * 100).toFixed(0)} %`
+    const nodes = this.hosts.map((_, k) => this.running().filter(i => i % this.hosts.length === k).length)
+    const worst = Math.max(...totals.map(t => t.elu))
+    const notes = [
+      `event loop busy over the run: node hosts ${totals.map(t => pct(t.elu)).join(', ')} (${nodes.join(', ')} nodes; CPU ${totals.map(t => t.cpu.toFixed(2)).join(', ')} cores), engine ${pct(engineBusy)}${worst > 0.8 ? ': a host was CPU-bound, so its latencies and timeouts measure its queue more than the network; fewer nodes, more cores, or the discrete-event engine give network figures' : ''}`,
+      `node hosts' peak memory: ${totals.map(t => `${t.peakRssMiB} MiB`).join(', ')}`
+    ]
+    const unhandled = totals.filter(t => t.unhandled.count > 0)
+    if (unhandled.length > 0) notes.push(`promise rejections no code handled, in the nodes' libraries: ${unhandled.reduce((n, t) => n + t.unhandled.count, 0)} (first: ${unhandled[0]?.unhandled.first ?? ''})`)
+    return notes
   }
 
   /** What this engine does differently from the protocol model, for the results' notes. */
@@ -556,14 +510,14 @@ class EmulationRun {
     if (this.o.latency === false) {
       notes.push('transport: TCP loopback without added latency (turned off by the engine options)')
     } else {
-      notes.push(`transport: TCP loopback, each link delayed by the scenario's one-way latency (${l.model === 'constant' ? `${l.oneWayMs} ms` : 'regions model'}) in both directions, at the dialing end; CPU load adds its own delay (${n} nodes share this process)`)
+      notes.push(`transport: TCP loopback, each link delayed by the scenario's one-way latency (${l.model === 'constant' ? `${l.oneWayMs} ms` : 'regions model'}) in both directions, at the dialing end; CPU load adds its own delay (${n} nodes in ${this.hosts.length} processes)`)
     }
     notes.push('node identities are random, not drawn from the seed: the DHT and gossip topologies differ from run to run')
     if ((this.o.datastore ?? 'memory') === 'memory') notes.push('nodes keep their peer stores and DHT records in memory, not in LevelDB as a deployed node does')
-    notes.push('messages and bytes per node: writes to the transport (about one per Noise frame) and their bytes with Noise and yamux overhead, from the clock\'s start')
+    notes.push('messages and bytes per node: writes to the transport (about one per encrypted frame) and their bytes with encryption and yamux overhead, from the clock\'s start')
     notes.push(`jobs run as processes (sleep <duration>) with a time limit of duration + ${LIMIT_SLACK_S} s`)
     notes.push(`anchoring is counted, not performed: no ledger runs, a renter "anchors" at ${s.anchoring.atReceipts} unpaid receipts or ${s.anchoring.interval} s after its oldest`)
-    notes.push('ask gossip: an ask is counted when its first copy arrives, against the nodes subscribed then (an ask that reaches no subscriber is not counted; a node that subscribes later and gets it from gossip history is not counted either); gossip hops follow each first copy back to the peer that sent it')
+    notes.push('ask gossip: an ask is counted against the nodes subscribed when its first copy arrived (each host reports its nodes\' topics once a second; an ask that reaches no subscriber is not counted; a node that subscribes later and gets it from gossip history is not counted either); gossip hops follow each first copy back to the peer that sent it')
     notes.push('DHT lookups: the renters\' provider lookups; hops = depth in the iterative search of the peer that first returned a provider, latency = until the lookup ended')
     if (s.nodes.natFraction > 0) notes.push(`NAT is not emulated: the ${Math.round(s.nodes.natFraction * 100)} % of nodes behind NAT are reachable directly`)
     if (s.dht.alpha !== LIBP2P_DEFAULTS.alpha || s.dht.k !== LIBP2P_DEFAULTS.k) notes.push(`kad-dht runs with the scenario's k = ${s.dht.k} and alpha = ${s.dht.alpha} (js-libp2p's defaults: k = ${LIBP2P_DEFAULTS.k}, alpha = ${LIBP2P_DEFAULTS.alpha})`)
@@ -572,31 +526,6 @@ class EmulationRun {
     notes.push('dht.queryTimeout is not applied (no peer is unresponsive without churn)')
     return notes
   }
-}
-
-/** The scenario's overlay parameters where they differ from js-libp2p's defaults; undefined when none does. */
-function overlayOf (s: Scenario): OverlayTuning | undefined {
-  const o: OverlayTuning = {}
-  const d = LIBP2P_DEFAULTS
-  if (s.gossip.D !== d.D) o.gossipD = s.gossip.D
-  if (s.gossip.Dlo !== d.Dlo) o.gossipDlo = s.gossip.Dlo
-  if (s.gossip.Dhi !== d.Dhi) o.gossipDhi = s.gossip.Dhi
-  if (s.gossip.heartbeat !== d.heartbeatS) o.gossipHeartbeatMs = s.gossip.heartbeat * 1000
-  if (s.dht.k !== d.k) o.dhtK = s.dht.k
-  if (s.dht.alpha !== d.alpha) o.dhtAlpha = s.dht.alpha
-  return Object.keys(o).length === 0 ? undefined : o
-}
-
-/** The recorder's reason for a job that found no provider. */
-function failureReason (err: unknown, discovered: number): string {
-  const e = err as IonetError
-  if (e.code === IonetErrorCode.NO_MATCH) {
-    // Discovery found nobody: what the discrete-event engine calls a failed discovery.
-    if (discovered === 0) return SimFailure.DISCOVERY_FAILED
-    return (e.details as NoMatchExplanation | undefined)?.primary ?? e.code
-  }
-  if (e.code === IonetErrorCode.LEASE_REJECTED) return SimFailure.LEASE_DECLINED
-  return e.code ?? 'ERR_UNKNOWN'
 }
 
 /**

@@ -1,12 +1,13 @@
 /**
- * What the emulation engine measures inside the real network stack, all nodes being in this
- * process and on one clock:
+ * What the emulation engine measures inside the real network stack. The nodes live in several
+ * processes (node hosts), all on one machine and one wall clock:
  *
  *  - gossip: every node's gossipsub reports the first copy of each message it accepts, with the
- *    peer it came from (`gossipsub:message`, after our envelope validator). The receive time
- *    against the publish time gives the latency; following each copy back to the peer that sent
- *    it, until the publisher, gives its hop count (gossipsub carries no hop count, but here the
- *    sender of every first copy is known);
+ *    peer it came from (`gossipsub:message`, after our envelope validator). Each host notes these
+ *    copies (GossipWatch) and sends them to the engine, which puts every message's copies
+ *    together (GossipTally): the receive time against the publish time gives the latency;
+ *    following each copy back to the peer that sent it, until the publisher, gives its hop count
+ *    (gossipsub carries no hop count, but here the sender of every first copy is known);
  *  - DHT: the renter's provider lookups (kad-dht findProviders), by tapping the query events
  *    they yield: the hop count of a lookup is the depth, in the iterative search, of the peer
  *    that first returned a provider (peers from the renter's own routing table are depth 1, a
@@ -18,10 +19,74 @@ import type { GossipsubMessage, Message } from '@libp2p/gossipsub'
 import { Bid, Envelope, SignedPayload, hex, parseTopic } from '@ionet-p2p/protocol'
 import type { GossipKind, Recorder } from '@ionet-p2p/simulations'
 import type { IonetNode } from '../node/ionet-node.js'
+import type { CopyRow } from './host-protocol.js'
 
-/** High-resolution wall-clock milliseconds (comparable with Date.now(), which envelopes carry). */
+/** High-resolution wall-clock milliseconds (comparable with Date.now(), which envelopes carry, and across processes). */
 export function nowMs (): number {
   return performance.timeOrigin + performance.now()
+}
+
+export interface GossipWatchOptions {
+  /** Node index of a peer id, if it is one of ours (in any host). */
+  nodeOf: (peerId: string) => number | undefined
+  /** Node index of the author of an envelope, from its public key (protobuf bytes, hex). */
+  nodeOfKey: (publicKeyHex: string) => number | undefined
+  /** Receives each first copy a watched node accepts. */
+  copy: (row: CopyRow) => void
+}
+
+/**
+ * A host's side of the gossip probe: notes the first copy of each bid and ask that each of its
+ * nodes accepts. Bids are keyed by job id (their publish time is the renter's `bid:published`);
+ * asks by author and sequence number, with the envelope's issue time as their publish time (set
+ * just before it is published; millisecond resolution).
+ */
+export class GossipWatch {
+  private readonly detach: Array<() => void> = []
+
+  constructor (private readonly o: GossipWatchOptions) {}
+
+  /** Starts watching what node `index` receives. */
+  attach (node: IonetNode, index: number): void {
+    const pubsub = node.libp2p.services.pubsub
+    const listener = (evt: CustomEvent<GossipsubMessage>): void => {
+      try {
+        this.received(index, evt.detail.propagationSource, evt.detail.msg)
+      } catch {
+        // A message we cannot decode is the validator's business, not the probe's.
+      }
+    }
+    pubsub.addEventListener('gossipsub:message', listener)
+    this.detach.push(() => { pubsub.removeEventListener('gossipsub:message', listener) })
+  }
+
+  stop (): void {
+    for (const d of this.detach.splice(0)) d()
+  }
+
+  private received (index: number, source: PeerId, msg: Message): void {
+    const topic = parseTopic(msg.topic)
+    if (topic === undefined) return
+    const at = nowMs()
+    const from = this.o.nodeOf(source.toString()) ?? -1
+    const envelope = Envelope.decode(msg.data)
+    const payload = SignedPayload.decode(envelope.payload)
+    if (topic.family === 'bids') {
+      this.o.copy({ kind: 'bid', key: `bid:${hex(Bid.decode(payload.body).jobId)}`, node: index, at, from })
+      return
+    }
+    const author = hex(envelope.publicKey)
+    this.o.copy({
+      kind: 'ask',
+      key: `ask:${author}:${payload.seq}`,
+      node: index,
+      at,
+      from,
+      topic: msg.topic,
+      publisher: this.o.nodeOfKey(author) ?? -1,
+      publishedAt: Number(payload.issuedAtMs)
+    })
+  }
 }
 
 interface Copy {
@@ -38,49 +103,48 @@ interface Spread {
   publisher: number
   /** When it was published (nowMs); NaN until known. */
   publishedAt: number
-  /** Subscribers of its topic, other than the author, when it was published. */
+  /** Bids: subscribers of its topic, other than the author, when it was published. */
   subscribers: number
-  /** Asks: those subscribers; a node that subscribed later (and got the ask from gossip history) is not counted. */
-  members?: Set<number>
+  /** Asks: their topic (subscribers are counted at the first copy's time). */
+  topic?: string
   copies: Map<number, Copy>
 }
 
-export interface GossipProbeOptions {
-  /** Node index of a peer id, if it is one of ours. */
-  nodeOf: (peerId: string) => number | undefined
-  /** Node index of the author of an envelope, from its public key (protobuf bytes, hex). */
-  nodeOfKey: (publicKeyHex: string) => number | undefined
-  /** Our nodes, other than `except`, that subscribe to `topic` now. */
-  subscribers: (topic: string, except: number) => number[]
-  /** Only messages published within this window (nowMs) are reported. */
-  window: () => { from: number, to: number }
+/** Every node's gossip topics over time, as the hosts report them. */
+export class TopicTimeline {
+  /** Per node: [since (nowMs), topics], in time order. */
+  private readonly history = new Map<number, Array<[number, Set<string>]>>()
+
+  set (node: number, at: number, topics: readonly string[]): void {
+    let h = this.history.get(node)
+    if (h === undefined) this.history.set(node, h = [])
+    h.push([at, new Set(topics)])
+  }
+
+  /** Our nodes, other than `except`, subscribed to `topic` at `at`. */
+  members (topic: string, at: number, except: number): Set<number> {
+    const out = new Set<number>()
+    for (const [node, h] of this.history) {
+      if (node === except) continue
+      let current: Set<string> | undefined
+      for (const [since, topics] of h) {
+        if (since > at) break
+        current = topics
+      }
+      if (current?.has(topic) === true) out.add(node)
+    }
+    return out
+  }
 }
 
 /**
- * Follows bids and asks through gossipsub. Bids are keyed by job id and their publish time is
- * the renter's `bid:published` (reported through bidPublished); asks are keyed by author and
- * sequence number, and their publish time is the envelope's issue time (set just before it is
- * published; millisecond resolution).
+ * The engine's side of the gossip probe: every host's copies of each message, put together and
+ * reported to the recorder at the end of the run.
  */
-export class GossipProbe {
+export class GossipTally {
   private readonly spreads = new Map<string, Spread>()
-  private readonly detach: Array<() => void> = []
 
-  constructor (private readonly o: GossipProbeOptions) {}
-
-  /** Starts watching what node `index` receives. */
-  attach (node: IonetNode, index: number): void {
-    const pubsub = node.libp2p.services.pubsub
-    const listener = (evt: CustomEvent<GossipsubMessage>): void => {
-      try {
-        this.received(index, evt.detail.propagationSource, evt.detail.msg)
-      } catch {
-        // A message we cannot decode is the validator's business, not the probe's.
-      }
-    }
-    pubsub.addEventListener('gossipsub:message', listener)
-    this.detach.push(() => { pubsub.removeEventListener('gossipsub:message', listener) })
-  }
+  constructor (private readonly topics: TopicTimeline) {}
 
   /** The renter published the bid of job `jobId` (hex) to `subscribers` online subscribers. */
   bidPublished (jobId: string, renter: number, subscribers: number, at: number): void {
@@ -90,14 +154,32 @@ export class GossipProbe {
     s.subscribers = subscribers
   }
 
-  /** Reports every message published within the window, then forgets them. */
-  flush (recorder: Recorder): void {
-    const { from, to } = this.o.window()
+  copy (row: CopyRow): void {
+    const s = this.spread(row.key, row.kind)
+    if (row.kind === 'ask' && s.topic === undefined) {
+      s.publisher = row.publisher ?? -1
+      s.publishedAt = row.publishedAt ?? NaN
+      if (row.topic !== undefined) s.topic = row.topic
+    }
+    if (!s.copies.has(row.node)) s.copies.set(row.node, { at: row.at, from: row.from })
+  }
+
+  /** Reports every message published within [from, to] (nowMs), then forgets them. */
+  flush (recorder: Recorder, from: number, to: number): void {
     for (const s of this.spreads.values()) {
       if (!(s.publishedAt >= from && s.publishedAt <= to)) continue
+      let members: Set<number> | undefined
+      if (s.topic !== undefined) {
+        // An ask is counted against the nodes subscribed when its first copy arrived (a node
+        // that subscribed later and got it from gossip history is not counted; see the notes).
+        let first = Infinity
+        for (const c of s.copies.values()) first = Math.min(first, c.at)
+        members = this.topics.members(s.topic, first, s.publisher)
+        s.subscribers = members.size
+      }
       let delivered = 0
       for (const [node, copy] of s.copies) {
-        if (node === s.publisher || copy.at > to || (s.members !== undefined && !s.members.has(node))) continue
+        if (node === s.publisher || copy.at > to || (members !== undefined && !members.has(node))) continue
         delivered++
         const latency = Math.max(0, copy.at - s.publishedAt)
         const hops = hopsOf(s, node)
@@ -109,37 +191,6 @@ export class GossipProbe {
       recorder.gossipPublished(s.kind, s.subscribers, Math.min(delivered, s.subscribers))
     }
     this.spreads.clear()
-  }
-
-  stop (): void {
-    for (const d of this.detach.splice(0)) d()
-  }
-
-  private received (index: number, source: PeerId, msg: Message): void {
-    const topic = parseTopic(msg.topic)
-    if (topic === undefined) return
-    const at = nowMs()
-    const envelope = Envelope.decode(msg.data)
-    const payload = SignedPayload.decode(envelope.payload)
-    let s: Spread
-    if (topic.family === 'bids') {
-      s = this.spread(`bid:${hex(Bid.decode(payload.body).jobId)}`, 'bid')
-    } else {
-      const author = hex(envelope.publicKey)
-      const key = `ask:${author}:${payload.seq}`
-      const known = this.spreads.has(key)
-      s = this.spread(key, 'ask')
-      if (!known) {
-        s.publisher = this.o.nodeOfKey(author) ?? -1
-        s.publishedAt = Number(payload.issuedAtMs)
-        // Counted when its first copy arrives, a few milliseconds after publication: an ask
-        // that reached nobody is not counted at all (see the engine's notes).
-        s.members = new Set(this.o.subscribers(msg.topic, s.publisher))
-        s.subscribers = s.members.size
-      }
-    }
-    if (s.copies.has(index)) return
-    s.copies.set(index, { at, from: this.o.nodeOf(source.toString()) ?? -1 })
   }
 
   private spread (key: string, kind: GossipKind): Spread {

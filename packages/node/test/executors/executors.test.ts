@@ -2,6 +2,7 @@
  * The executors with real programs: the example WASM jobs, WAT modules that misbehave on
  * purpose, and real child processes. Every limit is exercised, and the test process survives.
  */
+import { spawn } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
@@ -14,6 +15,10 @@ import { ExecutorRegistry, createExecutors, validateWasmModule } from '../../src
 import type { ExecutionRequest, ProcessProgram, WasmProgram } from '../../src/executors/types.js'
 import { limitMemory, memoryLimits } from '../../src/executors/wasm/module-check.js'
 import { example } from '../helpers/executors.js'
+import { awaitGone, describeProcess, workingUnder } from '../helpers/processes.js'
+import { SOURCE_EXEC_ARGV } from '../../src/sim/host-process.js'
+
+const FIXTURE = new URL('./fixtures/exit-while-running.ts', import.meta.url).pathname
 
 const MiB = 1024 * 1024
 let root: string
@@ -213,6 +218,21 @@ describe('process executor', () => {
     expect(missing).toMatchObject({ status: 'failed', errorCode: 'ERR_SPAWN_FAILED', message: 'cannot start /no/such/program: no such program' })
     expect(await proc.run(processRequest(await job('false'), ['false']))).toMatchObject({ status: 'failed', exitCode: 1, errorCode: 'ERR_EXIT_NONZERO' })
   })
+
+  it('leaves no job running when its own process exits mid-job', async () => {
+    const scratch = await job('orphan')
+    const exited = new Promise<string>(resolve => {
+      const child = spawn(process.execPath, [...SOURCE_EXEC_ARGV, FIXTURE, scratch], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+      child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d })
+      child.once('exit', () => { resolve(out) })
+    })
+    expect(await exited).toBe('running\n')
+    // The shell and both sleeps were in the job's folder; the exiting process killed their group.
+    const left = await awaitGone(workingUnder(scratch), 10_000)
+    expect(left, left.map(describeProcess).join('\n')).toEqual([])
+  }, 60_000)
 
   it('is only offered when the operator opts in', () => {
     expect(new ExecutorRegistry(createExecutors({ allowProcess: false })).offered()).toEqual([Executor.WASM])

@@ -2,28 +2,31 @@
  * `ionet-p2p sim run SCENARIO` and `ionet-p2p sim plot DIR`: network simulations for
  * researchers (docs/simulations.md). A run writes a results folder (scenario, event log, CSV
  * metrics, SVG plots); `--engine des` (default) simulates up to millions of nodes on a virtual
- * clock, `--engine emulate` runs real ionet-p2p nodes in this process, in real time.
+ * clock, `--engine emulate` runs real ionet-p2p nodes in node hosts (child processes, one per core
+ * by default: `--workers`), in real time.
+ *
+ * The simulator loads when a sim command runs, not with the CLI: it is some 40 MiB that the
+ * daemon and every other command would otherwise carry.
  */
 import { basename, join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import cliProgress from 'cli-progress'
-import { SimError, SimErrorCode, applyOverrides, desEngine, loadScenario, plotResults, resolveScenario, runSimulation, summaryMetrics } from '@ionet-p2p/simulations'
 import type { Engine, EngineName, RunInfo } from '@ionet-p2p/simulations'
-import { emulationEngine } from '../../sim/emulation-engine.js'
 import { parseCount } from '../parse.js'
 
-interface RunFlags { engine: EngineName, out?: string, seed?: number, nodes?: number, duration?: number, plot: boolean, json: boolean }
+interface RunFlags { engine: EngineName, out?: string, seed?: number, nodes?: number, duration?: number, workers?: number, plot: boolean, json: boolean }
 
 export function simCommand (): Command {
   const sim = new Command('sim').summary('simulate the network: run a scenario, plot its results')
   sim.addCommand(new Command('run')
     .summary('run a scenario file (JSON or YAML) and write a results folder')
     .argument('<scenario>', 'scenario file, or a built-in scenario: ionet-may-2024 (io.net-sized, 24 h), small-100')
-    .addOption(new Option('--engine <engine>', 'des: discrete-event model, 10^4–10^6 nodes on a virtual clock; emulate: real nodes in this process, real time, up to a few hundred').choices(['des', 'emulate']).default('des'))
+    .addOption(new Option('--engine <engine>', 'des: discrete-event model, 10^4–10^6 nodes on a virtual clock; emulate: real nodes spread over child processes, real time, up to a few hundred').choices(['des', 'emulate']).default('des'))
     .addOption(new Option('--out <dir>', 'results folder (must not hold files yet; default sim-results/<scenario>-<engine>-seed<seed>-<time>)'))
     .addOption(new Option('--seed <n>', 'replace the scenario\'s seed').argParser(v => parseCount('--seed', v, 0, 0xffff_ffff)))
     .addOption(new Option('--nodes <n>', 'resize the network; demand scales with it').argParser(v => parseCount('--nodes', v, 2, 10_000_000)))
     .addOption(new Option('--duration <seconds>', 'replace the scenario\'s duration (seconds)').argParser(v => parseCount('--duration', v, 1)))
+    .addOption(new Option('--workers <n>', 'emulate: node hosts (child processes) the nodes are spread over (default: one per core)').argParser(v => parseCount('--workers', v, 1, 1024)))
     .addOption(new Option('--no-plot', 'do not draw the SVG plots at the end'))
     .addOption(new Option('--json', 'print the result as one JSON object').default(false))
     .action(async (file: string, flags: RunFlags) => { await run(file, flags) }))
@@ -32,6 +35,7 @@ export function simCommand (): Command {
     .argument('<dir>', 'a folder written by `ionet-p2p sim run`')
     .addOption(new Option('--json', 'print the plot files as one JSON object').default(false))
     .action(async (dir: string, flags: { json: boolean }) => {
+      const { plotResults } = await import('@ionet-p2p/simulations')
       const { files } = await plotResults(resolve(dir))
       if (flags.json) process.stdout.write(JSON.stringify({ type: 'result', files }) + '\n')
       else process.stdout.write(`${files.length} plots written:\n${files.map(f => `  ${f}`).join('\n')}\n`)
@@ -40,13 +44,19 @@ export function simCommand (): Command {
 }
 
 async function run (file: string, flags: RunFlags): Promise<void> {
+  const { SimError, SimErrorCode, applyOverrides, desEngine, loadScenario, plotResults, resolveScenario, runSimulation, summaryMetrics } = await import('@ionet-p2p/simulations')
   const scenario = applyOverrides(await loadScenario(resolveScenario(file)), {
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
     ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}),
     ...(flags.duration !== undefined ? { duration: flags.duration } : {})
   }, basename(file))
   // The emulation's set-up (starting nodes, filling the DHT) takes minutes before the clock starts: say so.
-  const engine: Engine = flags.engine === 'emulate' ? emulationEngine(flags.json ? {} : { log: line => { process.stderr.write(`  ${line}\n`) } }) : desEngine()
+  const engine: Engine = flags.engine === 'emulate'
+    ? (await import('../../sim/emulation-engine.js')).emulationEngine({
+        ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+        ...(flags.json ? {} : { log: (line: string) => { process.stderr.write(`  ${line}\n`) } })
+      })
+    : desEngine()
   const out = resolve(flags.out ?? join('sim-results', `${slug(scenario.name)}-${flags.engine}-seed${scenario.seed}-${stamp()}`))
   const progress = progressReporter(scenario.duration, flags.json)
   const abort = new AbortController()
