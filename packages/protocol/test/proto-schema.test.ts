@@ -4,8 +4,10 @@
  * write the same bytes as protons for the same messages, so the canonical form of docs/protocol.md
  * §1 is what any standard proto3 encoder of this schema writes.
  *
- * Needs protoc (Debian: apt-get install -y protobuf-compiler). Without it the test is skipped,
- * except under CI (CI=true), which installs it (.ci/run) and so fails when it is missing.
+ * Needs protoc and its well-known types, which protons.proto imports (Debian: apt-get install -y
+ * protobuf-compiler libprotobuf-dev; the second is only a recommendation of the first). Without
+ * them the test is skipped, except under CI (CI=true), which installs them (.ci/run) and so fails
+ * when they are missing.
  */
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -19,7 +21,10 @@ import {
 import { NOW, ask, bid, capability, key, lease, quote, signedReceipt } from './fixtures.js'
 
 const protoDir = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 'proto')
-const hasProtoc = spawnSync('protoc', ['--version']).status === 0
+const hasProtoc = spawnSync('protoc', ['--version']).status === 0 &&
+  // descriptor.proto, which protons.proto imports, ships in libprotobuf-dev, not with protoc.
+  spawnSync('protoc', [`--proto_path=${protoDir}`, '--descriptor_set_out=/dev/null', 'protons.proto']).status === 0
+const INSTALL = 'apt-get install -y protobuf-compiler libprotobuf-dev'
 const inCi = process.env.CI === 'true'
 const dirs: string[] = []
 
@@ -54,12 +59,12 @@ function textFormat (message: object): string {
 
 const title = hasProtoc || inCi
   ? 'messages.proto under protoc'
-  : 'messages.proto under protoc — SKIPPED: protoc is not installed (apt-get install -y protobuf-compiler)'
+  : `messages.proto under protoc — SKIPPED: protoc or its well-known types are not installed (${INSTALL})`
 if (!hasProtoc && !inCi) console.warn(`${title} (outside CI only; under CI=true this fails)`)
 
 describe.skipIf(!hasProtoc && !inCi)(title, () => {
-  it('protoc is installed (CI installs protobuf-compiler)', () => {
-    expect(hasProtoc, 'protoc was not found on PATH; .ci/run installs Debian\'s protobuf-compiler').toBe(true)
+  it('protoc is installed with its well-known types (CI installs protobuf-compiler and libprotobuf-dev)', () => {
+    expect(hasProtoc, `protoc was not found on PATH, or google/protobuf/descriptor.proto was not found by it; .ci/run installs them (${INSTALL})`).toBe(true)
   })
 
   it.runIf(hasProtoc)('compiles the schema, with gpu_indices declared unpacked', () => {
