@@ -29,12 +29,18 @@ export async function directoryBytes (dir: string, stopAt = Number.POSITIVE_INFI
 
 export const LOG_CHUNK_BYTES = 64 * 1024
 
-/** Follows a file that another thread appends to, handing new bytes to `onData` in ≤ 64 KiB chunks. */
+/**
+ * Follows a file that another thread appends to, handing new bytes to `onData` in ≤ 64 KiB chunks.
+ * Reads are serialized: a drain at the job's end can start while a periodic poll is still
+ * reading, and two reads from the same offset would deliver the same bytes twice.
+ */
 export class LogTail {
   private handle: FileHandle | undefined
   private offset = 0
   private readonly path: string
   private readonly onData: (data: Uint8Array) => void
+  /** The read in progress, if any; the next one starts after it. */
+  private reading: Promise<void> = Promise.resolve()
 
   constructor (path: string, onData: (data: Uint8Array) => void) {
     this.path = path
@@ -48,6 +54,18 @@ export class LogTail {
 
   /** Reads what was appended since the last call (at most `maxBytes` per call, to stay responsive). */
   async poll (maxBytes = 1024 * 1024): Promise<void> {
+    const read = this.reading.then(async () => this.read(maxBytes))
+    this.reading = read.catch(() => {})
+    return read
+  }
+
+  async drain (): Promise<void> {
+    await this.poll(Number.POSITIVE_INFINITY)
+    await this.handle?.close()
+    this.handle = undefined
+  }
+
+  private async read (maxBytes: number): Promise<void> {
     this.handle ??= await open(this.path, 'r')
     const { size } = await this.handle.stat()
     let budget = maxBytes
@@ -60,11 +78,5 @@ export class LogTail {
       budget -= bytesRead
       this.onData(buffer.subarray(0, bytesRead))
     }
-  }
-
-  async drain (): Promise<void> {
-    await this.poll(Number.POSITIVE_INFINITY)
-    await this.handle?.close()
-    this.handle = undefined
   }
 }
