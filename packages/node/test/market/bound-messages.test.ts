@@ -20,6 +20,7 @@ import {
 import type { Ask, Bid, OpenedEnvelope, Quote } from '@ionet-p2p/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { IonetNode } from '../../src/node/ionet-node.js'
+import { QUOTES_TOO_OFTEN } from '../../src/services/market/quote-inbox.js'
 import type { QuoteInbox } from '../../src/services/market/quote-inbox.js'
 import { StreamReader, sendFrame } from '../../src/network/stream-io.js'
 import { wasmExecutors } from '../helpers/executors.js'
@@ -212,6 +213,46 @@ describe('messages bound to their parties', () => {
       expect(renter.scorer.score(thief.peerId)).toBeGreaterThanOrEqual(scoreBefore)
     } finally {
       renter.libp2p.services.pubsub.removeEventListener('message', onMessage)
+    }
+  })
+
+  // Last: the thief ends up scored down (banned) here.
+  it('refuses quotes beyond a peer\'s budget and scores it down, while another provider\'s quote still lands', async () => {
+    const { opened } = await bidAs(renter, 23)
+    const received: string[] = []
+    const close = inboxOf(renter).register({ jobId: hex(opened.body.jobId), bidHashes: [opened.hash], onQuote: (q) => { received.push(q.signer.toString()) } })
+    try {
+      const quoteFrom = async (node: IonetNode, jobId: Uint8Array<ArrayBuffer>, bidHash: Uint8Array<ArrayBuffer>): Promise<Uint8Array> => sealEnvelope(net.keyOf(node), MessageKind.QUOTE, {
+        jobId, bidHash, gpuClass: CLASS, gpus: [gpu('NVIDIA GeForce RTX 4090', 24564)], units: 1,
+        pricePerUnitHour: 1n, maxDurationS: 600, cpuCores: 8, ramMib: 32768n, multiaddrs: [], wallet: new Uint8Array(32).fill(4),
+        renter: renter.libp2p.peerId.toMultihash().bytes as Uint8Array<ArrayBuffer>, image: '', imageCached: false
+      } satisfies Quote, { seq: BigInt(Date.now()), now: Date.now(), ttlMs: 30_000 })
+      const deliver = async (node: IonetNode, envelope: Uint8Array): Promise<QuoteAck> => {
+        const stream = await node.libp2p.dialProtocol(renter.libp2p.peerId, PROTOCOL_IDS.quote, { signal: AbortSignal.timeout(10_000) })
+        await sendFrame(stream, envelope)
+        return new StreamReader(stream).readMessage(QuoteAck, 1024, 'ack', AbortSignal.timeout(10_000))
+      }
+      // 60 signed quotes at once for a bid the renter never made (each one would cost it a signature check).
+      const flood = await quoteFrom(thief, new Uint8Array(16).fill(99) as Uint8Array<ArrayBuffer>, new Uint8Array(32).fill(1) as Uint8Array<ArrayBuffer>)
+      const penalties: string[] = []
+      const off = renter.events.on(e => { if (e.type === 'peer:penalized' && e.peerId === thief.peerId) penalties.push(e.offence) })
+      const acks = await Promise.allSettled(Array.from({ length: 60 }, async () => deliver(thief, flood)))
+      off()
+      const answers = acks.flatMap(a => a.status === 'fulfilled' ? [a.value] : [])
+      const refused = answers.filter(a => a.reason === QUOTES_TOO_OFTEN).length
+      // 20 at once, refilled at 5 a second: unless the 60 took over 8 s, some were over the budget.
+      expect(answers.filter(a => a.accepted)).toEqual([])
+      expect(refused).toBeGreaterThan(0)
+      expect(answers.filter(a => a.reason === 'no open bid for this job (too late?)').length).toBeGreaterThanOrEqual(20)
+      // Each refusal scored down (ten in a row ban the peer, whose last answers may then be cut off).
+      expect(penalties.filter(o => o === 'FLOODING').length).toBeGreaterThanOrEqual(refused)
+      expect(renter.scorer.score(thief.peerId)).toBeLessThan(0)
+      // A provider with its own budget is heard, and its quote reaches the open bid.
+      const honest = await deliver(provider, await quoteFrom(provider, opened.body.jobId as Uint8Array<ArrayBuffer>, opened.hash as Uint8Array<ArrayBuffer>))
+      expect(honest.accepted).toBe(true)
+      expect(received).toEqual([provider.peerId])
+    } finally {
+      close()
     }
   })
 })

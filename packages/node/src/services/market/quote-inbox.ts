@@ -1,7 +1,9 @@
 /**
  * The renter end of /ionet/quote/1.0.0: providers deliver signed quotes for open bids here.
  * A quote must be signed by the peer that sent it, name an open bid by its exact hash, and name
- * this node as the renter.
+ * this node as the renter. Each peer has a budget of quotes (a provider quotes a bid once): beyond
+ * it a quote is refused before its signature is checked, and the peer is scored down for
+ * flooding, as a renter flooding a provider's solicit stream is.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { MessageKind, PROTOCOL_IDS, hex, openEnvelope } from '@ionet-p2p/protocol'
@@ -11,6 +13,8 @@ import { IonetError, IonetErrorCode } from '../../errors.js'
 import type { NodeEvents } from '../../events.js'
 import type { IonetLibp2p } from '../../node/libp2p.js'
 import type { PeerScorer } from '../../network/peer-scorer.js'
+import { PeerRateLimiter } from '../../network/rate-limiter.js'
+import type { RateLimiterOptions } from '../../network/rate-limiter.js'
 import { isPeerFault, penalize, replyAck, withDeadline } from '../../network/protocol-stream.js'
 import { StreamReader } from '../../network/stream-io.js'
 
@@ -34,6 +38,8 @@ export function quoteProblem (quote: OpenedEnvelope<MessageKind.QUOTE>, bidHashe
   return undefined
 }
 const EXCHANGE_TIMEOUT_MS = 10_000
+/** The refusal's reason, for a peer over its budget. */
+export const QUOTES_TOO_OFTEN = 'too many quotes from this peer; slow down'
 
 export class QuoteInbox {
   private readonly collectors = new Map<string, QuoteCollector>()
@@ -41,12 +47,15 @@ export class QuoteInbox {
   private readonly scorer: PeerScorer
   private readonly events: NodeEvents
   private readonly now: () => number
+  private readonly budget: PeerRateLimiter
 
-  constructor (options: { libp2p: IonetLibp2p, scorer: PeerScorer, events: NodeEvents, now?: () => number }) {
+  /** `rate`: quotes one peer may deliver, at once and per second. @default 20 at once, 5 per second (as solicited bids) */
+  constructor (options: { libp2p: IonetLibp2p, scorer: PeerScorer, events: NodeEvents, now?: () => number, rate?: RateLimiterOptions }) {
     this.libp2p = options.libp2p
     this.scorer = options.scorer
     this.events = options.events
     this.now = options.now ?? Date.now
+    this.budget = new PeerRateLimiter(options.rate ?? {})
   }
 
   async start (): Promise<void> {
@@ -70,6 +79,10 @@ export class QuoteInbox {
         const ack = async (accepted: boolean, reason = ''): Promise<void> => { await replyAck(stream, accepted, reason, signal) }
         const frame = await new StreamReader(stream).readFrame(MAX_QUOTE_FRAME, signal)
         if (frame === undefined) throw new IonetError(IonetErrorCode.STREAM_ENDED, 'quote stream closed before the quote')
+        if (!this.budget.take(provider.toString(), this.now())) {
+          penalize(this.scorer, this.events, provider, new IonetError(IonetErrorCode.RATE_LIMITED, 'quotes too often'), 'quote')
+          return ack(false, QUOTES_TOO_OFTEN)
+        }
         let quote: OpenedEnvelope<MessageKind.QUOTE>
         try {
           quote = await openEnvelope(frame, { kind: MessageKind.QUOTE, now: this.now(), expectedSigner: provider.toString() })
