@@ -106,11 +106,17 @@ function agree (des: Outcome, emulate: Outcome, s: Scenario): void {
   // may be at most 3 times that slowdown above the model, and not faster than half of it. The
   // p90 (with 20 jobs, the second slowest) may also move by one quote window: a solicitation
   // that waited for a provider that connected but answered late.
+  // Discovery is not compared (as DHT latencies are not, below): most jobs of these runs are
+  // their renter's first of a class, which in the DES often finds the record held by the renter
+  // itself (0 ms) and in the emulation waits for a walk of new connections (some 400 ms at 20 ms
+  // links). Both bounds allow the gap between the engines' median lookups on top.
   const windowMs = s.market.quoteWindow * 1000
+  const lookup = (o: Outcome): number => { const v = o.metrics.get('dht_latency_p50_ms'); return v !== undefined && Number.isFinite(v) ? v : 0 }
+  const lookupGapMs = Math.max(0, lookup(emulate) - lookup(des))
   for (const q of ['time_to_match_p50_ms', 'time_to_match_p90_ms']) {
     const [d, e] = m(q)
     expect(e / d).toBeGreaterThanOrEqual(0.5)
-    expect(e).toBeLessThanOrEqual(3 * Math.max(1, slower) * d + (q === 'time_to_match_p90_ms' ? windowMs : 0))
+    expect(e).toBeLessThanOrEqual(3 * Math.max(1, slower) * d + lookupGapMs + (q === 'time_to_match_p90_ms' ? windowMs : 0))
   }
   // Bids are gossiped only when no solicited provider quotes: when some were, they reached every subscriber.
   for (const o of [des, emulate]) {
