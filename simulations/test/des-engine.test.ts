@@ -93,6 +93,9 @@ describe('DES engine', () => {
     expect(r.stats.quotesPerBidMax).toBeLessThanOrEqual(8)
     expect(r.stats.askSamples).toBe(0)
     expect(r.stats.warmDiscoveries).toBeGreaterThan(0)
+    // The run's notes tell a researcher the same: asks off, quotes per bid from the stats.
+    expect(r.report.notes).toContain('ask gossip: off (gossip.askInterval 0, the protocol\'s default: no periodic asks)')
+    expect(r.report.notes.some(n => n.includes(`quotes sent per bid p50 ${r.stats.quotesPerBidP50} / p99 ${r.stats.quotesPerBidP99} / max ${r.stats.quotesPerBidMax}`))).toBe(true)
     // Traffic is counted for every node (each provider at least advertises in the DHT).
     for (const node of r.rec.population.providers) expect(r.rec.bytes[node]).toBeGreaterThan(0)
   })
