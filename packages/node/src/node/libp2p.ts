@@ -19,10 +19,12 @@ import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import type { TCPSocketOptions } from '@libp2p/tcp'
-import { webRTC } from '@libp2p/webrtc'
+import type { WebRTCTransportComponents, WebRTCTransportInit } from '@libp2p/webrtc'
 import { yamux } from '@libp2p/yamux'
-import { serviceCapabilities } from '@libp2p/interface'
-import type { ConnectionEncrypter, ConnectionGater, PrivateKey, ComponentLogger } from '@libp2p/interface'
+import { serviceCapabilities, serviceDependencies, transportSymbol } from '@libp2p/interface'
+import type { Connection, ConnectionEncrypter, ConnectionGater, CreateListenerOptions, DialTransportOptions, Listener, PrivateKey, ComponentLogger, Transport } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { WebRTC } from '@multiformats/multiaddr-matcher'
 import { CAPABILITY_NAMESPACE, PROTOCOL_IDS } from '@ionet-p2p/protocol'
 import type { Datastore } from 'interface-datastore'
 import { createLibp2p } from 'libp2p'
@@ -145,6 +147,39 @@ function lazyTls (): (components: TLSComponents) => ConnectionEncrypter {
 }
 
 /**
+ * libp2p's WebRTC transport for a node that does not listen for WebRTC (one that does, behind NAT
+ * with hole punching on, loads it whole at start: it answers the signalling of peers that punch
+ * through to it). Such a node only ever dials WebRTC (a renter reaching a provider behind NAT:
+ * network/direct-connection.ts), since no peer learns a WebRTC address of it to punch to, so the
+ * module, with node-datachannel's native library, is loaded on its first dial (measured: ~11 MiB
+ * of an idle daemon's RSS and ~20 % of its start).
+ */
+function dialOnlyWebRtc (init: WebRTCTransportInit): (components: WebRTCTransportComponents) => Transport {
+  return (components) => {
+    let loaded: Promise<Transport & { stop?: () => Promise<void> }> | undefined
+    const real = async (): Promise<Transport & { stop?: () => Promise<void> }> => {
+      loaded ??= import('@libp2p/webrtc').then(m => m.webRTC(init)(components) as Transport & { stop?: () => Promise<void> })
+      return loaded
+    }
+    return {
+      [transportSymbol]: true,
+      [Symbol.toStringTag]: '@libp2p/webrtc',
+      [serviceCapabilities]: ['@libp2p/transport'],
+      [serviceDependencies]: ['@libp2p/identify', '@libp2p/circuit-relay-v2-transport'],
+      dial: async (ma: Multiaddr, options: DialTransportOptions): Promise<Connection> => (await real()).dial(ma, options),
+      // Never called: the transport manager asks for a listener only for addresses listenFilter
+      // keeps, and a node that does not listen for WebRTC has none (natListenAddresses).
+      createListener: (_options: CreateListenerOptions): Listener => { throw new Error('this node does not listen for WebRTC') },
+      listenFilter: (addrs: Multiaddr[]) => addrs.filter(a => WebRTC.exactMatch(a)),
+      dialFilter: (addrs: Multiaddr[]) => addrs.filter(a => WebRTC.exactMatch(a)),
+      // libp2p starts and stops only what has both; the real transport, once loaded, is stopped with the node.
+      start: async () => {},
+      stop: async () => { if (loaded !== undefined) await (await loaded).stop?.() }
+    } as Transport
+  }
+}
+
+/**
  * net.connect's `localAddress`: @libp2p/tcp hands its dialOpts to net.connect whole, though it
  * types them as a subset (the crowded-addresses test sees the source address on the far side).
  */
@@ -161,6 +196,11 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
   const upnp = options.nat.options.upnp === true
   const autonat = options.nat.plan.kind !== 'direct' || upnp ? (await import('@libp2p/autonat-v2')).autoNATv2() : undefined
   const upnpNat = upnp ? (await import('@libp2p/upnp-nat')).uPnPNAT() : undefined
+
+  const webrtcInit: WebRTCTransportInit = { rtcConfiguration: () => ({ iceServers: options.nat.stunServers().map(urls => ({ urls })) }) }
+  const webrtc = natListenAddresses(options.nat.plan).includes('/webrtc')
+    ? (await import('@libp2p/webrtc')).webRTC(webrtcInit)
+    : dialOnlyWebRtc(webrtcInit)
 
   const base = transportConfig({
     ...(options.connectionTap !== undefined ? { connectionTap: options.connectionTap } : {}),
@@ -182,7 +222,7 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
       // Hole punching: WebRTC signals over a relayed connection and ICE opens a direct UDP path
       // (docs/decisions.md: why not TCP with DCUtR). ICE servers are always ours, never
       // WebRTC's defaults (third-party STUN servers): with none known, host candidates only.
-      webRTC({ rtcConfiguration: () => ({ iceServers: options.nat.stunServers().map(urls => ({ urls })) }) })
+      webrtc
     ],
     connectionGater: options.connectionGater,
     connectionManager: {
