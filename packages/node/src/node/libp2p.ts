@@ -155,10 +155,11 @@ function lazyTls (): (components: TLSComponents) => ConnectionEncrypter {
  * of an idle daemon's RSS and ~20 % of its start).
  */
 function dialOnlyWebRtc (init: WebRTCTransportInit): (components: WebRTCTransportComponents) => Transport {
+  type StoppableTransport = Transport & { stop?: () => Promise<void> }
   return (components) => {
-    let loaded: Promise<Transport & { stop?: () => Promise<void> }> | undefined
-    const real = async (): Promise<Transport & { stop?: () => Promise<void> }> => {
-      loaded ??= import('@libp2p/webrtc').then(m => m.webRTC(init)(components) as Transport & { stop?: () => Promise<void> })
+    let loaded: Promise<StoppableTransport> | undefined
+    const real = async (): Promise<StoppableTransport> => {
+      loaded ??= import('@libp2p/webrtc').then(m => m.webRTC(init)(components) as StoppableTransport)
       return loaded
     }
     return {
