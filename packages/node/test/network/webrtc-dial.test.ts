@@ -8,6 +8,7 @@
  * and loads the module at start) opens a direct WebRTC connection. Real NAT and hole punching
  * through routers are the NAT testbed's (simulations/nat).
  */
+import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { IonetNode } from '../../src/node/ionet-node.js'
@@ -17,7 +18,6 @@ const NATIVE_WEBRTC = 'node_datachannel.node'
 
 /** Whether node-datachannel's native library is mapped into this process. */
 async function nativeWebRtcLoaded (): Promise<boolean> {
-  const { readFile } = await import('node:fs/promises')
   return (await readFile('/proc/self/maps', 'utf8')).includes(NATIVE_WEBRTC)
 }
 
