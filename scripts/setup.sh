@@ -9,5 +9,5 @@ PNPM_VERSION=10.34.8
 echo "› installing dependencies (pnpm $PNPM_VERSION, Node 24 from the npm registry)"
 npx --yes "pnpm@$PNPM_VERSION" install --frozen-lockfile
 echo "› building"
-PATH="$PWD/node_modules/.bin:$PATH" tsc -b
+PATH="$PWD/node_modules/.bin:$PATH" npm run --silent build
 echo "› ready: $("$PWD/node_modules/.bin/node" --version). Try: npm run demo"

@@ -5,7 +5,7 @@
 # With IONET_TEST_REPORT=DIR, each run also writes vitest's JSON report into DIR (CI reads them).
 set -e
 PATH="$PWD/node_modules/.bin:$PATH"
-tsc -b
+npm run --silent build
 tsc -p tsconfig.test.json
 report () { [ -n "$IONET_TEST_REPORT" ] && echo "--reporter=default --reporter=json --outputFile=$IONET_TEST_REPORT/$1.json"; }
 status=0

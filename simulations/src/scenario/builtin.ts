@@ -3,10 +3,12 @@
  * `ionet-p2p sim run ionet-may-2024` works from any directory, also after `npx ionet-p2p`.
  */
 import { existsSync, readdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 
-// src/scenario/ and dist/scenario/ both sit two levels below the package root.
-const DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url))
+// Found through the package's own name, not a path relative to this file: this code also runs
+// from the ionet-p2p CLI's bundle (packages/node/scripts/bundle.mjs), far from this package.
+const DIR = join(dirname(createRequire(import.meta.url).resolve('@ionet-p2p/simulations/package.json')), 'scenarios') + '/'
 
 /** Names of the built-in scenarios ("ionet-may-2024", …). */
 export function builtinScenarios (): string[] {

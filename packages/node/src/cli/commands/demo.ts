@@ -13,7 +13,6 @@ import { mkdtemp, readFile, rm, mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
 import { CPU_CLASS, Executor, formatSol, hex, JobStatus, LAMPORTS_PER_SOL as SOL, makeRequirements, verifyReceipt } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
@@ -27,9 +26,10 @@ import type { NodeEvent } from '../../events.js'
 import { IonetNode } from '../../node/ionet-node.js'
 import { createRenderer, setAlias, short } from '../render.js'
 import type { Renderer } from '../render.js'
+import { packageFile } from '../../package-files.js'
 
-const BIN = fileURLToPath(new URL('../../../bin/ionet-p2p.js', import.meta.url))
-const MANDELBROT = fileURLToPath(new URL('../../../examples/wasm/mandelbrot.wasm', import.meta.url))
+const BIN = packageFile('bin', 'ionet-p2p.js')
+const MANDELBROT = packageFile('examples', 'wasm', 'mandelbrot.wasm')
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
 const START_TIMEOUT_MS = 30_000
 /** The provider that runs container jobs when an engine answers (the others run none). */

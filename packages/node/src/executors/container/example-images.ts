@@ -8,13 +8,13 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { fileURLToPath } from 'node:url'
 import type Docker from 'dockerode'
 import tar from 'tar-stream'
 import { IonetError, IonetErrorCode } from '../../errors.js'
+import { packageFile } from '../../package-files.js'
 
 /** Where the examples' build files are (shipped with the package). */
-export const EXAMPLE_IMAGES_DIR = fileURLToPath(new URL('../../../examples/images/', import.meta.url))
+export const EXAMPLE_IMAGES_DIR = packageFile('examples', 'images')
 
 /** The examples built here; python-numpy (debootstrap) and cuda-pytorch (a registry) are built by hand. */
 export type ExampleImageName = 'numeric'
