@@ -14,6 +14,7 @@ import { createServer as createTcpServer } from 'node:net'
 import type { AddressInfo, Socket } from 'node:net'
 import { join } from 'node:path'
 import type Docker from 'dockerode'
+import { waitUntil } from './wait.js'
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry'
 /**
@@ -28,15 +29,6 @@ export interface TestRegistry {
   stop: () => Promise<void>
 }
 
-/** Bounded wait for a condition checked now and then. */
-async function until (what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  throw new Error(`${what} within ${timeoutMs} ms`)
-}
 
 /** A registry on 127.0.0.1 with a port of its own choosing, storing under a new folder in `dir`. */
 export async function startTestRegistry (dir: string): Promise<TestRegistry> {
@@ -67,13 +59,13 @@ export async function startTestRegistry (dir: string): Promise<TestRegistry> {
   }
   try {
     let host: string | undefined
-    await until('the registry did not say where it listens', 15_000, async () => {
+    await waitUntil('the registry saying where it listens', async () => {
       if (child.exitCode !== null) throw new Error(`docker-registry exited: ${log.slice(-500)}`)
       host = /listening on (127\.0\.0\.1:\d+)/.exec(log)?.[1]
       return host !== undefined
     })
     const v2 = `http://${host ?? ''}/v2/`
-    await until(`${v2} did not answer`, 15_000, async () => fetch(v2).then(r => r.ok, () => false))
+    await waitUntil(`${v2} answering`, async () => fetch(v2).then(r => r.ok, () => false), { intervalMs: 100 })
     return { host: host ?? '', stop }
   } catch (err) {
     await stop()

@@ -17,6 +17,7 @@ import type { IonetNode } from '../../src/node/ionet-node.js'
 import { TestNetwork, gpu, host, wants } from '../helpers/network.js'
 import { running } from '../helpers/processes.js'
 import { HandRenter } from '../market/hand-renter.js'
+import { waitUntil } from '../helpers/wait.js'
 
 /** How soon capacity must be free again once the renter is gone (the process executor's SIGTERM-to-SIGKILL grace is 2 s). */
 const FREE_BOUND_MS = 10_000
@@ -25,16 +26,6 @@ const RTX = 'nvidia-rtx-4090'
 const TREE = ['sh', '-c', 'sleep 30 & echo "pid $!"; echo "pid $$"; wait']
 
 type Kind = 'process' | 'wasm'
-
-
-async function until (what: string, check: () => boolean, ms: number): Promise<number> {
-  const started = performance.now()
-  while (!check()) {
-    if (performance.now() - started > ms) throw new Error(`${what}: not within ${ms} ms`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-  return performance.now() - started
-}
 
 describe('cancelling a job on the provider', () => {
   const net = new TestNetwork()
@@ -83,7 +74,7 @@ describe('cancelling a job on the provider', () => {
     outcome.catch(() => {})
     const { jobId } = await started
     const pids = (): number[] => [...logs.join('').matchAll(/pid (\d+)/g)].map(m => Number(m[1]))
-    if (kind === 'process') await until('the job printing its pids', () => pids().length === 2, 15_000)
+    if (kind === 'process') await waitUntil('the job printing its pids', () => pids().length === 2, { timeoutMs: 15_000, intervalMs: 10 })
     expect(pids().every(running)).toBe(true)
     expect(on.ledger?.unitsFree(gpuClass)).toBe(0)
     return { jobId, pids: pids(), outcome }
@@ -91,7 +82,7 @@ describe('cancelling a job on the provider', () => {
 
   /** Waits for the capacity to be free, then checks what the provider reported and that the job's processes are gone. */
   async function expectCancelled (label: string, t0: number, jobId: string, pids: number[], reports: Promise<[Extract<NodeEvent, { type: 'job:finished' }>, Extract<NodeEvent, { type: 'job:cancelled' }>]>): Promise<void> {
-    await until('the GPU being free again', () => provider.ledger?.unitsFree(RTX) === 1, FREE_BOUND_MS)
+    await waitUntil('the GPU being free again', () => provider.ledger?.unitsFree(RTX) === 1, { timeoutMs: FREE_BOUND_MS, intervalMs: 10 })
     const ms = performance.now() - t0
     measured.push({ case: label, ms })
     const [finished, cancelled] = await reports
@@ -157,7 +148,7 @@ describe('cancelling a job on the provider', () => {
       const t0 = performance.now()
       abort.abort()
       await expect(outcome).rejects.toThrow()
-      await until('the GPU being free again', () => provider.ledger?.unitsFree(RTX) === 1, FREE_BOUND_MS)
+      await waitUntil('the GPU being free again', () => provider.ledger?.unitsFree(RTX) === 1, { timeoutMs: FREE_BOUND_MS, intervalMs: 10 })
       measured.push({ case: 'escaped process holding pipes', ms: performance.now() - t0 })
       expect((await finished).errorCode).toBe('ERR_CANCELLED')
     } finally {

@@ -25,6 +25,7 @@ import type { QuoteInbox } from '../../src/services/market/quote-inbox.js'
 import { StreamReader, sendFrame } from '../../src/network/stream-io.js'
 import { wasmExecutors } from '../helpers/executors.js'
 import { TestNetwork, gpu, host, wants } from '../helpers/network.js'
+import { waitUntil } from '../helpers/wait.js'
 
 const CLASS = 'nvidia-rtx-4090'
 
@@ -45,7 +46,7 @@ describe('messages bound to their parties', () => {
     renter = await net.node('renter')
     thief = await net.node('thief')
     for (const n of [renter, thief]) await n.libp2p.dial(provider.libp2p.getMultiaddrs())
-    await waitUntil(() => renter.libp2p.services.pubsub.getSubscribers(bidTopic(CLASS)).some(p => p.equals(provider.libp2p.peerId)))
+    await waitUntil('renter sees the provider subscribed', () => renter.libp2p.services.pubsub.getSubscribers(bidTopic(CLASS)).some(p => p.equals(provider.libp2p.peerId)), { timeoutMs: 10_000 })
   }, 60_000)
   afterAll(async () => { await net.stop() })
 
@@ -157,9 +158,9 @@ describe('messages bound to their parties', () => {
       pubsub.subscribe(bidTopic(CLASS))
       // The liar must know the second provider subscribes, and have its own stream to it open
       // (the second provider hearing the liar's subscription shows that).
-      await waitUntil(() => pubsub.getSubscribers(bidTopic(CLASS)).some(p => p.equals(relay.libp2p.peerId)), 'liar sees the second provider subscribed')
-      await waitUntil(() => relay.libp2p.services.pubsub.getSubscribers(bidTopic(CLASS)).some(p => p.equals(liar.peerId)), 'second provider sees the liar subscribed')
-      await waitUntil(() => relay.libp2p.services.pubsub.getSubscribers(bidTopic(CLASS)).some(p => p.equals(provider.libp2p.peerId)), 'second provider sees the provider subscribed')
+      await waitUntil('liar sees the second provider subscribed', () => pubsub.getSubscribers(bidTopic(CLASS)).some(p => p.equals(relay.libp2p.peerId)), { timeoutMs: 10_000 })
+      await waitUntil('second provider sees the liar subscribed', () => relay.libp2p.services.pubsub.getSubscribers(bidTopic(CLASS)).some(p => p.equals(liar.peerId)), { timeoutMs: 10_000 })
+      await waitUntil('second provider sees the provider subscribed', () => relay.libp2p.services.pubsub.getSubscribers(bidTopic(CLASS)).some(p => p.equals(provider.libp2p.peerId)), { timeoutMs: 10_000 })
       expect(provider.libp2p.getConnections(liar.peerId).length).toBe(0)
       const bid: Bid = {
         jobId: new Uint8Array(16).fill(23) as Uint8Array<ArrayBuffer>, requirements: wants(), durationS: 60, maxPricePerUnitHour: 3_000_000n,
@@ -190,8 +191,8 @@ describe('messages bound to their parties', () => {
     renter.askWatcher.watch(CLASS)
     thief.askWatcher.watch(CLASS)
     const topic = askTopic(CLASS)
-    await waitUntil(() => thief.libp2p.services.pubsub.getSubscribers(topic).some(p => p.equals(renter.libp2p.peerId)), 'thief sees the renter subscribed')
-    await waitUntil(() => renter.asks.asksOf(provider.peerId).length > 0, 'renter heard the provider\'s ask')
+    await waitUntil('thief sees the renter subscribed', () => thief.libp2p.services.pubsub.getSubscribers(topic).some(p => p.equals(renter.libp2p.peerId)), { timeoutMs: 10_000 })
+    await waitUntil('renter heard the provider\'s ask', () => renter.asks.asksOf(provider.peerId).length > 0, { timeoutMs: 10_000 })
     const ask: Ask = {
       gpuClass: CLASS, gpuModel: 'NVIDIA GeForce RTX 4090', vramMib: 24564, unitsTotal: 1, unitsFree: 1, pricePerUnitHour: 1n,
       executorMask: 2, maxDurationS: 600, declared: true, reachability: Reachability.REACHABILITY_UNKNOWN
@@ -206,7 +207,7 @@ describe('messages bound to their parties', () => {
       await thief.libp2p.services.pubsub.publish(topic, stale)
       const newer = await sealEnvelope(net.keyOf(provider), MessageKind.ASK, { ...ask, pricePerUnitHour: 2n }, { seq: BigInt(Date.now()) * 1000n, now: Date.now(), ttlMs: 30_000 })
       await thief.libp2p.services.pubsub.publish(topic, newer)
-      await waitUntil(() => accepted.some(m => equalBytes(m.data, newer)), 'renter accepted the newer ask')
+      await waitUntil('renter accepted the newer ask', () => accepted.some(m => equalBytes(m.data, newer)), { timeoutMs: 10_000 })
       expect(accepted.some(m => equalBytes(m.data, stale))).toBe(false)
       expect(renter.asks.asksOf(provider.peerId).map(a => a.pricePerUnitHour)).toEqual([2n])
       // Reordering is innocent: the replaying peer is not scored down for it (scores only decay back up).
@@ -261,10 +262,3 @@ function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
 }
 
-async function waitUntil (condition: () => boolean, what = 'condition', timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not met within ${timeoutMs} ms`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}

@@ -18,6 +18,7 @@ import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ReachabilityTracker, isPublicIp, publicIpsOf, resolveNat, stunServersFor } from '../../src/network/reachability.js'
 import type { NatInputs, NatPlan } from '../../src/network/reachability.js'
+import { waitUntil } from '../helpers/wait.js'
 
 const peer = async (): Promise<string> => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
 
@@ -167,14 +168,6 @@ describe('stunServersFor', () => {
 
 const DIRECT_PLAN: NatPlan = { kind: 'direct', behindNat: false, relayServer: false, holePunching: true, why: 'direct: no public address, and every bootstrap peer is on a private network with this node' }
 const NAT_PLAN: NatPlan = { kind: 'behind-nat', behindNat: true, relayServer: false, holePunching: true, why: 'behind NAT (set by --reachability)' }
-
-async function waitUntil (what: string, ok: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms
-  for (let i = 0; !ok(); i++) {
-    if (Date.now() > deadline || i > ms / 50) throw new Error(`${what}: not within ${ms} ms`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
 
 describe('ReachabilityTracker', () => {
   const started: Libp2p[] = []

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { IonetNode } from '../../src/node/ionet-node.js'
 import { TestNetwork } from '../helpers/network.js'
+import { waitUntil } from '../helpers/wait.js'
 
 const NATIVE_WEBRTC = 'node_datachannel.node'
 
@@ -45,14 +46,10 @@ describe('WebRTC, dialled by a node that does not listen for it', () => {
 
   it('loads it on its first WebRTC dial, which opens a direct connection through the relay\'s signalling', async () => {
     const punchable = await net.node('punchable', { listen: [], nat: { reachability: 'private' } })
-    const deadline = Date.now() + 30_000
-    let address: string | undefined
-    while (address === undefined && Date.now() < deadline) {
-      address = punchable.multiaddrs.find(a => a.includes('/p2p-circuit/webrtc'))
-      if (address === undefined) await new Promise(resolve => setTimeout(resolve, 100))
-    }
-    expect(address, 'the node behind "NAT" never announced a WebRTC address through its relay').toBeDefined()
-    const target = address!.endsWith(`/p2p/${punchable.peerId}`) ? address! : `${address!}/p2p/${punchable.peerId}`
+    const relayedWebRtc = (): string | undefined => punchable.multiaddrs.find(a => a.includes('/p2p-circuit/webrtc'))
+    await waitUntil('the node behind "NAT" announcing a WebRTC address through its relay', () => relayedWebRtc() !== undefined, { timeoutMs: 30_000, intervalMs: 100 })
+    const address = relayedWebRtc() as string
+    const target = address.endsWith(`/p2p/${punchable.peerId}`) ? address : `${address}/p2p/${punchable.peerId}`
 
     const connection = await dialer.libp2p.dial(multiaddr(target), { signal: AbortSignal.timeout(30_000) })
     expect(connection.remoteAddr.toString()).toContain('/webrtc')
