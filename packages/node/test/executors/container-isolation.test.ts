@@ -4,7 +4,7 @@
  * privileges, an unprivileged user, memory and process limits; the GPUs it leased mapped by
  * index; a missing image refused by name; leftovers of a crashed node removed by owner.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -85,9 +85,14 @@ describe.skipIf(engine === undefined)('container jobs in a real engine', () => {
   })
 
   it('is killed at its memory limit, and says so', async () => {
+    const since = Date.now()
     // The shell holds 64 MiB in a variable: over a 32 MiB limit.
     const { r } = await run('x=$(head -c 67108864 /dev/zero | tr "\\000" a); echo ${#x}', { maxMemoryMiB: 32 })
     expect(r).toMatchObject({ status: 'limit_exceeded', errorCode: 'ERR_MEMORY_LIMIT' })
+    // conmon's OOM marker lands in the engine's working directory: a Podman service the tests
+    // started runs in its own (podman-service.ts), not in the directory the tests run from.
+    const marker = await stat(join(process.cwd(), 'oom')).catch(() => undefined)
+    expect(marker === undefined || marker.mtimeMs < since, 'an `oom` file appeared in the working directory').toBe(true)
   })
 
   it('cannot run more processes than its limit (a fork bomb stays contained)', async () => {

@@ -41,7 +41,9 @@ export async function startPodmanService (options: PodmanServiceOptions = {}): P
   // Podman's default crun refuses to start containers; it works on v2 hosts too, as root.
   const runtime = options.containersConf === undefined ? ['--runtime', 'runc', '--cgroup-manager', 'cgroupfs'] : []
   const env = options.containersConf === undefined ? process.env : { ...process.env, CONTAINERS_CONF: options.containersConf }
-  const child = spawn('podman', [...storage, ...runtime, '--events-backend', 'file', 'system', 'service', '--time', '0', `unix://${socketPath}`], { stdio: 'ignore', env })
+  // In its own directory: conmon writes a marker file named `oom` into its working directory when
+  // a container is OOM-killed, which was the directory of whoever started the service.
+  const child = spawn('podman', [...storage, ...runtime, '--events-backend', 'file', 'system', 'service', '--time', '0', `unix://${socketPath}`], { stdio: 'ignore', env, cwd: dir })
   const kill = (): void => { child.kill('SIGKILL') }
   process.once('exit', kill)
   const stop = async (): Promise<void> => {
