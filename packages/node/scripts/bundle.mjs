@@ -1,6 +1,6 @@
 // The CLI's bundle: dist/ (tsc's output) and its dependencies in a few files under dist/bundle,
 // which bin/ionet-p2p.js loads in about half the time of dist/'s ~700 separate modules
-// (docs/decisions.md, *Start-up: the CLI runs from a bundle*). Run after `tsc -b`: the bin
+// (docs/decisions.md, *The CLI runs from a bundle*). Run after `tsc -b`: the bin
 // uses the bundle only while it is newer than the last build, so a build without this step
 // never runs stale code, only slower.
 //

@@ -6,20 +6,29 @@ import { existsSync, readdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 
-// Found through the package's own name, not a path relative to this file: this code also runs
-// from the ionet-p2p CLI's bundle (packages/node/scripts/bundle.mjs), far from this package.
-const DIR = join(dirname(createRequire(import.meta.url).resolve('@ionet-p2p/simulations/package.json')), 'scenarios') + '/'
+let dir: string | undefined
+
+/**
+ * The scenarios folder, found through the package's own name, not a path relative to this file:
+ * this code also runs from the ionet-p2p CLI's bundle (packages/node/scripts/bundle.mjs), far
+ * from this package. Looked up on first use, so that importing the package never fails on it.
+ */
+function scenariosDir (): string {
+  dir ??= join(dirname(createRequire(import.meta.url).resolve('@ionet-p2p/simulations/package.json')), 'scenarios')
+  return dir
+}
 
 /** Names of the built-in scenarios ("ionet-may-2024", …). */
 export function builtinScenarios (): string[] {
-  return existsSync(DIR) ? readdirSync(DIR).filter(f => /\.ya?ml$|\.json$/.test(f)).map(f => f.replace(/\.(ya?ml|json)$/, '')).sort() : []
+  const folder = scenariosDir()
+  return existsSync(folder) ? readdirSync(folder).filter(f => /\.ya?ml$|\.json$/.test(f)).map(f => f.replace(/\.(ya?ml|json)$/, '')).sort() : []
 }
 
 /** A scenario argument as a file path: itself if it exists, else the built-in scenario of that name. */
 export function resolveScenario (arg: string): string {
   if (existsSync(arg)) return arg
   for (const ext of ['.yaml', '.yml', '.json']) {
-    const path = `${DIR}${arg}${ext}`
+    const path = join(scenariosDir(), `${arg}${ext}`)
     if (existsSync(path)) return path
   }
   return arg
