@@ -35,6 +35,7 @@ import { DHT_DATASTORE_PREFIX } from '../services/capability/records.js'
 import { tapTransport } from '../network/connection-tap.js'
 import type { ConnectionTap } from '../network/connection-tap.js'
 import { dialOrder } from '../network/address-order.js'
+import { retryingWebRtcHandshakes } from '../network/webrtc-handshake.js'
 import { DEFAULT_RELAY_LIMITS } from '../network/reachability.js'
 import { GOSSIP_SCORING, MAX_PEER_CONNECTIONS, gossipScoreParams } from '../services/gossip/scoring.js'
 import type { NatOptions, NatPlan } from '../network/reachability.js'
@@ -159,7 +160,7 @@ function dialOnlyWebRtc (init: WebRTCTransportInit): (components: WebRTCTranspor
   return (components) => {
     let loaded: Promise<StoppableTransport> | undefined
     const real = async (): Promise<StoppableTransport> => {
-      loaded ??= import('@libp2p/webrtc').then(m => m.webRTC(init)(components) as StoppableTransport)
+      loaded ??= import('@libp2p/webrtc').then(m => retryingWebRtcHandshakes(m.webRTC(init))(components) as StoppableTransport)
       return loaded
     }
     return {
@@ -200,7 +201,7 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
 
   const webrtcInit: WebRTCTransportInit = { rtcConfiguration: () => ({ iceServers: options.nat.stunServers().map(urls => ({ urls })) }) }
   const webrtc = natListenAddresses(options.nat.plan).includes('/webrtc')
-    ? (await import('@libp2p/webrtc')).webRTC(webrtcInit)
+    ? retryingWebRtcHandshakes((await import('@libp2p/webrtc')).webRTC(webrtcInit))
     : dialOnlyWebRtc(webrtcInit)
 
   const base = transportConfig({
