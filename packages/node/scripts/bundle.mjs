@@ -14,7 +14,7 @@ const dist = fileURLToPath(new URL('../dist/', import.meta.url))
 const out = `${dist}bundle`
 
 const EXTERNAL_PACKAGES = [
-  'datastore-level', // classic-level's LevelDB addon
+  'classic-level', // LevelDB's addon (under datastore-level), found relative to itself
   '@libp2p/webrtc', // node-datachannel's addon, loaded on the first WebRTC dial
   'litesvm', // the Solana VM's addon
   'dockerode', // ssh2 and its optional cpu-features addon

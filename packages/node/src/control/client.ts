@@ -1,7 +1,7 @@
 /**
  * Talks to a running daemon over its control socket (see server.ts).
  */
-import { request } from 'node:http'
+import { request } from '../http-module.js'
 import { IonetError, IonetErrorCode } from '../errors.js'
 import type { NodeEvent } from '../events.js'
 import { toJson } from './wire.js'

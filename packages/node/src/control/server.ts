@@ -9,7 +9,7 @@
  *   POST /v1/submit           WireSubmission -> NDJSON: events, then {"type":"result"} or {"type":"error"}
  */
 import { chmod, rm } from 'node:fs/promises'
-import { createServer } from 'node:http'
+import { createServer } from '../http-module.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { errorCode } from '../errors.js'
 import type { IonetNode } from '../node/ionet-node.js'

@@ -3,7 +3,7 @@
  * needs, with the response shapes of a real RPC node, so that the same `@solana/kit` client code
  * runs against it, devnet or mainnet. Batches are accepted; anything else gets a JSON-RPC error.
  */
-import { createServer } from 'node:http'
+import { createServer } from '../http-module.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { getBase58Encoder } from '@solana/kit'
