@@ -12,9 +12,17 @@ export interface Table {
   rows: Array<Array<string | number>>
 }
 
+/**
+ * The jobs submitted, by id. `Recorder.jobs` is indexed by job id, and an engine may leave ids
+ * out (the emulation's flooding renters submit none of their jobs), so it can have holes.
+ */
+function submittedJobs (r: Recorder): Recorder['jobs'] {
+  return r.jobs.filter(j => j !== undefined)
+}
+
 /** The headline metrics, in the order summary.csv lists them. */
 export function summaryMetrics (r: Recorder): Array<[string, number]> {
-  const jobs = r.jobs
+  const jobs = submittedJobs(r)
   const submitted = jobs.length
   const matched = jobs.filter(j => j.outcome === 'matched' || j.outcome === 'completed' || j.outcome === 'interrupted').length
   const decided = jobs.filter(j => j.outcome !== 'pending' && j.reason !== SimFailure.RUN_ENDED).length
@@ -81,7 +89,7 @@ export function resultTables (r: Recorder): Table[] {
   const jobs: Table = {
     name: 'jobs',
     header: ['job', 'arrived_s', 'renter', 'gpu_class', 'units', 'duration_s', 'max_price_lamports', 'outcome', 'reason', 'time_to_match_ms', 'provider', 'price_lamports', 'quotes', 'reachability'],
-    rows: r.jobs.map(j => [j.id, num(j.arrivedS, 3), j.renter, j.gpuClass, j.units, j.durationS, j.maxPrice.toString(), j.outcome, j.reason, num(j.timeToMatchMs, 3), j.provider < 0 ? '' : j.provider, j.provider < 0 ? '' : j.price.toString(), j.quotes, j.reachability])
+    rows: submittedJobs(r).map(j => [j.id, num(j.arrivedS, 3), j.renter, j.gpuClass, j.units, j.durationS, j.maxPrice.toString(), j.outcome, j.reason, num(j.timeToMatchMs, 3), j.provider < 0 ? '' : j.provider, j.provider < 0 ? '' : j.price.toString(), j.quotes, j.reachability])
   }
   const timeseries: Table = {
     name: 'timeseries',
@@ -104,7 +112,7 @@ export function resultTables (r: Recorder): Table[] {
   const failures: Table = {
     name: 'failures',
     header: ['reason', 'jobs', 'share_of_submitted'],
-    rows: [...r.failures].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([reason, n]) => [reason, n, num(n / Math.max(1, r.jobs.length), 6)])
+    rows: [...r.failures].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([reason, n]) => [reason, n, num(n / Math.max(1, submittedJobs(r).length), 6)])
   }
   const histogram = (metric: string, h: { buckets: () => Array<[number, number]> }): Array<Array<string | number>> =>
     h.buckets().map(([edge, count]) => [metric, num(edge, 6), count])

@@ -26,6 +26,7 @@ import type { Engine, EngineContext, EngineReport, JobSpec, Population, Reachabi
 import { HostProcess } from './host-process.js'
 import { LIBP2P_DEFAULTS, LIMIT_SLACK_S } from './host-protocol.js'
 import type { HostEvent, HostInit, HostTotals, JobEvent, PeerEntry } from './host-protocol.js'
+import type { FloodTally } from './flooder.js'
 import { GossipTally, TopicTimeline, nowMs } from './network-probes.js'
 
 export interface EmulationOptions {
@@ -54,6 +55,14 @@ export interface EmulationOptions {
   datastore?: 'memory' | 'level'
   /** Parent of the nodes' data directories and job outputs (a fresh folder is made in it and removed). Default the OS's temp dir. */
   workDir?: string
+  /**
+   * Renters that flood instead of submitting their jobs: from the clock's start to its end each
+   * sends valid solicited bids to every running provider as fast as it can (sim/flooder.ts).
+   * The results' notes say what the providers answered and how soon each banned them; the
+   * honest renters' figures are the run's own.
+   * @default 0
+   */
+  flood?: number
 }
 
 /** What the node's renter does and the scenario can only describe (services/market/renter.ts, capability/directory.ts). */
@@ -73,7 +82,7 @@ export class EmulationEngine implements Engine {
   constructor (private readonly options: EmulationOptions = {}) {}
 
   async run (ctx: EngineContext): Promise<EngineReport> {
-    refuse(ctx.scenario, ctx.population, this.options.maxNodes ?? 500)
+    refuse(ctx.scenario, ctx.population, this.options.maxNodes ?? 500, this.options)
     const run = new EmulationRun(ctx, this.options)
     try {
       return await run.execute()
@@ -90,7 +99,13 @@ export function emulationEngine (options?: EmulationOptions): Engine {
   return new EmulationEngine(options)
 }
 
-function refuse (s: Scenario, population: Population, maxNodes: number): void {
+function refuse (s: Scenario, population: Population, maxNodes: number, options: EmulationOptions): void {
+  const flooders = options.flood ?? 0
+  const renters = population.count - population.providers.length
+  // Node 0 (a renter) is the first bootstrap peer and looks the classes up before the clock: it never floods.
+  if (flooders > 0 && flooders > renters - 1) {
+    throw new SimError(SimErrorCode.SCENARIO_INVALID, `--flood ${flooders} needs ${flooders} renters besides node 0, and the scenario has ${Math.max(0, renters - 1)}`)
+  }
   if (s.nodes.count > maxNodes) {
     throw new SimError(SimErrorCode.SCENARIO_TOO_LARGE, `${s.nodes.count} nodes is more than the emulation engine runs (at most ${maxNodes}): use --engine des`)
   }
@@ -136,6 +151,11 @@ class EmulationRun {
   private accepting = false
   /** Jobs are counted (anchoring) until the clock's end. */
   private recording = false
+  /** Renters that flood (EmulationOptions.flood), chosen when the clock starts; their jobs are not submitted. */
+  private flooders = new Set<number>()
+  private floodSkipped = 0
+  /** Bans over the run: which node banned which peer, when (wall-clock ms). */
+  private readonly bans: Array<{ node: number, peerId: string, at: number }> = []
 
   constructor (private readonly ctx: EngineContext, private readonly o: EmulationOptions) {
     this.s = ctx.scenario
@@ -170,6 +190,7 @@ class EmulationRun {
     this.recording = true
     this.accepting = true
     const clocked = this.hosts.map(async h => h.request('clock', { t0Wall: this.t0Wall, endWall: this.endWall }, CONTROL_MS))
+    const floods = this.startFloods()
     const classes = p.classes
     const online = classes.map(() => ({ n: 0, priceSum: 0 }))
     for (const i of p.providers) {
@@ -204,6 +225,7 @@ class EmulationRun {
       await pause(Math.max(0, (due - t) * 1000), this.signal)
     }
     await Promise.all(clocked)
+    const floodTallies = await Promise.all(floods)
 
     // The end: nothing after it is recorded. Each host's events are in before its totals (one
     // channel, in order); what is still waiting for a match then is RUN_ENDED.
@@ -226,6 +248,7 @@ class EmulationRun {
     r.finish(s.duration)
     this.ctx.onProgress?.(s.duration)
     this.notes.push(...this.loadNotes(totals, busy))
+    if (this.flooders.size > 0) this.notes.push(...this.floodNotes(floodTallies))
     if (this.afterLeaseErrors.size > 0) {
       this.notes.push(`jobs that failed after their lease (reported as interrupted): ${[...this.afterLeaseErrors].map(([code, n]) => `${n} × ${code}`).join(', ')}`)
     }
@@ -382,6 +405,10 @@ class EmulationRun {
   }
 
   private launch (job: JobSpec): void {
+    if (this.flooders.has(job.renter)) {
+      this.floodSkipped++
+      return
+    }
     const r = this.ctx.recorder
     r.jobArrived(Math.min(this.elapsed(), this.s.duration), job)
     this.jobs.set(job.id, { spec: job, matched: false })
@@ -420,8 +447,56 @@ class EmulationRun {
       case 'gossip':
         for (const row of e.copies) this.gossip.copy(row)
         return
+      case 'banned':
+        this.bans.push({ node: e.node, peerId: e.peerId, at: e.at })
+        return
       default:
     }
+  }
+
+  // -- floods ----------------------------------------------------------------------------------
+
+  /**
+   * The last `flood` running renters (never node 0) flood every running provider from now to
+   * the clock's end; each promise settles with what its flooder's bids got (undefined if its
+   * host failed to run it, which the notes say).
+   */
+  private startFloods (): Array<Promise<FloodTally | undefined>> {
+    const p = this.ctx.population
+    const renters = this.running().filter(i => p.provider[i] !== 1 && i !== 0)
+    this.flooders = new Set(renters.slice(Math.max(0, renters.length - (this.o.flood ?? 0))))
+    if (this.flooders.size === 0) return []
+    const targets = this.running().filter(i => p.provider[i] === 1).map(i => [i, this.classOf(i)] as [number, string])
+    return [...this.flooders].map(async f => this.hostOf(f).request('flood', { node: f, targets, untilWall: this.endWall }, this.s.duration * 1000 + CONTROL_MS).catch(() => undefined))
+  }
+
+  /** What the flood did: the bids' answers, and how soon the providers banned the flooders. */
+  private floodNotes (tallies: Array<FloodTally | undefined>): string[] {
+    const p = this.ctx.population
+    const flooderIds = new Map([...this.flooders].map(f => [(this.peers[f] as PeerEntry).peerId, f]))
+    const ran = tallies.filter((t): t is FloodTally => t !== undefined)
+    const sum = (k: 'sent' | 'quoted' | 'declined' | 'failed'): number => ran.reduce((n, t) => n + t[k], 0)
+    const startedAt = Math.min(...ran.map(t => t.startedAtMs))
+    const seconds = ran.length === 0 ? NaN : (Math.max(...ran.map(t => t.endedAtMs)) - startedAt) / 1000
+    const providers = this.running().filter(i => p.provider[i] === 1).length
+    // Per flooder and provider, the first ban; its delay from the flood's start.
+    const first = new Map<string, number>()
+    for (const b of this.bans) {
+      if (!flooderIds.has(b.peerId)) continue
+      const key = `${b.node}:${b.peerId}`
+      if (!first.has(key)) first.set(key, b.at)
+    }
+    const delays = [...first.values()].map(at => (at - startedAt) / 1000).sort((a, b) => a - b)
+    const honest = new Set(this.bans.filter(b => !flooderIds.has(b.peerId)).map(b => b.peerId))
+    const notes = [
+      `flood: ${this.flooders.size} renter${this.flooders.size === 1 ? '' : 's'} (node${this.flooders.size === 1 ? '' : 's'} ${[...this.flooders].join(', ')}) tried ${sum('quoted') + sum('declined') + sum('failed')} solicited bids in ${seconds.toFixed(1)} s on the ${providers} providers instead of submitting their ${this.floodSkipped} jobs (not counted): ${sum('quoted')} quoted, ${sum('declined')} declined (over the per-peer budget: BUSY), ${sum('failed')} refused or unanswered (a provider that banned a flooder refuses its connections)`,
+      delays.length === 0
+        ? `flood: no provider banned a flooder during the run (${this.flooders.size * providers} pairs)`
+        : `flood: ${delays.length} of ${this.flooders.size * providers} provider–flooder pairs ended in a ban, ${delays[Math.floor(delays.length / 2)]?.toFixed(1)} s after the flood began at the median (first ${delays[0]?.toFixed(1)} s, last ${delays[delays.length - 1]?.toFixed(1)} s)`,
+      `flood: honest peers banned by anyone during the run: ${honest.size}`
+    ]
+    if (ran.length < tallies.length) notes.push(`flood: ${tallies.length - ran.length} flooder${tallies.length - ran.length === 1 ? '' : 's'} could not run (its host failed the request)`)
+    return notes
   }
 
   private jobEvent (id: number, t: number, at: number, e: JobEvent): void {

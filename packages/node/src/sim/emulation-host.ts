@@ -17,6 +17,7 @@ import { setMaxListeners } from 'node:events'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { CPU_CLASS, Executor, JobStatus, MAX_DURATION_S, hex, makeRequirements } from '@ionet-p2p/protocol'
@@ -37,6 +38,8 @@ import type { WireCounter } from '../network/connection-tap.js'
 import { FLUSH_MS, GOSSIP_BATCH, LIBP2P_DEFAULTS, LIMIT_SLACK_S } from './host-protocol.js'
 import type { CopyRow, HostCommand, HostEvent, HostInit, HostJob, HostRequests, HostTotals, JobEvent, PeerEntry, RequestName } from './host-protocol.js'
 import { GossipWatch, nowMs, tapProviderLookups } from './network-probes.js'
+import { flood } from './flooder.js'
+import type { FloodTally } from './flooder.js'
 
 /** How long stopping waits for the jobs to notice they were cancelled. */
 const DRAIN_MS = 10_000
@@ -64,6 +67,8 @@ export class NodeHost {
   private readonly s: Scenario
   private readonly p: Population
   private readonly nodes = new Map<number, IonetNode>()
+  /** Each hosted node's key (a flooder signs its bids with it). */
+  private readonly keys = new Map<number, PrivateKey>()
   private readonly wire = new Map<number, WireCounter>()
   private readonly portToNode = new Map<number, number>()
   private readonly peerToNode = new Map<string, number>()
@@ -147,6 +152,8 @@ export class NodeHost {
       case 'republish':
         await this.node(cmd.node).publishCapability(AbortSignal.timeout(30_000)).catch(() => 0)
         return null
+      case 'flood':
+        return this.flood(cmd.node, cmd.targets, cmd.untilWall)
       case 'clock':
         this.window = { from: cmd.t0Wall, to: cmd.endWall }
         this.recordingOn = true
@@ -251,6 +258,7 @@ export class NodeHost {
   private async startNode (i: number, bootstrap: string[], dial: string[]): Promise<PeerEntry> {
     const s = this.s
     const privateKey = await generateKeyPair('Ed25519')
+    this.keys.set(i, privateKey)
     const wire: WireCounter = { messages: 0, bytes: 0 }
     this.wire.set(i, wire)
     const options: IonetNodeOptions = {
@@ -283,6 +291,8 @@ export class NodeHost {
     const entry: PeerEntry = { node: i, port: portOf(addr), peerId: node.peerId, key: hex(publicKeyToProtobuf(privateKey.publicKey)), addr }
     this.known(entry)
     this.watch.attach(node, i)
+    // Bans (a flood run counts how soon providers ban its flooders, and whether they ban anyone else).
+    this.untap.push(node.events.on(e => { if (e.type === 'peer:banned' && this.recording()) this.emit({ type: 'banned', node: i, peerId: e.peerId, at: nowMs() }) }))
     if (this.p.provider[i] !== 1) {
       this.untap.push(tapProviderLookups(node, (hops, ms, ok) => { if (this.recording()) this.emit({ type: 'lookup', at: nowMs(), hops, ms, ok }) }))
     }
@@ -321,6 +331,22 @@ export class NodeHost {
   }
 
   // -- jobs ------------------------------------------------------------------------------------
+
+  /** Node `i` floods `targets` (providers, each with its class) until `untilWall` (sim/flooder.ts). */
+  private async flood (i: number, targets: Array<[number, string]>, untilWall: number): Promise<FloodTally> {
+    const node = this.node(i)
+    const peerIds = new Map([...this.peerToNode].map(([peerId, n]) => [n, peerId]))
+    return flood({
+      libp2p: node.libp2p,
+      privateKey: this.keys.get(i) as PrivateKey,
+      targets: targets.flatMap(([n, gpuClass]) => {
+        const peerId = peerIds.get(n)
+        return peerId === undefined ? [] : [{ peerId, requirements: makeRequirements({ gpuClass, units: 1, executor: Executor.PROCESS }) }]
+      }),
+      untilMs: untilWall,
+      signal: this.jobsAbort.signal
+    })
+  }
 
   private launch (renter: number, job: HostJob, quoteWindowMs: number): void {
     const run = this.runJob(renter, job, quoteWindowMs).catch(() => {})

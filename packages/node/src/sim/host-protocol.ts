@@ -11,6 +11,7 @@
  * places each event at the moment it happened in its host, not when the message arrived.
  */
 import type { Population, Scenario } from '@ionet-p2p/simulations'
+import type { FloodTally } from './flooder.js'
 
 /** js-libp2p's defaults (gossipsub 17, kad-dht 16): scenario values that differ are applied to every node. */
 export const LIBP2P_DEFAULTS = { D: 6, Dlo: 4, Dhi: 12, heartbeatS: 1, k: 20, alpha: 10 }
@@ -61,6 +62,11 @@ export interface HostRequests {
   find: { args: { node: number, classes: string[], limit: number, timeoutMs: number }, result: number[] }
   /** Provider `node` republishes its capability record. */
   republish: { args: { node: number }, result: null }
+  /**
+   * Node `node` floods the providers `targets` (node index and GPU class each) with solicited
+   * bids until `untilWall` (sim/flooder.ts), then reports what they answered.
+   */
+  flood: { args: { node: number, targets: Array<[number, string]>, untilWall: number }, result: FloodTally }
   /** The clock starts at t0Wall and ends at endWall: record from now on. */
   clock: { args: { t0Wall: number, endWall: number }, result: null }
   /** The run is over: stop recording, send what is left, report totals. */
@@ -122,5 +128,7 @@ export type HostEvent =
   | { type: 'gossip', copies: CopyRow[] }
   /** Nodes whose gossip topics changed, with their topics since `at`. */
   | { type: 'topics', at: number, changes: Array<[number, string[]]> }
+  /** Node `node` banned the peer `peerId` (any offence), at `at`. */
+  | { type: 'banned', node: number, peerId: string, at: number }
   /** Load since the previous report: event-loop utilisation and CPU (cores). */
   | { type: 'load', elu: number, cpu: number }

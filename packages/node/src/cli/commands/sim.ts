@@ -12,9 +12,10 @@ import { basename, join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import cliProgress from 'cli-progress'
 import type { Engine, EngineName, RunInfo } from '@ionet-p2p/simulations'
+import { IonetError, IonetErrorCode } from '../../errors.js'
 import { parseCount } from '../parse.js'
 
-interface RunFlags { engine: EngineName, out?: string, seed?: number, nodes?: number, duration?: number, workers?: number, plot: boolean, json: boolean }
+interface RunFlags { engine: EngineName, out?: string, seed?: number, nodes?: number, duration?: number, workers?: number, flood?: number, plot: boolean, json: boolean }
 
 export function simCommand (): Command {
   const sim = new Command('sim').summary('simulate the network: run a scenario, plot its results')
@@ -27,6 +28,7 @@ export function simCommand (): Command {
     .addOption(new Option('--nodes <n>', 'resize the network; demand scales with it').argParser(v => parseCount('--nodes', v, 2, 10_000_000)))
     .addOption(new Option('--duration <seconds>', 'replace the scenario\'s duration (seconds)').argParser(v => parseCount('--duration', v, 1)))
     .addOption(new Option('--workers <n>', 'emulate: node hosts (child processes) the nodes are spread over (default: one per core)').argParser(v => parseCount('--workers', v, 1, 1024)))
+    .addOption(new Option('--flood <n>', 'emulate: n renters flood every provider with solicited bids instead of submitting their jobs; the notes say how soon providers banned them').argParser(v => parseCount('--flood', v, 1, 1000)))
     .addOption(new Option('--no-plot', 'do not draw the SVG plots at the end'))
     .addOption(new Option('--json', 'print the result as one JSON object').default(false))
     .action(async (file: string, flags: RunFlags) => { await run(file, flags) }))
@@ -50,10 +52,14 @@ async function run (file: string, flags: RunFlags): Promise<void> {
     ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}),
     ...(flags.duration !== undefined ? { duration: flags.duration } : {})
   }, basename(file))
+  if (flags.flood !== undefined && flags.engine !== 'emulate') {
+    throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--flood runs real flooding nodes, so it needs --engine emulate (the discrete-event engine models no flooding peers)')
+  }
   // The emulation's set-up (starting nodes, filling the DHT) takes minutes before the clock starts: say so.
   const engine: Engine = flags.engine === 'emulate'
     ? (await import('../../sim/emulation-engine.js')).emulationEngine({
         ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+        ...(flags.flood !== undefined ? { flood: flags.flood } : {}),
         ...(flags.json ? {} : { log: (line: string) => { process.stderr.write(`  ${line}\n`) } })
       })
     : desEngine()
