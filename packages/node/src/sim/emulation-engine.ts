@@ -473,9 +473,9 @@ class EmulationRun {
   /** What the flood did: the bids' answers, and how soon the providers banned the flooders. */
   private floodNotes (tallies: Array<FloodTally | undefined>): string[] {
     const p = this.ctx.population
-    const flooderIds = new Map([...this.flooders].map(f => [(this.peers[f] as PeerEntry).peerId, f]))
+    const flooderIds = new Set([...this.flooders].map(f => (this.peers[f] as PeerEntry).peerId))
     const ran = tallies.filter((t): t is FloodTally => t !== undefined)
-    const sum = (k: 'sent' | 'quoted' | 'declined' | 'failed'): number => ran.reduce((n, t) => n + t[k], 0)
+    const sum = (k: 'quoted' | 'declined' | 'failed'): number => ran.reduce((n, t) => n + t[k], 0)
     const startedAt = Math.min(...ran.map(t => t.startedAtMs))
     const seconds = ran.length === 0 ? NaN : (Math.max(...ran.map(t => t.endedAtMs)) - startedAt) / 1000
     const providers = this.running().filter(i => p.provider[i] === 1).length

@@ -52,6 +52,9 @@ describe('ionet-p2p sim', () => {
       [['sim', 'run', 'small-100', '--engine', 'quantum'], 2, /^ionet-p2p sim run: option '--engine <engine>' argument 'quantum' is invalid\. Allowed choices are des, emulate\.$/],
       [['sim', 'run', 'small-100', '--nodes', 'many'], 2, /^ionet-p2p: --nodes: "many" is not valid; expected a whole number from 2 to 10000000$/],
       [['sim', 'run', 'ionet-may-2024', '--engine', 'emulate'], 1, /^ionet-p2p: .*17700 nodes.*--engine des/],
+      [['sim', 'run', 'small-100', '--flood', '1', '--out', join(dir, 'flood-des')], 2, /^ionet-p2p: --flood runs real flooding nodes, so it needs --engine emulate/],
+      [['sim', 'run', 'small-100', '--engine', 'emulate', '--nodes', '6', '--flood', '9', '--out', join(dir, 'flood-many')], 1, /^ionet-p2p: --flood 9 needs 9 renters besides node 0, and the scenario has \d+$/],
+      [['sim', 'run', 'small-100', '--flood', 'lots'], 2, /^ionet-p2p: --flood: "lots" is not valid; expected a whole number from 1 to 1000$/],
       [['sim', 'run', 'small-100', '--out', dir], 1, /^ionet-p2p: output folder .* already holds files; choose another with --out or remove it$/],
       [['sim', 'plot', join(dir, 'empty')], 1, /^ionet-p2p: .*summary\.csv is missing|^ionet-p2p: .*is missing/]
     ]
