@@ -15,7 +15,7 @@ const out = `${dist}bundle`
 
 const EXTERNAL_PACKAGES = [
   'classic-level', // LevelDB's addon (under datastore-level), found relative to itself
-  '@libp2p/webrtc', // node-datachannel's addon, loaded on the first WebRTC dial
+  'node-datachannel', // WebRTC's addon (under @libp2p/webrtc, which is bundled with our patch), loaded on the first WebRTC dial
   'litesvm', // the Solana VM's addon
   'dockerode', // ssh2 and its optional cpu-features addon
   '@libp2p/upnp-nat' // @achingbrain/ssdp reads its package.json relative to itself

@@ -8,8 +8,9 @@
  * the bundle that `npm test` built.
  */
 import { spawn } from 'node:child_process'
-import { copyFile, mkdir, mkdtemp, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { isBuiltin } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -86,5 +87,36 @@ describe('the bin chooses between the bundle and dist/', () => {
     const result = await run({ IONET_BUNDLE: '0' })
     expect(result.entry).toBe('cli')
     expect(result.code).toBe(0)
+  })
+})
+
+/**
+ * Packages bundled code loads only if present, inside a try: ws's native speed-ups and
+ * vega's node-canvas (the plots are SVG).
+ */
+const OPTIONAL_PACKAGES = ['bufferutil', 'utf-8-validate', 'canvas']
+
+describe('the bundle\'s outside packages', () => {
+  it('are all dependencies of ionet-p2p itself, not only of a package inside the bundle', async () => {
+    // Every bare specifier the bundle leaves to run time (scripts/bundle.mjs EXTERNAL_PACKAGES):
+    // an ES import, a dynamic import or a CommonJS require of a package, not a built-in. From
+    // dist/bundle, Node finds only ionet-p2p's own dependencies (an installed package's
+    // node_modules); in this workspace pnpm's command shims add NODE_PATH, which hid a missing one.
+    const dir = join(DIST, 'bundle')
+    const used = new Set<string>()
+    const loads = [/^import [^;]*? from "([^"]+)";$/gm, /^import "([^"]+)";$/gm, /\bimport\("([^"]+)"\)/g, /\b__require\("([^"]+)"\)/g]
+    for (const file of (await readdir(dir)).filter(f => f.endsWith('.js'))) {
+      const code = await readFile(join(dir, file), 'utf8')
+      for (const m of loads.flatMap(re => [...code.matchAll(re)])) {
+        const id = m[1] as string
+        if (id.startsWith('.') || isBuiltin(id)) continue
+        const name = id.split('/').slice(0, id.startsWith('@') ? 2 : 1).join('/')
+        if (!OPTIONAL_PACKAGES.includes(name)) used.add(name)
+      }
+    }
+    // At least LevelDB's and WebRTC's addons stay outside.
+    expect([...used]).toEqual(expect.arrayContaining(['classic-level', 'node-datachannel']))
+    const manifest = JSON.parse(await readFile(join(DIST, '..', 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+    expect([...used].filter(name => manifest.dependencies[name] === undefined)).toEqual([])
   })
 })
