@@ -42,8 +42,6 @@ export interface FloodTarget {
 }
 
 export interface FloodTally {
-  /** Bids whose stream opened and which were sent. */
-  sent: number
   /** Answered with a quote. */
   quoted: number
   /** Answered with a decline (BUSY when over the provider's budget). */
@@ -65,7 +63,7 @@ export async function flood (o: {
   concurrency?: number
   maxBids?: number
 }): Promise<FloodTally> {
-  const tally: FloodTally = { sent: 0, quoted: 0, declined: 0, failed: 0, startedAtMs: Date.now(), endedAtMs: 0 }
+  const tally: FloodTally = { quoted: 0, declined: 0, failed: 0, startedAtMs: Date.now(), endedAtMs: 0 }
   const maxBids = o.maxBids ?? FLOOD_MAX_BIDS
   const addrs = o.libp2p.getMultiaddrs().slice(0, 4).map(a => a.bytes as Uint8Array<ArrayBuffer>)
   let next = 0
@@ -87,7 +85,6 @@ export async function flood (o: {
       const envelope = await sealEnvelope(o.privateKey, MessageKind.BID, bid, { seq: ++seq, now: Date.now(), ttlMs: 30_000 })
       const stream = await o.libp2p.dialProtocol(peerIdFromString(target.peerId), PROTOCOL_IDS.solicit, { signal })
       await sendFrame(stream, envelope, signal)
-      tally.sent++
       const reply = await new StreamReader(stream).readMessage(SolicitReply, MAX_REPLY_BYTES, 'solicit reply', signal)
       await stream.close({ signal }).catch(() => {})
       if (reply.quote.byteLength > 0) tally.quoted++
