@@ -85,11 +85,12 @@ export function summaryMetrics (r: Recorder): Array<[string, number]> {
 
 export function resultTables (r: Recorder): Table[] {
   const classes = r.population.classes
+  const submitted = submittedJobs(r)
   const summary: Table = { name: 'summary', header: ['metric', 'value'], rows: summaryMetrics(r).map(([k, v]) => [k, num(v, 6)]) }
   const jobs: Table = {
     name: 'jobs',
     header: ['job', 'arrived_s', 'renter', 'gpu_class', 'units', 'duration_s', 'max_price_lamports', 'outcome', 'reason', 'time_to_match_ms', 'provider', 'price_lamports', 'quotes', 'reachability'],
-    rows: submittedJobs(r).map(j => [j.id, num(j.arrivedS, 3), j.renter, j.gpuClass, j.units, j.durationS, j.maxPrice.toString(), j.outcome, j.reason, num(j.timeToMatchMs, 3), j.provider < 0 ? '' : j.provider, j.provider < 0 ? '' : j.price.toString(), j.quotes, j.reachability])
+    rows: submitted.map(j => [j.id, num(j.arrivedS, 3), j.renter, j.gpuClass, j.units, j.durationS, j.maxPrice.toString(), j.outcome, j.reason, num(j.timeToMatchMs, 3), j.provider < 0 ? '' : j.provider, j.provider < 0 ? '' : j.price.toString(), j.quotes, j.reachability])
   }
   const timeseries: Table = {
     name: 'timeseries',
@@ -112,7 +113,7 @@ export function resultTables (r: Recorder): Table[] {
   const failures: Table = {
     name: 'failures',
     header: ['reason', 'jobs', 'share_of_submitted'],
-    rows: [...r.failures].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([reason, n]) => [reason, n, num(n / Math.max(1, submittedJobs(r).length), 6)])
+    rows: [...r.failures].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([reason, n]) => [reason, n, num(n / Math.max(1, submitted.length), 6)])
   }
   const histogram = (metric: string, h: { buckets: () => Array<[number, number]> }): Array<Array<string | number>> =>
     h.buckets().map(([edge, count]) => [metric, num(edge, 6), count])

@@ -8,8 +8,8 @@
  * flood does to the honest renters' jobs beside it, and how soon each provider bans the flooder.
  *
  * Bounded in time (`untilMs`), in count (`maxBids`) and in bids in flight (`concurrency`); a
- * stream that cannot be opened (the provider banned it, or went away) is counted, not retried
- * faster than the next bid.
+ * bid that gets no stream (the provider banned it, or went away) or no answer is counted, and its
+ * worker pauses before the next (FAILED_PAUSE_MS).
  */
 import { randomBytes } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
@@ -30,7 +30,7 @@ export const FLOOD_MAX_BIDS = 200_000
  * would be what the run measures. 32 workers still try 320 times a second.
  */
 const FAILED_PAUSE_MS = 100
-/** How long one bid may take, stream opening included. @default 5_000 */
+/** How long one bid may take, stream opening included. */
 const BID_TIMEOUT_MS = 5_000
 /** The largest reply read (a quote is well under it). */
 const MAX_REPLY_BYTES = 64 * 1024
