@@ -22,6 +22,8 @@ export const IonetErrorCode = {
   // The market
   NO_MATCH: 'ERR_NO_MATCH',
   LEASE_REJECTED: 'ERR_LEASE_REJECTED',
+  /** A gang lease could not hold every unit it needs, or a member did not commit: every hold was released. */
+  GANG_INCOMPLETE: 'ERR_GANG_INCOMPLETE',
   /** Every provider the job ran on went away mid-job and no other could take it; nothing was charged. */
   PROVIDER_GONE: 'ERR_PROVIDER_GONE',
   // Streams and peers

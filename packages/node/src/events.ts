@@ -25,9 +25,13 @@ export type NodeEvent =
   | { type: 'bid:declined', jobId: string, renter: string, reason: string }
   | { type: 'quote:sent', jobId: string, renter: string, gpuClass: string, price: string, units: number }
   | { type: 'quote:failed', jobId: string, renter: string, error: string }
-  | { type: 'lease:granted', jobId: string, renter: string, units: number, gpuIndices: number[], expiresAtMs: number }
+  | { type: 'lease:granted', jobId: string, renter: string, units: number, gpuIndices: number[], expiresAtMs: number, /** A hold: it starts no job until committed. */ held?: boolean }
   | { type: 'lease:refused', jobId: string, renter: string, reason: string }
   | { type: 'lease:expired', jobId: string }
+  /** A held lease (phase one of a gang lease) committed by its renter: it now waits for its job as any lease does. */
+  | { type: 'lease:committed', jobId: string, renter: string, expiresAtMs: number }
+  /** A held or committed lease released by its renter before its job started; its capacity is free again. */
+  | { type: 'lease:released', jobId: string, renter: string }
   | { type: 'job:started', jobId: string, peer: string, executor: string }
   | { type: 'job:finished', jobId: string, peer: string, status: string, exitCode: number, errorCode?: string, message?: string, durationMs: number }
   /**
@@ -50,6 +54,12 @@ export type NodeEvent =
   | { type: 'quotes:ranked', jobId: string, ranking: Array<{ provider: string, score: number, price: string, reputation: number, latencyMs?: number, reachability: string }> }
   | { type: 'lease:accepted', jobId: string, provider: string, units: number, expiresAtMs: number }
   | { type: 'lease:declined', jobId: string, provider: string, reason: string }
+  /** This renter released a gang member's hold or unstarted lease (the cluster could not be formed); `released`: the provider confirmed it. */
+  | { type: 'gang:released', jobId: string, provider: string, released: boolean }
+  /** A gang round: the members planned (provider and units), and how many of them quoted and were held. */
+  | { type: 'gang:round', round: number, planned: Array<{ provider: string, units: number }>, quoted: number, held: number, unitsHeld: number, unitsWanted: number }
+  /** Every member of a gang lease committed. */
+  | { type: 'gang:formed', members: Array<{ provider: string, jobId: string, units: number }>, ms: number }
   /** The connection the payload travels on: direct (hole punched in holePunchMs) or relayed, and why. */
   | { type: 'job:path', jobId: string, provider: string, direct: boolean, address: string, holePunchMs?: number, holePunchedAt?: number, relayedBecause?: string, maxOutputBytes?: string }
   | { type: 'job:no-path', jobId: string, provider: string, reason: string }

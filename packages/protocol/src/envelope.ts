@@ -1,5 +1,5 @@
 /**
- * Signed envelopes: how every capability record, ask, bid, quote, acceptance and lease travels.
+ * Signed envelopes: how every capability record, ask, bid, quote, acceptance, lease and commit travels.
  *
  * The signature covers a domain tag and the exact payload bytes (as in libp2p's signed envelopes,
  * RFC 0002), never a re-encoding. Every layer (Envelope, SignedPayload, body) must be in canonical
@@ -13,7 +13,7 @@ import { equals } from 'uint8arrays/equals'
 import { fromString as utf8 } from 'uint8arrays/from-string'
 import { assertCanonical, decodeBounded, decodeCanonical, toSafeNumber } from './codec.js'
 import { ProtocolError, ProtocolErrorCode } from './errors.js'
-import { Acceptance, Ask, Bid, Capability, Envelope, Lease, MessageKind, Quote, SignedPayload } from './gen/messages.js'
+import { Acceptance, Ask, Bid, Capability, Commit, Envelope, Lease, MessageKind, Quote, SignedPayload } from './gen/messages.js'
 import { concat, sha256 } from './hash.js'
 import { PROTOCOL_VERSION } from './ids.js'
 import { signatureValid } from './signature.js'
@@ -29,6 +29,7 @@ export interface BodyByKind {
   [MessageKind.QUOTE]: Quote
   [MessageKind.ACCEPTANCE]: Acceptance
   [MessageKind.LEASE]: Lease
+  [MessageKind.COMMIT]: Commit
 }
 export type SignedKind = keyof BodyByKind
 
@@ -39,7 +40,8 @@ export const BODY_CODECS: { [K in SignedKind]: { encode: (b: BodyByKind[K]) => U
   [MessageKind.BID]: Bid,
   [MessageKind.QUOTE]: Quote,
   [MessageKind.ACCEPTANCE]: Acceptance,
-  [MessageKind.LEASE]: Lease
+  [MessageKind.LEASE]: Lease,
+  [MessageKind.COMMIT]: Commit
 }
 
 export interface SealOptions {

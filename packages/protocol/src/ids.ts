@@ -19,6 +19,8 @@ export const PROTOCOL_IDS = {
   /** Renter -> a provider it chose: a bid sent directly, answered by a quote or a typed decline (docs/protocol.md, "Soliciting"). */
   solicit: '/ionet/solicit/1.0.0',
   lease: '/ionet/lease/1.0.0',
+  /** Renter -> provider: commit or release a held lease, phase two of a gang lease (docs/protocol.md, "Gang leases"). */
+  commit: '/ionet/commit/1.0.0',
   job: '/ionet/job/1.0.0',
   /** Renter -> provider: an anchored-receipt file, proof that a receipt was anchored and paid. */
   anchor: '/ionet/anchor/1.0.0',

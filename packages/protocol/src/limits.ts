@@ -17,7 +17,8 @@ export const MAX_ENVELOPE_BYTES_BY_KIND: Record<MessageKind, number> = {
   [MessageKind.BID]: 8 * KiB,
   [MessageKind.QUOTE]: 32 * KiB,
   [MessageKind.ACCEPTANCE]: 40 * KiB,
-  [MessageKind.LEASE]: 4 * KiB
+  [MessageKind.LEASE]: 4 * KiB,
+  [MessageKind.COMMIT]: 1 * KiB
 }
 
 /** Longest time between issue and expiry each kind may claim. */
@@ -28,7 +29,8 @@ export const MAX_LIFETIME_MS_BY_KIND: Record<MessageKind, number> = {
   [MessageKind.BID]: 10 * 60 * 1000,
   [MessageKind.QUOTE]: 5 * 60 * 1000,
   [MessageKind.ACCEPTANCE]: 5 * 60 * 1000,
-  [MessageKind.LEASE]: 10 * 60 * 1000
+  [MessageKind.LEASE]: 10 * 60 * 1000,
+  [MessageKind.COMMIT]: 5 * 60 * 1000
 }
 
 /** How far in the future a message's issue time may be, to allow for clock differences. */

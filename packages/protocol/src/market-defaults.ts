@@ -80,12 +80,28 @@ export const MARKET_DEFAULTS = Object.freeze({
   directUpgradeTimeoutMs: 10_000,
   /** How long a failed hole punch to a provider counts against it in ranking. */
   holePunchFailureMemoryMs: 30 * 60_000,
+  // Clusters (services/market/gang.ts)
+  /**
+   * How long a renter asks each member of a gang lease to hold its units (Acceptance.hold_ms)
+   * while the others are found and held: long enough for a few solicitation rounds, short enough
+   * that a renter which vanishes between hold and commit strands nobody's capacity for long.
+   * @default 15_000
+   */
+  gangHoldMs: 15_000,
+  /**
+   * Rounds in which a renter replaces members that declined or could not be held, before it
+   * releases every hold and says why the cluster could not be formed.
+   * @default 3
+   */
+  gangRounds: 3,
   // Discovery (services/capability/directory.ts)
   /** Providers a renter looks up per class. */
   discoverLimit: 20,
   discoveryTimeoutMs: 5_000,
   // Provider (services/market/provider.ts, services/capability/advertiser.ts)
   quoteTtlMs: 30_000,
+  /** The longest hold a provider grants, whatever the acceptance asks (Acceptance.hold_ms). @default 30_000 */
+  maxHoldMs: 30_000,
   /** A capability record's lifetime in the DHT. */
   capabilityTtlMs: 60 * 60_000,
   capabilityRefreshMs: 20 * 60_000,

@@ -9,7 +9,7 @@ import * as Digest from 'multiformats/hashes/digest'
 import { ProtocolError, ProtocolErrorCode } from './errors.js'
 import { hex as toHex } from './hash.js'
 import { Executor, MessageKind } from './gen/messages.js'
-import type { Acceptance, Ask, Bid, Capability, ContainerSpec, FileRef, GpuDevice, Hardware, Lease, Quote, ReceiptBody, Requirements } from './gen/messages.js'
+import type { Acceptance, Ask, Bid, Capability, Commit, ContainerSpec, FileRef, GpuDevice, Hardware, Lease, Quote, ReceiptBody, Requirements } from './gen/messages.js'
 import { gpuClassesOf, isClassSlug, isVersion, KNOWN_EXECUTOR_MASK } from './hardware.js'
 import { ANY_GPU_CLASS, CPU_CLASS } from './ids.js'
 import { JOB_ID_BYTES, MAX_DURATION_S, MAX_ENVELOPE_BYTES_BY_KIND, MAX_FILE_BYTES, MAX_MULTIADDR_BYTES, MAX_STRING_BYTES, MAX_UNITS, SHA256_BYTES, WALLET_BYTES } from './limits.js'
@@ -200,6 +200,11 @@ export function validateLease (l: Lease): void {
 }
 
 /** A relative path whose every segment is a plain name: it can never leave the directory it is placed in. */
+export function validateCommit (c: Commit): void {
+  checkJobId(c.jobId)
+  checkBytes(c.leaseHash, SHA256_BYTES, 'lease_hash')
+}
+
 export function validateFileRef (f: FileRef, field: string): void {
   checkString(f.name, MAX_STRING_BYTES.fileName, `${field}.name`, true)
   const segments = f.name.split('/')
@@ -280,6 +285,7 @@ export function validateBody (kind: MessageKind, body: unknown): void {
     case MessageKind.QUOTE: validateQuote(body as Quote); return
     case MessageKind.ACCEPTANCE: validateAcceptance(body as Acceptance); return
     case MessageKind.LEASE: validateLease(body as Lease); return
+    case MessageKind.COMMIT: validateCommit(body as Commit); return
     default: invalid('kind', `${kind} has no body`)
   }
 }

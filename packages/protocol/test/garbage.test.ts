@@ -72,7 +72,7 @@ async function onlyProtocolErrorsAsync (fn: () => Promise<unknown>, label: strin
   try { await fn() } catch (err) { expect(isProtocolError(err), `${label}: ${String(err)}`).toBe(true) }
 }
 
-const KINDS: SignedKind[] = [MessageKind.CAPABILITY, MessageKind.ASK, MessageKind.BID, MessageKind.QUOTE, MessageKind.ACCEPTANCE, MessageKind.LEASE]
+const KINDS: SignedKind[] = [MessageKind.CAPABILITY, MessageKind.ASK, MessageKind.BID, MessageKind.QUOTE, MessageKind.ACCEPTANCE, MessageKind.LEASE, MessageKind.COMMIT]
 
 /** Every generated message codec (the enums' codecs are not message decoders). */
 const CODECS = Object.entries(gen)

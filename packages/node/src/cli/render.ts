@@ -54,6 +54,8 @@ export function describe (e: NodeEvent): string | undefined {
     case 'lease:granted': return `lease granted to ${short(e.renter)} for job ${e.jobId.slice(0, 8)}${e.gpuIndices.length > 0 ? ` on GPU ${e.gpuIndices.join(',')}` : ''}`
     case 'lease:refused': return `lease refused for job ${e.jobId.slice(0, 8)}: ${e.reason}`
     case 'lease:expired': return `lease for job ${e.jobId.slice(0, 8)} lapsed unused; capacity released`
+    case 'lease:committed': return `held lease for job ${e.jobId.slice(0, 8)} committed by ${short(e.renter)}`
+    case 'lease:released': return `${short(e.renter)} released its lease for job ${e.jobId.slice(0, 8)}; capacity free again`
     case 'job:started': return `running job ${e.jobId.slice(0, 8)} (${e.executor}) for ${short(e.peer)}`
     case 'job:finished': return `job ${e.jobId.slice(0, 8)} ${e.status} in ${(e.durationMs / 1000).toFixed(1)} s (exit ${e.exitCode})${e.message !== undefined ? `: ${e.message}` : ''}`
     case 'job:cancelled': return `! job ${e.jobId.slice(0, 8)} stopped after ${(e.ranMs / 1000).toFixed(1)} s, unpaid (${e.reason}: ${e.detail}); capacity free ${e.freedInMs} ms later`

@@ -93,12 +93,21 @@ export class HandRenter {
     return quoted
   }
 
-  /** Accepts a quote over /ionet/lease/1.0.0 with an acceptance sealed here; the provider's reply. */
-  async accept (quote: Uint8Array): Promise<LeaseReply> {
+  /** Accepts a quote over /ionet/lease/1.0.0 with an acceptance sealed here (a hold when `holdMs` > 0); the provider's reply. */
+  async accept (quote: Uint8Array, holdMs = 0): Promise<LeaseReply> {
     const opened = await openEnvelope(quote, { kind: MessageKind.QUOTE, now: Date.now(), expectedSigner: this.provider.peerId })
-    const acceptance = await this.seal(MessageKind.ACCEPTANCE, { jobId: opened.body.jobId, quote: quote as Uint8Array<ArrayBuffer>, wallet: new Uint8Array(32).fill(7) })
-    const stream = await this.node.libp2p.dialProtocol(this.provider.libp2p.peerId, PROTOCOL_IDS.lease, { signal: AbortSignal.timeout(5_000) })
-    await sendFrame(stream, acceptance)
+    const acceptance = await this.seal(MessageKind.ACCEPTANCE, { jobId: opened.body.jobId, quote: quote as Uint8Array<ArrayBuffer>, wallet: new Uint8Array(32).fill(7), holdMs })
+    return this.exchange(PROTOCOL_IDS.lease, acceptance)
+  }
+
+  /** Commits (or releases) a held lease over /ionet/commit/1.0.0; the provider's reply. `frame` replaces the sealed commit (garbage). */
+  async commit (lease: Lease, release = false, frame?: Uint8Array): Promise<LeaseReply> {
+    return this.exchange(PROTOCOL_IDS.commit, frame ?? await this.seal(MessageKind.COMMIT, { jobId: lease.body.jobId, leaseHash: lease.hash as Uint8Array<ArrayBuffer>, release }))
+  }
+
+  private async exchange (protocol: string, frame: Uint8Array): Promise<LeaseReply> {
+    const stream = await this.node.libp2p.dialProtocol(this.provider.libp2p.peerId, protocol, { signal: AbortSignal.timeout(5_000) })
+    await sendFrame(stream, frame)
     const reply = await new StreamReader(stream).readMessage(LeaseReply, 8192, 'lease reply', AbortSignal.timeout(5_000))
     await stream.close().catch(() => {})
     return reply

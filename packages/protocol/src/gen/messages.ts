@@ -145,7 +145,8 @@ export enum MessageKind {
   BID = 'BID',
   QUOTE = 'QUOTE',
   ACCEPTANCE = 'ACCEPTANCE',
-  LEASE = 'LEASE'
+  LEASE = 'LEASE',
+  COMMIT = 'COMMIT'
 }
 
 enum __MessageKindValues {
@@ -155,7 +156,8 @@ enum __MessageKindValues {
   BID = 3,
   QUOTE = 4,
   ACCEPTANCE = 5,
-  LEASE = 6
+  LEASE = 6,
+  COMMIT = 7
 }
 
 export namespace MessageKind {
@@ -2874,6 +2876,7 @@ export interface Acceptance {
   jobId: Uint8Array<ArrayBuffer>
   quote: Uint8Array<ArrayBuffer>
   wallet: Uint8Array<ArrayBuffer>
+  holdMs: number
 }
 
 export namespace Acceptance {
@@ -2901,6 +2904,11 @@ export namespace Acceptance {
           w.bytes(obj.wallet)
         }
 
+        if ((obj.holdMs != null && obj.holdMs !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.holdMs)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2908,7 +2916,8 @@ export namespace Acceptance {
         const obj: any = {
           jobId: uint8ArrayAlloc(0),
           quote: uint8ArrayAlloc(0),
-          wallet: uint8ArrayAlloc(0)
+          wallet: uint8ArrayAlloc(0),
+          holdMs: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2927,6 +2936,10 @@ export namespace Acceptance {
             }
             case 3: {
               obj.wallet = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.holdMs = reader.uint32()
               break
             }
             default: {
@@ -2965,6 +2978,13 @@ export namespace Acceptance {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.holdMs`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2992,6 +3012,11 @@ export namespace Acceptance {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface AcceptanceHoldMsFieldEvent {
+    field: '$.holdMs'
+    value: number
+  }
+
   export function encode (obj: Partial<Acceptance>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Acceptance.codec())
   }
@@ -3000,7 +3025,7 @@ export namespace Acceptance {
     return decodeMessage(buf, Acceptance.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Acceptance>): Generator<AcceptanceJobIdFieldEvent | AcceptanceQuoteFieldEvent | AcceptanceWalletFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Acceptance>): Generator<AcceptanceJobIdFieldEvent | AcceptanceQuoteFieldEvent | AcceptanceWalletFieldEvent | AcceptanceHoldMsFieldEvent> {
     return streamMessage(buf, Acceptance.codec(), opts)
   }
 }
@@ -3016,6 +3041,7 @@ export interface Lease {
   gpuIndices: number[]
   renterWallet: Uint8Array<ArrayBuffer>
   image: string
+  held: boolean
 }
 
 export namespace Lease {
@@ -3080,6 +3106,11 @@ export namespace Lease {
           w.string(obj.image)
         }
 
+        if ((obj.held != null && obj.held !== false)) {
+          w.uint32(88)
+          w.bool(obj.held)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -3094,7 +3125,8 @@ export namespace Lease {
           maxDurationS: 0,
           gpuIndices: [],
           renterWallet: uint8ArrayAlloc(0),
-          image: ''
+          image: '',
+          held: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -3149,6 +3181,10 @@ export namespace Lease {
             }
             case 10: {
               obj.image = reader.string()
+              break
+            }
+            case 11: {
+              obj.held = reader.bool()
               break
             }
             default: {
@@ -3252,6 +3288,13 @@ export namespace Lease {
               }
               break
             }
+            case 11: {
+              yield {
+                field: `${prefix}.held`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -3315,6 +3358,11 @@ export namespace Lease {
     value: string
   }
 
+  export interface LeaseHeldFieldEvent {
+    field: '$.held'
+    value: boolean
+  }
+
   export function encode (obj: Partial<Lease>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Lease.codec())
   }
@@ -3323,8 +3371,143 @@ export namespace Lease {
     return decodeMessage(buf, Lease.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Lease>): Generator<LeaseJobIdFieldEvent | LeaseAcceptanceHashFieldEvent | LeaseQuoteHashFieldEvent | LeaseRenterFieldEvent | LeaseUnitsFieldEvent | LeasePricePerUnitHourFieldEvent | LeaseMaxDurationSFieldEvent | LeaseGpuIndicesFieldEvent | LeaseRenterWalletFieldEvent | LeaseImageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Lease>): Generator<LeaseJobIdFieldEvent | LeaseAcceptanceHashFieldEvent | LeaseQuoteHashFieldEvent | LeaseRenterFieldEvent | LeaseUnitsFieldEvent | LeasePricePerUnitHourFieldEvent | LeaseMaxDurationSFieldEvent | LeaseGpuIndicesFieldEvent | LeaseRenterWalletFieldEvent | LeaseImageFieldEvent | LeaseHeldFieldEvent> {
     return streamMessage(buf, Lease.codec(), opts)
+  }
+}
+
+export interface Commit {
+  jobId: Uint8Array<ArrayBuffer>
+  leaseHash: Uint8Array<ArrayBuffer>
+  release: boolean
+}
+
+export namespace Commit {
+  let _codec: Codec<Commit>
+
+  export const codec = (): Codec<Commit> => {
+    if (_codec == null) {
+      _codec = message<Commit>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.jobId != null && obj.jobId.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.jobId)
+        }
+
+        if ((obj.leaseHash != null && obj.leaseHash.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.leaseHash)
+        }
+
+        if ((obj.release != null && obj.release !== false)) {
+          w.uint32(24)
+          w.bool(obj.release)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          jobId: uint8ArrayAlloc(0),
+          leaseHash: uint8ArrayAlloc(0),
+          release: false
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.jobId = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.leaseHash = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.release = reader.bool()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.leaseHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.release`,
+                value: reader.bool()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CommitJobIdFieldEvent {
+    field: '$.jobId'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface CommitLeaseHashFieldEvent {
+    field: '$.leaseHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface CommitReleaseFieldEvent {
+    field: '$.release'
+    value: boolean
+  }
+
+  export function encode (obj: Partial<Commit>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Commit.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Commit>): Commit {
+    return decodeMessage(buf, Commit.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Commit>): Generator<CommitJobIdFieldEvent | CommitLeaseHashFieldEvent | CommitReleaseFieldEvent> {
+    return streamMessage(buf, Commit.codec(), opts)
   }
 }
 
@@ -3466,7 +3649,8 @@ export enum LeaseRejection {
   QUOTE_EXPIRED = 'QUOTE_EXPIRED',
   QUOTE_INVALID = 'QUOTE_INVALID',
   ALREADY_LEASED = 'ALREADY_LEASED',
-  BAD_REQUEST = 'BAD_REQUEST'
+  BAD_REQUEST = 'BAD_REQUEST',
+  HOLD_UNKNOWN = 'HOLD_UNKNOWN'
 }
 
 enum __LeaseRejectionValues {
@@ -3475,7 +3659,8 @@ enum __LeaseRejectionValues {
   QUOTE_EXPIRED = 2,
   QUOTE_INVALID = 3,
   ALREADY_LEASED = 4,
-  BAD_REQUEST = 5
+  BAD_REQUEST = 5,
+  HOLD_UNKNOWN = 6
 }
 
 export namespace LeaseRejection {

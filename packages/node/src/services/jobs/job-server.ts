@@ -281,6 +281,8 @@ export class JobServer {
     const jobId = hex(lease.body.jobId)
     const granted = this.o.market.leaseFor(jobId)
     if (granted === undefined || granted.renter !== connection.remotePeer.toString()) throw new JobRefusal(IonetErrorCode.LEASE_UNKNOWN, 'no unused lease for this job is held by this renter')
+    // A gang lease's hold runs nothing until its renter commits it (then the spec carries the committed lease).
+    if (granted.held || lease.body.held) throw new JobRefusal(IonetErrorCode.LEASE_UNKNOWN, 'this lease is a hold that its renter has not committed')
     const checked = this.checkSpec(spec, lease.body, connection)
     if (!this.o.ledger.start(jobId, this.o.now())) throw new JobRefusal(IonetErrorCode.LEASE_EXPIRED, 'the lease lapsed before the job started')
     this.o.market.consumeLease(jobId)

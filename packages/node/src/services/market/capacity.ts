@@ -63,6 +63,14 @@ export class CapacityLedger {
     return true
   }
 
+  /** An unstarted reservation now lapses at `expiresAtMs` instead (a held lease committed). Returns false if there was none, or it lapsed or started. */
+  renew (jobId: string, expiresAtMs: number, now: number): boolean {
+    const r = this.reservations.get(jobId)
+    if (r?.expiresAtMs === undefined || r.expiresAtMs <= now) return false
+    r.expiresAtMs = expiresAtMs
+    return true
+  }
+
   release (jobId: string): void {
     this.reservations.delete(jobId)
   }

@@ -2,6 +2,8 @@
  * The provider side of the market:
  *  - listens for bids on the gossip topics of the classes it has, and answers those it can serve
  *    with a signed quote sent straight to the renter (/ionet/quote/1.0.0);
+ *  - holds capacity for a gang lease's acceptance and commits or releases the hold when its
+ *    renter says (/ionet/commit/1.0.0);
  *  - grants leases for accepted quotes (/ionet/lease/1.0.0), reserving capacity so it never
  *    promises more than it has;
  *  - gossips its standing asks (price and free capacity per class) on a short period.
@@ -12,7 +14,7 @@ import { equals } from 'uint8arrays/equals'
 import {
   BidDecline, CONTAINER_IMAGE, DEFAULT_CREDIT_POLICY, Executor, NoMatchReason, Reachability, SolicitReply,
   ANY_GPU_CLASS, CPU_CLASS, LeaseRejection, LeaseReply, MARKET_DEFAULTS, MessageKind, PROTOCOL_IDS, QuoteAck,
-  askTopic, bidTopic, decideBid, gpuClassesOf, gpuClassOf, hex, leaseDevices, openEnvelope, sealEnvelope
+  askTopic, bidTopic, decideBid, gpuClassesOf, gpuClassOf, hex, leaseDevices, openEnvelope, sealEnvelope, sha256
 } from '@ionet-p2p/protocol'
 import type { Ask, Bid, CreditPolicy, Debts, Hardware, Lease, OpenedEnvelope, Offer, Quote } from '@ionet-p2p/protocol'
 import { PeerRateLimiter } from '../../network/rate-limiter.js'
@@ -70,6 +72,8 @@ export interface ProviderMarketOptions {
   quoteTtlMs?: number
   /** How long a granted lease waits for its job to start. */
   leaseTtlMs?: number
+  /** The longest hold granted, whatever a gang lease's acceptance asks. @default MARKET_DEFAULTS.maxHoldMs */
+  maxHoldMs?: number
   /** Quotes being sent at once; further bids are declined while busy. */
   maxConcurrentQuotes?: number
   /** The Solana wallet (32 bytes) quotes name for payment. */
@@ -93,6 +97,7 @@ export interface ImagePinner {
 }
 
 const MAX_ACCEPTANCE_FRAME = 48 * 1024
+const MAX_COMMIT_FRAME = 2 * 1024
 /** A bid envelope: requirements, 16 addresses, an image reference (limits.ts bounds each). */
 const MAX_BID_FRAME = 16 * 1024
 /** The longest a quote waits for its image to be resolved through a registry. */
@@ -110,6 +115,13 @@ export interface GrantedLease {
   expiresAtMs: number
   /** Until when the accepted quote could be accepted again (its expiry). */
   quoteExpiresAtMs: number
+  /** A hold (phase one of a gang lease): it starts no job until its renter commits it. */
+  held: boolean
+  /** The lease envelope as sent, and its sha256 (a commit names the held one's). */
+  envelope: Uint8Array
+  hash: Uint8Array
+  /** The held envelope's hash, kept once committed: a repeated commit gets the same lease. */
+  heldHash?: Uint8Array
 }
 
 export class ProviderMarket {
@@ -133,6 +145,7 @@ export class ProviderMarket {
       reachability: () => Reachability.REACHABILITY_UNKNOWN,
       quoteTtlMs: MARKET_DEFAULTS.quoteTtlMs,
       leaseTtlMs: 60_000,
+      maxHoldMs: MARKET_DEFAULTS.maxHoldMs,
       maxConcurrentQuotes: 32,
       credit: DEFAULT_CREDIT_POLICY,
       gossipBudget: new AuthorBudget(),
@@ -165,6 +178,7 @@ export class ProviderMarket {
     }
     await libp2p.handle(PROTOCOL_IDS.lease, (stream, connection) => this.handleLease(stream, connection), { maxInboundStreams: 32, runOnLimitedConnection: true })
     await libp2p.handle(PROTOCOL_IDS.solicit, (stream, connection) => this.handleSolicit(stream, connection), { maxInboundStreams: 32, runOnLimitedConnection: true })
+    await libp2p.handle(PROTOCOL_IDS.commit, (stream, connection) => this.handleCommit(stream, connection), { maxInboundStreams: 32, runOnLimitedConnection: true })
     this.askTimer = setInterval(() => { void this.tick() }, this.o.askIntervalMs > 0 ? this.o.askIntervalMs : HOUSEKEEPING_MS)
     void this.publishAsks()
   }
@@ -178,6 +192,7 @@ export class ProviderMarket {
     }
     await this.o.libp2p.unhandle(PROTOCOL_IDS.lease)
     await this.o.libp2p.unhandle(PROTOCOL_IDS.solicit)
+    await this.o.libp2p.unhandle(PROTOCOL_IDS.commit)
   }
 
   /** The lease granted for a job, if it is still waiting for its job to start. */
@@ -205,6 +220,7 @@ export class ProviderMarket {
 
   /** This provider's current offer of one class, as matching sees it. */
   offer (gpuClass: string): Offer {
+    this.expireLapsed(this.o.now())
     const hw = this.o.hardware
     return {
       provider: this.o.libp2p.peerId.toString(),
@@ -229,12 +245,17 @@ export class ProviderMarket {
     return this.o.terms.pricesByClass?.[gpuClass] ?? this.o.terms.pricePerGpuHour
   }
 
-  private async tick (): Promise<void> {
-    const now = this.o.now()
+  /** Frees the capacity of leases and holds that lapsed unused: on each tick, and whenever capacity is offered or reserved, so a lapsed hold never blocks a bid until the next tick. */
+  private expireLapsed (now: number): void {
     for (const jobId of this.o.ledger.expire(now)) {
       this.leases.delete(jobId)
       this.o.events.emit({ type: 'lease:expired', jobId })
     }
+  }
+
+  private async tick (): Promise<void> {
+    const now = this.o.now()
+    this.expireLapsed(now)
     for (const [jobId, expires] of this.seenBids) if (expires <= now) this.seenBids.delete(jobId)
     for (const [jobId, until] of this.usedJobIds) if (until <= now) this.usedJobIds.delete(jobId)
     await this.publishAsks()
@@ -459,16 +480,84 @@ export class ProviderMarket {
     }
   }
 
+  /**
+   * Phase two of a gang lease: the renter named in a held lease commits it (the reply carries the
+   * committed lease: same fields, not held, the lease's own lifetime) or releases it, or a
+   * committed lease whose job has not started (the capacity is free at once). A repeated commit
+   * gets the same committed lease, so a renter whose reply was lost may ask again.
+   */
+  private async handleCommit (stream: Stream, connection: Connection): Promise<void> {
+    const renter = connection.remotePeer
+    if (this.o.scorer.dropIfBanned(renter, stream)) return
+    const reply = async (r: Partial<LeaseReply>, signal: AbortSignal): Promise<void> => {
+      await sendFrame(stream, LeaseReply.encode({ lease: new Uint8Array(0), rejection: LeaseRejection.LEASE_REJECTION_UNSPECIFIED, message: '', ...r }), signal)
+      await stream.close({ signal })
+    }
+    try {
+      await withDeadline(stream, EXCHANGE_TIMEOUT_MS, 'a commit', async (signal) => {
+        const frame = await new StreamReader(stream).readFrame(MAX_COMMIT_FRAME, signal)
+        if (frame === undefined) throw new IonetError(IonetErrorCode.STREAM_ENDED, 'commit stream closed before the commit')
+        if (this.o.scorer.dropIfBanned(renter, stream)) return
+        let commit: OpenedEnvelope<MessageKind.COMMIT>
+        try {
+          commit = await openEnvelope(frame, { kind: MessageKind.COMMIT, now: this.o.now(), expectedSigner: renter.toString() })
+        } catch (err) {
+          penalize(this.o.scorer, this.o.events, renter, err, 'commit')
+          return reply({ rejection: LeaseRejection.BAD_REQUEST, message: (err as Error).message }, signal)
+        }
+        const jobId = hex(commit.body.jobId)
+        const granted = this.leases.get(jobId)
+        const names = granted !== undefined && granted.renter === renter.toString() &&
+          (equals(granted.hash, commit.body.leaseHash) || (granted.heldHash !== undefined && equals(granted.heldHash, commit.body.leaseHash)))
+        // Lapsed, released, started or never held: not an offence (replies cross lapses), just no.
+        if (granted === undefined || !names) return reply({ rejection: LeaseRejection.HOLD_UNKNOWN, message: 'no unstarted lease of this renter matches the commit (lapsed, released or started)' }, signal)
+        if (commit.body.release) {
+          this.o.ledger.release(jobId)
+          this.leases.delete(jobId)
+          // Its quote could still be accepted: not for a second lease on the same job id.
+          this.usedJobIds.set(jobId, granted.quoteExpiresAtMs)
+          this.o.events.emit({ type: 'lease:released', jobId, renter: renter.toString() })
+          this.capacityChanged()
+          return reply({ message: 'released' }, signal)
+        }
+        if (!granted.held) return reply({ lease: granted.envelope as Uint8Array<ArrayBuffer> }, signal)
+        const committed = await this.commitHold(granted)
+        if (committed === undefined) return reply({ rejection: LeaseRejection.HOLD_UNKNOWN, message: 'the hold lapsed before the commit' }, signal)
+        await reply({ lease: committed as Uint8Array<ArrayBuffer> }, signal)
+      })
+    } catch (err) {
+      if (isPeerFault(err) && !this.o.scorer.isBanned(renter)) penalize(this.o.scorer, this.o.events, renter, err, 'commit stream')
+      stream.abort(err as Error)
+    }
+  }
+
+  /** Turns a hold into a lease waiting for its job (the lease's own lifetime); undefined if the hold lapsed. */
+  private async commitHold (granted: GrantedLease): Promise<Uint8Array | undefined> {
+    const now = this.o.now()
+    const expiresAtMs = now + this.o.leaseTtlMs
+    if (!this.o.ledger.renew(granted.jobId, expiresAtMs, now)) return undefined
+    const lease: Lease = { ...granted.lease, held: false }
+    // The reservation is renewed first, so the hold cannot lapse while the lease is signed.
+    const envelope = await sealEnvelope(this.o.privateKey, MessageKind.LEASE, lease, { seq: this.seq.next(), now, ttlMs: this.o.leaseTtlMs })
+    this.leases.set(granted.jobId, { ...granted, lease, held: false, expiresAtMs, envelope, hash: sha256(envelope), heldHash: granted.hash })
+    this.o.events.emit({ type: 'lease:committed', jobId: granted.jobId, renter: granted.renter, expiresAtMs })
+    return envelope
+  }
+
   /** Reserves capacity for an accepted quote and signs the lease; a string says why not. */
   private async grant (renter: PeerId, acceptance: OpenedEnvelope<MessageKind.ACCEPTANCE>, quote: OpenedEnvelope<MessageKind.QUOTE>): Promise<Uint8Array | string> {
     const q = quote.body
     const jobId = hex(q.jobId)
+    this.expireLapsed(this.o.now())
     if (this.o.ledger.has(jobId) || this.leases.has(jobId) || this.usedJobIds.has(jobId)) return 'already leased'
     const devices = leaseDevices({ gpuClass: q.gpuClass, units: q.units, quotedGpus: q.gpus, freeGpus: q.gpuClass === CPU_CLASS ? [] : this.o.ledger.freeGpus(q.gpuClass) })
     if (!devices.granted) return devices.reason
     const { gpuIndices, cores } = devices
     const now = this.o.now()
-    const expiresAtMs = now + this.o.leaseTtlMs
+    // A hold lasts what the renter asked, at most maxHoldMs; committing it gives the lease's own lifetime.
+    const held = acceptance.body.holdMs > 0
+    const ttlMs = held ? Math.min(acceptance.body.holdMs, this.o.maxHoldMs) : this.o.leaseTtlMs
+    const expiresAtMs = now + ttlMs
     if (!this.o.ledger.reserve(jobId, gpuIndices, cores, expiresAtMs)) return 'capacity was taken meanwhile'
     const lease: Lease = {
       jobId: q.jobId,
@@ -481,11 +570,12 @@ export class ProviderMarket {
       gpuIndices,
       renterWallet: acceptance.body.wallet,
       // The image the quote pinned: the job must run exactly it.
-      image: q.image
+      image: q.image,
+      held
     }
-    const envelope = await sealEnvelope(this.o.privateKey, MessageKind.LEASE, lease, { seq: this.seq.next(), now, ttlMs: this.o.leaseTtlMs })
-    this.leases.set(jobId, { jobId, renter: renter.toString(), lease, gpuClass: q.gpuClass, expiresAtMs, quoteExpiresAtMs: quote.expiresAtMs })
-    this.o.events.emit({ type: 'lease:granted', jobId, renter: renter.toString(), units: q.units, gpuIndices, expiresAtMs })
+    const envelope = await sealEnvelope(this.o.privateKey, MessageKind.LEASE, lease, { seq: this.seq.next(), now, ttlMs })
+    this.leases.set(jobId, { jobId, renter: renter.toString(), lease, gpuClass: q.gpuClass, expiresAtMs, quoteExpiresAtMs: quote.expiresAtMs, held, envelope, hash: sha256(envelope) })
+    this.o.events.emit({ type: 'lease:granted', jobId, renter: renter.toString(), units: q.units, gpuIndices, expiresAtMs, ...(held ? { held } : {}) })
     this.capacityChanged()
     return envelope
   }

@@ -24,11 +24,11 @@ import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
   RELAY_FRAME_OVERHEAD_BYTES, Reachability, capOutput, quotePath, relayOutputRoom,
-  ANY_GPU_CLASS, CPU_CLASS, Executor, LeaseReply, MARKET_DEFAULTS, MessageKind, NoMatchReason, PROTOCOL_IDS,
+  ANY_GPU_CLASS, CPU_CLASS, Executor, LeaseRejection, LeaseReply, MARKET_DEFAULTS, MessageKind, NoMatchReason, PROTOCOL_IDS,
   BidDecline, SolicitReply, bidTopic, chooseInvitees, gossipQuotesEndAt, declineReason, describeGpus, explainNoMatch, quoteExpected, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes,
   sealEnvelope, solicitationEndsAt, validateContainerSpec
 } from '@ionet-p2p/protocol'
-import type { Bid, ContainerSpec, InviteeState, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Requirements } from '@ionet-p2p/protocol'
+import type { Bid, ContainerSpec, InviteeState, JobRequest, Lease, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Requirements } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import { NodeEvents } from '../../events.js'
@@ -125,7 +125,7 @@ export interface RenterMarketOptions {
 }
 
 /** What a job sends beside its inputs: a module, or the blobs of an image, and its container spec as sent. */
-interface PreparedFiles {
+export interface PreparedFiles {
   module?: LocalFile
   blobs?: LocalFile[]
   container?: ContainerSpec
@@ -148,14 +148,19 @@ const RECORD_WAIT_MS = 1_000
  */
 const GONE_CODES = new Set<string>([IonetErrorCode.STREAM_ENDED, IonetErrorCode.TIMEOUT, IonetErrorCode.PROVIDER_STOPPING])
 
-interface Received {
+export interface Received {
   quote: OpenedEnvelope<MessageKind.QUOTE>
   connection: Connection
   latencyMs?: number
 }
 
+/** A gang member's quote, and the job id of the bid it answers (each member has its own). */
+export interface MemberQuote extends Received {
+  jobIdBytes: Uint8Array
+}
+
 /** A solicited provider's answer that was not a quote. */
-interface Declined {
+export interface Declined {
   provider: string
   decline: BidDecline
   message: string
@@ -190,7 +195,7 @@ interface SealedBid {
 }
 
 /** A leased quote and the connection its payload takes. */
-interface Pick {
+interface LeasedPick {
   choice: RankedQuote
   quote: Received
   lease: OpenedEnvelope<MessageKind.LEASE>
@@ -307,6 +312,92 @@ export class RenterMarket {
     }
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // The stages a gang lease (gang.ts) runs per member, as MemberStages
+
+  /** Discover: the offers of a class's providers whose records arrived (within the discovery timeout). */
+  async offers (events: NodeEvents, gpuClass: string): Promise<Offer[]> {
+    const known = new JobSupply(await this.timed(events, 'discover', async () => this.o.directory.supply(gpuClass)))
+    await known.settle()
+    events.emit({ type: 'discovery', gpuClass, providers: known.providers.length + known.unknown.length, records: known.providers.length })
+    this.o.watchAsks(gpuClass)
+    return known.providers.flatMap(p => offersFromCapability(p.peerId, p.capability.body, this.o.asks.asksOf(p.peerId)))
+  }
+
+  /**
+   * Solicit: each share's own bid (its own job id, the share's units) sent to its provider, all
+   * at once, until solicitationEndsAt; the quotes that came back, and what the others answered.
+   */
+  async solicitShares (events: NodeEvents, job: JobSubmission, request: JobRequest, inputBytes: bigint, shares: ReadonlyArray<{ provider: string, units: number }>): Promise<{ quotes: MemberQuote[], refusals: Declined[] }> {
+    const windowMs = job.quoteWindowMs ?? DEFAULT_QUOTE_WINDOW_MS
+    const bids = new Map<string, SealedBid>()
+    for (const share of shares) {
+      const own: JobRequest = { ...request, requirements: { ...request.requirements, units: share.units } }
+      const bid = await this.makeBid(job, own, inputBytes, windowMs)
+      bids.set(share.provider, bid)
+      events.emit({ type: 'bid:solicited', jobId: bid.jobId, gpuClass: request.requirements.gpuClass, providers: [share.provider] })
+    }
+    const refusals: Declined[] = []
+    const received = await this.timed(events, 'solicit', async () => this.solicitAll(events, p => bids.get(p) as SealedBid, shares.map(s => s.provider), windowMs, refusals, job.signal))
+    return { quotes: received.map(q => ({ ...q, jobIdBytes: (bids.get(q.quote.signer.toString()) as SealedBid).jobIdBytes })), refusals }
+  }
+
+  /** Hold: phase one of a gang lease; the held lease, or undefined when the provider declines. */
+  async hold (events: NodeEvents, quote: MemberQuote, holdMs: number): Promise<OpenedEnvelope<MessageKind.LEASE> | undefined> {
+    return this.lease(events, quote.jobIdBytes, quote, holdMs)
+  }
+
+  /**
+   * Commit (or release) a held lease, phase two. The committed lease, 'released', or undefined
+   * when the provider no longer holds it (lapsed, or it went away).
+   */
+  async commit (events: NodeEvents, held: OpenedEnvelope<MessageKind.LEASE>, release: boolean): Promise<OpenedEnvelope<MessageKind.LEASE> | 'released' | undefined> {
+    const provider = held.signer
+    const jobId = hex(held.body.jobId)
+    const body = { jobId: held.body.jobId, leaseHash: held.hash as Uint8Array<ArrayBuffer>, release }
+    const envelope = await sealEnvelope(this.o.privateKey, MessageKind.COMMIT, body, { seq: this.seq.next(), now: this.o.now(), ttlMs: 60_000 })
+    try {
+      const stream = await this.o.libp2p.dialProtocol(provider, PROTOCOL_IDS.commit, { signal: AbortSignal.timeout(LEASE_TIMEOUT_MS), runOnLimitedConnection: true })
+      const reply = await withDeadline(stream, LEASE_TIMEOUT_MS, release ? 'releasing a lease' : 'committing a lease', async (signal) => {
+        await sendFrame(stream, envelope, signal)
+        const answer = await new StreamReader(stream).readMessage(LeaseReply, 8 * 1024, 'commit reply', signal)
+        await stream.close({ signal }).catch(() => {})
+        return answer
+      })
+      if (release) {
+        events.emit({ type: 'gang:released', jobId, provider: provider.toString(), released: reply.rejection === LeaseRejection.LEASE_REJECTION_UNSPECIFIED })
+        return reply.rejection === LeaseRejection.LEASE_REJECTION_UNSPECIFIED ? 'released' : undefined
+      }
+      if (reply.lease.byteLength === 0) {
+        events.emit({ type: 'lease:declined', jobId, provider: provider.toString(), reason: reply.message })
+        return undefined
+      }
+      const lease = await openEnvelope(reply.lease, { kind: MessageKind.LEASE, now: this.o.now(), expectedSigner: provider.toString() })
+      const { held: wasHeld, ...before } = held.body
+      const { held: isHeld, ...after } = lease.body
+      // The committed lease must be the held one, no longer held: same job, devices, price, renter.
+      if (!wasHeld || isHeld || !leaseFieldsEqual(before, after)) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'the committed lease does not match the held one')
+      events.emit({ type: 'lease:accepted', jobId, provider: provider.toString(), units: lease.body.units, expiresAtMs: lease.expiresAtMs })
+      return lease
+    } catch (err) {
+      if (!release) this.o.reputation.recordFailure(provider.toString())
+      events.emit({ type: 'lease:declined', jobId, provider: provider.toString(), reason: (err as Error).message.split('\n')[0] as string })
+      return undefined
+    }
+  }
+
+  /** Run: the job's payload to a member's provider under its lease, and the job to its receipt. */
+  async runOnLease (events: NodeEvents, job: JobSubmission, files: PreparedFiles, quote: MemberQuote, lease: OpenedEnvelope<MessageKind.LEASE>, inputBytes: bigint): Promise<JobClientResult> {
+    const path = await this.o.paths.forTransfer(quote.quote.signer, { bytes: inputBytes, seconds: job.durationS }, job.signal)
+    const choice = { provider: quote.quote.signer.toString(), quote: quote.quote.body } as RankedQuote
+    return this.timed(events, 'run', async () => this.runAttempt(events, job, files, { jobId: hex(quote.jobIdBytes) }, { choice, quote, lease, path }, inputBytes))
+  }
+
+  /** Hashes a job's files once, for every member's run; cleanup() removes what was unpacked. */
+  async prepare (job: JobSubmission): Promise<PreparedFiles> {
+    return this.prepareFiles(job)
+  }
+
   /** Runs one stage and emits how long it took. */
   private async timed<T> (events: NodeEvents, stage: MarketStage, run: () => Promise<T>): Promise<T> {
     const started = this.o.now()
@@ -383,14 +474,15 @@ export class RenterMarket {
       rounds++
       for (const p of invitees) asked.add(p)
       events.emit({ type: 'bid:solicited', jobId: bid.jobId, gpuClass: request.requirements.gpuClass, providers: invitees })
-      const received = await this.solicitAll(events, bid, invitees, windowMs, refusals, job.signal)
+      const sealed = bid
+      const received = await this.solicitAll(events, () => sealed, invitees, windowMs, refusals, job.signal)
       if (received.length > 0) return { bid, received, refusals }
     }
     return { bid, received: [], refusals }
   }
 
   /** One solicitation round: the bid to every invitee at once, until solicitationEndsAt. */
-  private async solicitAll (events: NodeEvents, bid: SealedBid, invitees: string[], windowMs: number, refusals: Declined[], signal?: AbortSignal): Promise<Received[]> {
+  private async solicitAll (events: NodeEvents, bidFor: (provider: string) => SealedBid, invitees: string[], windowMs: number, refusals: Declined[], signal?: AbortSignal): Promise<Received[]> {
     const { libp2p } = this.o
     const received: Received[] = []
     const startedAtMs = this.o.now()
@@ -409,6 +501,7 @@ export class RenterMarket {
     const self = libp2p.peerId.toMultihash().bytes
     const ask = async (provider: string, state: InviteeState): Promise<void> => {
       const peer = peerIdFromString(provider)
+      const bid = bidFor(provider)
       try {
         const stream = await libp2p.dialProtocol(peer, PROTOCOL_IDS.solicit, { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(Math.min(windowMs, DIAL_TIMEOUT_MS))]), runOnLimitedConnection: true })
         const sentAt = this.o.now()
@@ -539,7 +632,7 @@ export class RenterMarket {
   }
 
   /** Leases the round's next quote and finds the path its payload takes; undefined when none is left. */
-  private async take (events: NodeEvents, job: JobSubmission, round: Round, gone: Set<string>, inputBytes: bigint): Promise<Pick | undefined> {
+  private async take (events: NodeEvents, job: JobSubmission, round: Round, gone: Set<string>, inputBytes: bigint): Promise<LeasedPick | undefined> {
     for (let i = this.nextQuote(round, gone); i !== undefined; i = this.nextQuote(round, gone)) {
       round.next = i + 1
       const choice = round.ranked[i] as RankedQuote
@@ -561,7 +654,7 @@ export class RenterMarket {
   }
 
   /** Moves the payload to the leased provider and follows the job to its countersigned receipt. */
-  private async runAttempt (events: NodeEvents, job: JobSubmission, files: PreparedFiles, round: Round, pick: Pick, inputBytes: bigint): Promise<JobClientResult> {
+  private async runAttempt (events: NodeEvents, job: JobSubmission, files: PreparedFiles, round: Pick<Round, 'jobId'>, pick: LeasedPick, inputBytes: bigint): Promise<JobClientResult> {
     const { path, choice, quote, lease } = pick
     await mkdir(job.outDir, { recursive: true })
     const maxOutputBytes = outputAllowance(path, inputBytes, job.maxOutputBytes ?? 1024n ** 3n)
@@ -719,11 +812,14 @@ export class RenterMarket {
     return received
   }
 
-  /** Accepts a quote; returns the verified lease, or undefined when the provider declines. */
-  private async lease (events: NodeEvents, jobId: Uint8Array, chosen: Received): Promise<OpenedEnvelope<MessageKind.LEASE> | undefined> {
+  /**
+   * Accepts a quote; returns the verified lease, or undefined when the provider declines. With
+   * `holdMs`, asks for a hold instead (phase one of a gang lease), which commit() then commits.
+   */
+  private async lease (events: NodeEvents, jobId: Uint8Array, chosen: Received, holdMs = 0): Promise<OpenedEnvelope<MessageKind.LEASE> | undefined> {
     const { libp2p } = this.o
     const provider = chosen.quote.signer
-    const acceptance = await sealEnvelope(this.o.privateKey, MessageKind.ACCEPTANCE, { jobId: jobId as Uint8Array<ArrayBuffer>, quote: chosen.quote.bytes as Uint8Array<ArrayBuffer>, wallet: this.o.wallet as Uint8Array<ArrayBuffer> }, { seq: this.seq.next(), now: this.o.now(), ttlMs: 60_000 })
+    const acceptance = await sealEnvelope(this.o.privateKey, MessageKind.ACCEPTANCE, { jobId: jobId as Uint8Array<ArrayBuffer>, quote: chosen.quote.bytes as Uint8Array<ArrayBuffer>, wallet: this.o.wallet as Uint8Array<ArrayBuffer>, holdMs }, { seq: this.seq.next(), now: this.o.now(), ttlMs: 60_000 })
     const acceptanceHash = (await openEnvelope(acceptance, { kind: MessageKind.ACCEPTANCE, now: this.o.now() })).hash
     try {
       const stream = await libp2p.dialProtocol(provider, PROTOCOL_IDS.lease, { signal: AbortSignal.timeout(LEASE_TIMEOUT_MS), runOnLimitedConnection: true })
@@ -740,7 +836,7 @@ export class RenterMarket {
       const lease = await openEnvelope(reply.lease, { kind: MessageKind.LEASE, now: this.o.now(), expectedSigner: provider.toString() })
       const l = lease.body
       if (!equals(l.jobId, jobId) || !equals(l.quoteHash, chosen.quote.hash) || !equals(l.acceptanceHash, acceptanceHash) ||
-        !equals(l.renter, libp2p.peerId.toMultihash().bytes) || l.units !== chosen.quote.body.units || l.pricePerUnitHour !== chosen.quote.body.pricePerUnitHour || !equals(l.renterWallet, this.o.wallet)) {
+        !equals(l.renter, libp2p.peerId.toMultihash().bytes) || l.units !== chosen.quote.body.units || l.pricePerUnitHour !== chosen.quote.body.pricePerUnitHour || !equals(l.renterWallet, this.o.wallet) || l.held !== holdMs > 0) {
         throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'the lease does not match the accepted quote')
       }
       events.emit({ type: 'lease:accepted', jobId: hex(jobId), provider: provider.toString(), units: l.units, expiresAtMs: lease.expiresAtMs })
@@ -788,6 +884,13 @@ function allGone (gone: GoneAttempt[], attempts: number, why: string): IonetErro
   const who = gone.length === 1 ? 'the provider' : `all ${gone.length} providers`
   const list = gone.map(g => `${g.provider} (${g.reason})`).join(', ')
   return new IonetError(IonetErrorCode.PROVIDER_GONE, `${who} running the job went away mid-job: ${list}; ${why}; nothing was charged`, { attempts, providersGone: gone })
+}
+
+/** Two leases' bodies, held flag aside, field by field. */
+function leaseFieldsEqual (a: Omit<Lease, 'held'>, b: Omit<Lease, 'held'>): boolean {
+  return equals(a.jobId, b.jobId) && equals(a.acceptanceHash, b.acceptanceHash) && equals(a.quoteHash, b.quoteHash) && equals(a.renter, b.renter) &&
+    a.units === b.units && a.pricePerUnitHour === b.pricePerUnitHour && a.maxDurationS === b.maxDurationS &&
+    a.gpuIndices.length === b.gpuIndices.length && a.gpuIndices.every((g, i) => g === b.gpuIndices[i]) && equals(a.renterWallet, b.renterWallet) && a.image === b.image
 }
 
 function outputAllowance (path: TransferPath, inputBytes: bigint, asked: bigint): bigint {
