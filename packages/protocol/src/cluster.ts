@@ -34,7 +34,7 @@ export interface GangMemberPlan {
 export const GangShortfall = {
   /** No known offer fits one member's share (the class, its minimums, the price, the duration). */
   NO_FITTING_PROVIDER: 'NO_FITTING_PROVIDER',
-  /** Offers fit, but together they have fewer units free than the cluster needs. */
+  /** Offers fit, but together they have fewer units than the cluster needs. */
   NOT_ENOUGH_UNITS: 'NOT_ENOUGH_UNITS',
   /** Enough units exist only over more members than maxMembers allows. */
   TOO_MANY_MEMBERS: 'TOO_MANY_MEMBERS'
@@ -43,7 +43,7 @@ export type GangShortfall = typeof GangShortfall[keyof typeof GangShortfall]
 
 export type GangPlan =
   | { ok: true, members: GangMemberPlan[], /** Fitting providers left over, best first: replacements. */ spare: GangMemberPlan[] }
-  | { ok: false, shortfall: GangShortfall, /** Units the fitting offers have free, all together. */ unitsFound: number, message: string }
+  | { ok: false, shortfall: GangShortfall, /** Units the fitting offers have, all together. */ unitsFound: number, message: string }
 
 /**
  * The most members one cluster may have: each is a provider the renter solicits, holds, commits
@@ -54,12 +54,13 @@ export const MAX_GANG_MEMBERS = 64
 
 /**
  * Units an offer can bring to a cluster: its devices that meet the per-device minimums (all its
- * cores for "cpu"), no more than it has free when the renter heard that.
+ * cores for "cpu"). Free capacity heard in an ask is not counted against it, as chooseInvitees
+ * does not: it may have changed by the time the bid arrives (a job that ended), and the
+ * provider's own answer says; a member that declines is replaced in the next round.
  */
 export function unitsOnOffer (request: JobRequest, offer: Offer): number {
   const r = request.requirements
-  const fitting = offer.gpuClass === CPU_CLASS ? offer.cpuCores : offer.gpus.filter(g => gpuMeetsMinimums(g, r)).length
-  return offer.unitsFree === undefined ? fitting : Math.min(fitting, offer.unitsFree)
+  return offer.gpuClass === CPU_CLASS ? offer.cpuCores : offer.gpus.filter(g => gpuMeetsMinimums(g, r)).length
 }
 
 /**
@@ -78,7 +79,7 @@ export function planGang (spec: GangSpec, offers: readonly Offer[]): GangPlan {
   for (const offer of offers) {
     if (spec.exclude?.has(offer.provider) === true) continue
     if (spec.maxRttMs !== undefined && !((spec.rttMs?.get(offer.provider) ?? Infinity) <= spec.maxRttMs)) continue
-    // Free capacity is weighed below, as units; the fit is of one member's smallest share.
+    // The fit of one member's smallest share; heard free capacity is left out (unitsOnOffer).
     const { unitsFree: _heard, ...standing } = offer
     if (!evaluateFit(memberRequest, standing).fits) continue
     const capacity = unitsOnOffer(spec.request, offer)
@@ -110,7 +111,7 @@ export function planGang (spec: GangSpec, offers: readonly Offer[]): GangPlan {
   if (unitsFound >= total) {
     return { ok: false, shortfall: GangShortfall.TOO_MANY_MEMBERS, unitsFound, message: `${total} ${unitLabel(spec, total)} would take more than ${maxMembers} members` }
   }
-  return { ok: false, shortfall: GangShortfall.NOT_ENOUGH_UNITS, unitsFound, message: `only ${unitsFound} of the ${total} ${unitLabel(spec, total)} wanted are free on ${ranked.length} fitting provider${ranked.length === 1 ? '' : 's'}` }
+  return { ok: false, shortfall: GangShortfall.NOT_ENOUGH_UNITS, unitsFound, message: `only ${unitsFound} of the ${total} ${unitLabel(spec, total)} wanted are on ${ranked.length} fitting provider${ranked.length === 1 ? '' : 's'} not yet tried` }
 }
 
 function cheaper (a: bigint | undefined, b: bigint | undefined): boolean {

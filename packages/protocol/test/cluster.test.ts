@@ -44,13 +44,13 @@ describe('planGang', () => {
     expect(shares(planGang(spec(10, { minUnitsPerMember: 2 }), [host('nine', 9, 1n), host('two', 2, 2n)]))).toEqual([['nine', 8], ['two', 2]])
   })
 
-  it('counts only free units that meet the per-device minimums', () => {
+  it('counts only units that meet the per-device minimums, whatever an ask said was free', () => {
     const mixed = host('m', 3, 1n, undefined, { gpus: [gpu({ index: 0, vramMib: 8_000 }), gpu({ index: 1 }), gpu({ index: 2 })] })
     expect(unitsOnOffer(request({ minVramMib: 16_000 }), mixed)).toBe(2)
-    expect(unitsOnOffer(request(), host('h', 4, 1n, 1))).toBe(1)
+    expect(unitsOnOffer(request(), host('h', 4, 1n, 1))).toBe(4)
     expect(shares(planGang(spec(3, { request: request({ units: 3, minVramMib: 16_000 }) }), [mixed, host('x', 1, 2n)]))).toEqual([['m', 2], ['x', 1]])
-    // A host heard with nothing free is no member.
-    expect(shares(planGang(spec(1), [host('busy', 4, 1n, 0), host('x', 1, 2n)]))).toEqual([['x', 1]])
+    // A host heard with nothing free is still planned: the ask may be stale, its own answer says.
+    expect(shares(planGang(spec(1), [host('busy', 4, 1n, 0), host('x', 1, 2n)]))).toEqual([['busy', 1]])
   })
 
   it('leaves out excluded providers, those too dear, and those beyond the RTT bound', () => {
@@ -60,7 +60,7 @@ describe('planGang', () => {
   })
 
   it('says why when no cluster can be planned', () => {
-    expect(planGang(spec(4), [host('a', 2, 1n), host('b', 1, 1n)])).toEqual({ ok: false, shortfall: GangShortfall.NOT_ENOUGH_UNITS, unitsFound: 3, message: 'only 3 of the 4 GPUs wanted are free on 2 fitting providers' })
+    expect(planGang(spec(4), [host('a', 2, 1n), host('b', 1, 1n)])).toEqual({ ok: false, shortfall: GangShortfall.NOT_ENOUGH_UNITS, unitsFound: 3, message: 'only 3 of the 4 GPUs wanted are on 2 fitting providers not yet tried' })
     const none = planGang(spec(2, { request: request({ units: 2, minVramMib: 80_000 }) }), [host('a', 2, 1n)])
     expect(none).toMatchObject({ ok: false, shortfall: GangShortfall.NO_FITTING_PROVIDER, unitsFound: 0 })
     const ones = Array.from({ length: 5 }, (_, i) => host(`p${i}`, 1, 1n))

@@ -43,6 +43,8 @@ import type { ProviderTerms } from '../services/market/provider.js'
 import { QuoteInbox } from '../services/market/quote-inbox.js'
 import { RenterMarket } from '../services/market/renter.js'
 import type { JobOutcome, JobSubmission } from '../services/market/renter.js'
+import { runCluster } from '../services/market/cluster.js'
+import type { ClusterOutcome, ClusterSubmission } from '../services/market/cluster.js'
 import { ReputationBook } from '../services/market/reputation-book.js'
 import { SequenceCounter } from '../services/market/sequence.js'
 import { clearJobScratch, lockDataDir, prepareDataDir, readState, writeState } from './data-dir.js'
@@ -534,6 +536,11 @@ export class IonetNode {
   /** Rents compute: the whole flow from bid to countersigned receipt (see RenterMarket). */
   async submit (job: JobSubmission): Promise<JobOutcome> {
     return this.renter.submit(job)
+  }
+
+  /** Rents a cluster: a gang lease over as many providers as it takes, and the job once on each member (see services/market/cluster.ts). */
+  async submitCluster (job: ClusterSubmission): Promise<ClusterOutcome> {
+    return runCluster(this.renter, this.events, job)
   }
 
   /**

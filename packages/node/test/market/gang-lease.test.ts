@@ -4,10 +4,10 @@
  * renter's own stages (RenterMarket as MemberStages) and a hand-made renter for what an honest
  * renter never sends.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Executor, LeaseRejection, MessageKind, hex, openEnvelope } from '@ionet-p2p/protocol'
+import { Executor, JobStatus, LeaseRejection, MessageKind, hex, openEnvelope } from '@ionet-p2p/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { IonetErrorCode, errorCode } from '../../src/errors.js'
 import { NodeEvents } from '../../src/events.js'
@@ -15,6 +15,7 @@ import type { NodeEvent } from '../../src/events.js'
 import { ProcessExecutor } from '../../src/executors/process-executor.js'
 import type { IonetNode } from '../../src/node/ionet-node.js'
 import { formGang } from '../../src/services/market/gang.js'
+import { runCluster } from '../../src/services/market/cluster.js'
 import type { GangSubmission } from '../../src/services/market/gang.js'
 import { TestNetwork, gpu, host, wants } from '../helpers/network.js'
 import { waitUntil } from '../helpers/wait.js'
@@ -81,6 +82,27 @@ describe('gang leases', () => {
     for (const m of g.members) expect(providers.find(x => x.peerId === m.provider)?.provider?.leaseFor(m.jobId)).toBeUndefined()
   }, 60_000)
 
+  it('runs a cluster job once on every member, each on its own leased GPUs, one receipt each', async () => {
+    const { events } = recorded()
+    const out = join(work, 'cluster')
+    const job = gang(4).job
+    const done = await runCluster(renter.renter, events, { ...job, command: ['sh', '-c', 'echo "$CUDA_VISIBLE_DEVICES" > "$IONET_OUTPUT_DIR/gpus.txt"'], outDir: out })
+    expect(done.members.map(m => m.error)).toEqual([undefined, undefined, undefined])
+    expect(done.members.map(m => m.units).reduce((a, b) => a + b, 0)).toBe(4)
+    for (const m of done.members) {
+      expect(m.run?.result.status).toBe(JobStatus.SUCCEEDED)
+      expect(m.outDir).toBe(join(out, String(m.index)))
+      // The process saw exactly the GPUs its lease reserved.
+      const seen = (await readFile(join(m.outDir, 'gpus.txt'), 'utf8')).trim()
+      expect(seen.split(',').map(Number)).toEqual(m.gpuIndices)
+      expect(seen.split(',')).toHaveLength(m.units)
+      expect(m.run?.receipt.body.units).toBe(m.units)
+      expect(m.run?.receipt.provider.toString()).toBe(m.provider)
+    }
+    // Each member's provider stored its own countersigned receipt; every GPU is free again.
+    await waitUntil('every GPU is free after the cluster job', () => free().every((n, i) => n === [2, 1, 1][i]))
+  }, 60_000)
+
   it('with one provider short, fails with its reason and leaves no hold anywhere', async () => {
     // one-b takes inputs of at most 1 KiB (its record does not say so): it declines, and nothing else fits.
     const { events, seen } = recorded()
@@ -101,7 +123,7 @@ describe('gang leases', () => {
 
     // More than the whole network has: refused before anything is held.
     const { events: e5, seen: s5 } = recorded()
-    await expect(formGang(renter.renter, e5, gang(5))).rejects.toThrow(/^no cluster of 5 units: only 4 of the 5 GPUs wanted are free on 3 fitting providers; every hold was released$/)
+    await expect(formGang(renter.renter, e5, gang(5))).rejects.toThrow(/^no cluster of 5 units: only 4 of the 5 GPUs wanted are on 3 fitting providers not yet tried; every hold was released$/)
     expect(s5.filter(e => e.type === 'lease:accepted' || e.type === 'bid:solicited')).toHaveLength(0)
     expect(free()).toEqual([2, 1, 1])
   }, 60_000)

@@ -7,6 +7,8 @@
  *   2. solicit: each planned member gets its own bid for its share, all at once;
  *   3. hold: every member that quoted is asked to hold its units (Acceptance.hold_ms), briefly;
  *   4. the units still missing (declines, failed holds) are planned again from the rest;
+ *      when no plan can be made from the renter's view of the class, it looks the class up
+ *      again, wider, once;
  *
  * then, once every unit is held, each hold is committed. When the units cannot all be held
  * within MARKET_DEFAULTS.gangRounds rounds and the first hold's lifetime, or a member does not
@@ -22,7 +24,8 @@ import type { Declined, JobSubmission, MemberQuote } from './renter.js'
 
 /** The renter's stages a gang runs for each member (RenterMarket implements them). */
 export interface MemberStages {
-  offers: (events: NodeEvents, gpuClass: string) => Promise<Offer[]>
+  /** `fresh`: a new, wider lookup instead of the renter's view of the class (which may miss providers). */
+  offers: (events: NodeEvents, gpuClass: string, fresh?: boolean) => Promise<Offer[]>
   solicitShares: (events: NodeEvents, job: JobSubmission, request: JobRequest, inputBytes: bigint, shares: ReadonlyArray<{ provider: string, units: number }>) => Promise<{ quotes: MemberQuote[], refusals: Declined[] }>
   hold: (events: NodeEvents, quote: MemberQuote, holdMs: number) => Promise<OpenedEnvelope<MessageKind.LEASE> | undefined>
   commit: (events: NodeEvents, held: OpenedEnvelope<MessageKind.LEASE>, release: boolean) => Promise<OpenedEnvelope<MessageKind.LEASE> | 'released' | undefined>
@@ -75,7 +78,8 @@ export async function formGang (stages: MemberStages, events: NodeEvents, g: Gan
     maxPricePerUnitHour: job.maxPricePerUnitHour,
     ...(job.container !== undefined ? { image: job.container.image } : {})
   }
-  const offers = await stages.offers(events, r.gpuClass)
+  let offers = await stages.offers(events, r.gpuClass)
+  let rediscovered = false
   const held: Array<{ plan: GangMemberPlan, quote: MemberQuote, lease: OpenedEnvelope<MessageKind.LEASE> }> = []
   const tried = new Set<string>()
   const refusals: Declined[] = []
@@ -85,7 +89,14 @@ export async function formGang (stages: MemberStages, events: NodeEvents, g: Gan
     const missing = total - held.reduce((n, m) => n + m.plan.units, 0)
     if (missing === 0) break
     if (firstHoldLapsesAt !== undefined && now() > firstHoldLapsesAt - COMMIT_MARGIN_MS) { shortfall = 'the first holds would lapse before more members were found'; break }
-    const plan = planGang({ request: { ...request, requirements: { ...r, units: missing } }, minUnitsPerMember: g.minUnitsPerMember ?? 1, exclude: tried }, offers)
+    const spec = { request: { ...request, requirements: { ...r, units: missing } }, minUnitsPerMember: g.minUnitsPerMember ?? 1, exclude: tried }
+    let plan = planGang(spec, offers)
+    if (!plan.ok && !rediscovered) {
+      // The renter's view of the class may be stale or narrow: once, look again, wider, before giving up.
+      rediscovered = true
+      offers = mergeOffers(offers, await stages.offers(events, r.gpuClass, true))
+      plan = planGang(spec, offers)
+    }
     if (!plan.ok) {
       shortfall = plan.shortfall === GangShortfall.NO_FITTING_PROVIDER && held.length > 0 ? `no other provider fits a member (${missing} ${missing === 1 ? 'unit' : 'units'} still missing)` : plan.message
       break
@@ -131,4 +142,11 @@ export async function formGang (stages: MemberStages, events: NodeEvents, g: Gan
   }))
   events.emit({ type: 'gang:formed', members: members.map(m => ({ provider: m.provider, jobId: m.jobId, units: m.units })), ms: now() - startedAt })
   return { members, release: async () => { await releaseAll(members.map(m => m.lease)) } }
+}
+
+/** Offers from a fresh lookup, replacing those of the same provider and class already known. */
+function mergeOffers (known: readonly Offer[], fresh: readonly Offer[]): Offer[] {
+  const key = (o: Offer): string => `${o.provider} ${o.gpuClass}`
+  const seen = new Set(fresh.map(key))
+  return [...fresh, ...known.filter(o => !seen.has(key(o)))]
 }

@@ -315,9 +315,12 @@ export class RenterMarket {
   // ---------------------------------------------------------------------------------------------
   // The stages a gang lease (gang.ts) runs per member, as MemberStages
 
-  /** Discover: the offers of a class's providers whose records arrived (within the discovery timeout). */
-  async offers (events: NodeEvents, gpuClass: string): Promise<Offer[]> {
-    const known = new JobSupply(await this.timed(events, 'discover', async () => this.o.directory.supply(gpuClass)))
+  /**
+   * Discover: the offers of a class's providers whose records arrived (within the discovery
+   * timeout), from this renter's view of the class, or with `fresh` from a new, wider lookup.
+   */
+  async offers (events: NodeEvents, gpuClass: string, fresh = false): Promise<Offer[]> {
+    const known = new JobSupply(await this.timed(events, 'discover', async () => fresh ? this.o.directory.rediscover(gpuClass) : this.o.directory.supply(gpuClass)))
     await known.settle()
     events.emit({ type: 'discovery', gpuClass, providers: known.providers.length + known.unknown.length, records: known.providers.length })
     this.o.watchAsks(gpuClass)
