@@ -7,7 +7,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Executor, JobStatus, LeaseRejection, MessageKind, hex, openEnvelope } from '@ionet-p2p/protocol'
+import { Executor, JobStatus, LeaseRejection, MessageKind, PROTOCOL_IDS, hex, openEnvelope } from '@ionet-p2p/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { IonetErrorCode, errorCode } from '../../src/errors.js'
 import { NodeEvents } from '../../src/events.js'
@@ -184,5 +184,24 @@ describe('gang leases', () => {
     expect(owner.provider?.leaseFor(member.jobId)).toBeDefined()
     await g.release()
     expect(owner.provider?.leaseFor(member.jobId)).toBeUndefined()
+  }, 60_000)
+
+  // Last: it leaves one-b as an older provider.
+  it('does not hold an older provider (no /ionet/commit/1.0.0), which would refuse hold_ms', async () => {
+    const old = providers[2] as IonetNode
+    await old.libp2p.unhandle(PROTOCOL_IDS.commit)
+    // A new connection's identify tells the renter what the provider speaks now.
+    await renter.libp2p.hangUp(old.libp2p.peerId)
+    await renter.libp2p.dial(old.libp2p.peerId)
+    await waitUntil('the renter hears that one-b no longer speaks the commit protocol', async () => {
+      const peer = await renter.libp2p.peerStore.get(old.libp2p.peerId).catch(() => undefined)
+      return peer !== undefined && peer.protocols.length > 0 && !peer.protocols.includes(PROTOCOL_IDS.commit)
+    })
+    const before = old.scorer.score(renter.peerId)
+    const { events, seen } = recorded()
+    await expect(formGang(renter.renter, events, gang(4))).rejects.toThrow(/^no cluster of 4 units: .*every hold was released$/)
+    expect(seen.some(e => e.type === 'lease:declined' && e.provider === old.peerId && /does not speak \/ionet\/commit\/1\.0\.0/.test(e.reason))).toBe(true)
+    expect(old.scorer.score(renter.peerId)).toBe(before)
+    expect(free()).toEqual([2, 1, 1])
   }, 60_000)
 })

@@ -347,6 +347,13 @@ export class RenterMarket {
 
   /** Hold: phase one of a gang lease; the held lease, or undefined when the provider declines. */
   async hold (events: NodeEvents, quote: MemberQuote, holdMs: number): Promise<OpenedEnvelope<MessageKind.LEASE> | undefined> {
+    // An older provider would refuse hold_ms as an unknown field (and score this renter down for
+    // it): skip a provider whose identify lists protocols but not /ionet/commit/1.0.0.
+    const protocols: string[] = await this.o.libp2p.peerStore.get(quote.quote.signer).then(p => p.protocols, () => [])
+    if (protocols.length > 0 && !protocols.includes(PROTOCOL_IDS.commit)) {
+      events.emit({ type: 'lease:declined', jobId: hex(quote.jobIdBytes), provider: quote.quote.signer.toString(), reason: 'it does not speak /ionet/commit/1.0.0, so it cannot join a cluster' })
+      return undefined
+    }
     return this.lease(events, quote.jobIdBytes, quote, holdMs)
   }
 
