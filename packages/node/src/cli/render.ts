@@ -70,6 +70,9 @@ export function describe (e: NodeEvent): string | undefined {
     case 'quotes:ranked': return e.ranking.length === 0 ? 'no acceptable quote' : ['ranked quotes (price, fit, reputation, reachability, latency):', ...e.ranking.map((r, i) => `  ${i + 1}. ${short(r.provider)}  score ${r.score.toFixed(3)}  ${BigInt(r.price).toLocaleString('en-US')} lamports/unit-h  ${r.reachability}${r.latencyMs !== undefined ? ` ${r.latencyMs} ms` : ''}`)].join('\n')
     case 'lease:accepted': return `lease from ${short(e.provider)}: capacity reserved, job must start within ${Math.max(0, Math.round((e.expiresAtMs - Date.now()) / 1000))} s`
     case 'lease:declined': return `${short(e.provider)} declined the lease: ${e.reason}`
+    case 'gang:round': return `cluster round ${e.round + 1}: ${e.planned.map(p => `${short(p.provider)}×${p.units}`).join(', ')} asked, ${e.quoted} quoted, ${e.held} held; ${e.unitsHeld} of ${e.unitsWanted} units held`
+    case 'gang:formed': return `cluster formed in ${e.ms} ms: ${e.members.map((m, i) => `member ${i} ${short(m.provider)}×${m.units}`).join(', ')}; every hold committed`
+    case 'gang:released': return `released the hold on ${short(e.provider)}${e.released ? '' : ' (it no longer held it)'}`
     case 'job:path': return e.direct
       ? `payload goes direct to ${short(e.provider)}${e.holePunchMs !== undefined ? ` (hole punched in ${e.holePunchMs} ms)` : ''} over ${transportOf(e.address)}`
       : `payload goes through a relay to ${short(e.provider)}: ${e.relayedBecause ?? 'no direct connection'}; output limited to ${formatBytes(BigInt(e.maxOutputBytes ?? '0'))} by the relay`
@@ -94,7 +97,7 @@ export function describe (e: NodeEvent): string | undefined {
 }
 
 const ARROW: Partial<Record<NodeEvent['type'], string>> = {
-  'bid:published': '→', 'bid:solicited': '→', 'solicit:declined': '·', 'quote:received': '←', 'quote:sent': '→', 'lease:accepted': '✓', 'lease:granted': '✓', 'receipt:stored': '✓', 'bid:declined': '·', 'quote:rejected': '·', 'peer:penalized': '!', 'job:provider-gone': '!'
+  'bid:published': '→', 'bid:solicited': '→', 'solicit:declined': '·', 'quote:received': '←', 'quote:sent': '→', 'lease:accepted': '✓', 'lease:granted': '✓', 'gang:formed': '✓', 'receipt:stored': '✓', 'bid:declined': '·', 'quote:rejected': '·', 'peer:penalized': '!', 'job:provider-gone': '!'
 }
 
 export function createRenderer (options: { json: boolean, stream?: NodeJS.WriteStream }): Renderer {

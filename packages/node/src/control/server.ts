@@ -6,7 +6,7 @@
  *   GET  /v1/status           NodeStatus
  *   GET  /v1/peers            PeerEntry[]
  *   GET  /v1/market?class=&wait=   ClassMarket[]
- *   POST /v1/submit           WireSubmission -> NDJSON: events, then {"type":"result"} or {"type":"error"}
+ *   POST /v1/submit           WireSubmission -> NDJSON: events, then {"type":"result"} (a ClusterSummary with `cluster`) or {"type":"error"}
  */
 import { chmod, rm } from 'node:fs/promises'
 import { createServer } from '../http-module.js'
@@ -15,8 +15,9 @@ import { errorCode } from '../errors.js'
 import type { IonetNode } from '../node/ionet-node.js'
 import { marketView } from '../services/market/market-view.js'
 import { nodeStatus, peerList } from './status.js'
-import { submissionFromWire, summarizeOutcome, toJson } from './wire.js'
+import { submissionFromWire, summarizeCluster, summarizeOutcome, toJson } from './wire.js'
 import type { WireSubmission } from './wire.js'
+import type { NodeEvent } from '../events.js'
 import { daemonAt } from './client.js'
 
 const MAX_BODY_BYTES = 1024 * 1024
@@ -74,13 +75,17 @@ export class ControlServer {
   }
 
   private async submit (req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const submission = submissionFromWire(JSON.parse(await readBody(req)) as WireSubmission)
+    const wire = JSON.parse(await readBody(req)) as WireSubmission
+    const submission = submissionFromWire(wire)
     const cancel = new AbortController()
     res.on('close', () => { if (!res.writableFinished) cancel.abort() })
     res.writeHead(200, { 'content-type': 'application/x-ndjson' })
     try {
-      const outcome = await this.node.submit({ ...submission, signal: cancel.signal, onEvent: e => { res.write(toJson(e) + '\n') } })
-      res.write(toJson({ type: 'result', ...summarizeOutcome(outcome) }) + '\n')
+      const job = { ...submission, signal: cancel.signal, onEvent: (e: NodeEvent) => { res.write(toJson(e) + '\n') } }
+      const summary = wire.cluster !== undefined
+        ? summarizeCluster(await this.node.submitCluster({ ...job, ...(wire.cluster.minUnitsPerMember !== undefined ? { minUnitsPerMember: wire.cluster.minUnitsPerMember } : {}) }))
+        : summarizeOutcome(await this.node.submit(job))
+      res.write(toJson({ type: 'result', ...summary }) + '\n')
     } catch (err) {
       res.write(toJson({ type: 'error', code: errorCode(err) ?? 'ERR_INTERNAL', message: (err as Error).message, details: (err as { details?: unknown }).details }) + '\n')
     } finally {

@@ -13,8 +13,9 @@ import type { NodeEvent } from '../../events.js'
 import { checkImageArchive } from '../../executors/container/image-blobs.js'
 import { validateWasmModule } from '../../executors/index.js'
 import type { JobSubmission } from '../../services/market/renter.js'
-import { submissionToWire, summarizeOutcome } from '../../control/wire.js'
-import type { OutcomeSummary } from '../../control/wire.js'
+import { submissionToWire, summarizeCluster, summarizeOutcome } from '../../control/wire.js'
+import type { ClusterSummary, OutcomeSummary, WireSubmission } from '../../control/wire.js'
+import type { IonetNode } from '../../node/ionet-node.js'
 import { addNetworkFlags, findDaemon, nodeOptions, withEphemeralNode } from '../common.js'
 import type { NetworkFlags } from '../common.js'
 import { applyJobFile, isJobFile } from '../job-file.js'
@@ -42,6 +43,8 @@ interface SubmitFlags extends NetworkFlags {
   quoteWindow: number
   maxOutput?: number
   maxMemory?: number
+  cluster: boolean
+  minPerMember?: number
 }
 
 export const DEFAULT_MAX_PRICE = 50_000_000n
@@ -71,6 +74,8 @@ export function submitCommand (): Command {
     .addOption(new Option('--quote-window <ms>', 'how long to collect quotes').default(3000).argParser(v => parseCount('--quote-window', v, 100, 120_000)))
     .addOption(new Option('--max-output <size>', 'largest total output accepted, e.g. 2GiB (default 1GiB)').argParser(v => parseSizeMiB('--max-output', v)))
     .addOption(new Option('--max-memory <size>', 'WASM memory limit, e.g. 1GiB (default: the provider\'s)').argParser(v => parseSizeMiB('--max-memory', v)))
+    .addOption(new Option('--cluster', 'lease --gpus over as many providers as it takes, all or none, and run the job once on each (outputs in --out/<member>/)').default(false))
+    .addOption(new Option('--min-per-member <n>', 'with --cluster: fewest GPUs one provider may bring (e.g. 8 for NVLink work; default 1)').argParser(v => parseCount('--min-per-member', v, 1, 65_536)))
   // What a job file may set: the job's own options, not how this node joins the network.
   const jobOptions = new Set(cmd.options.map(o => (o.long ?? '').replace(/^--(no-)?/, '')).filter(n => n !== ''))
   addNetworkFlags(cmd, { listen: '/ip4/0.0.0.0/tcp/0' })
@@ -82,26 +87,11 @@ export function submitCommand (): Command {
 
 async function runSubmit (args: string[], flags: SubmitFlags): Promise<void> {
   const submission = await buildSubmission(args, flags)
+  if (flags.minPerMember !== undefined && !flags.cluster) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--min-per-member is for --cluster jobs')
+  if (flags.cluster) return runClusterSubmit(submission, flags)
   const out = createRenderer({ json: flags.json })
-  const onEvent = (e: NodeEvent): void => { out.event(e) }
   try {
-    const daemon = await findDaemon(flags)
-    let summary: OutcomeSummary
-    if (daemon !== undefined) {
-      out.line(`› using the running node (${daemon.socketPath})`)
-      summary = await daemon.submit(submissionToWire(submission), onEvent) as unknown as OutcomeSummary
-    } else {
-      // Render what the node reports while it joins (bootstrap:connected, reachability) too; from
-      // the submission on, node.submit forwards the job's events, so stop here to not render twice.
-      // node:started is left out of text mode, where the "joined the network" line says it.
-      const events = new NodeEvents()
-      const stopJoinEvents = events.on(e => { if (flags.json || e.type !== 'node:started') onEvent(e) })
-      summary = await withEphemeralNode({ ...nodeOptions(flags, '/ip4/0.0.0.0/tcp/0'), events }, async (node) => {
-        stopJoinEvents()
-        out.line(`› joined the network as ${short(node.peerId)} (${node.libp2p.getConnections().length} peer(s))`)
-        return summarizeOutcome(await node.submit({ ...submission, onEvent }))
-      })
-    }
+    const summary = await onNode(flags, out, submissionToWire(submission), async (node, onEvent) => summarizeOutcome(await node.submit({ ...submission, onEvent }))) as OutcomeSummary
     out.close()
     const ok = summary.status === 'SUCCEEDED'
     out.result({ ...summary, ok })
@@ -111,6 +101,53 @@ async function runSubmit (args: string[], flags: SubmitFlags): Promise<void> {
       process.stdout.write(`  owed    ${lamports(summary.amount)} for ${summary.gpuSeconds} GPU-s; receipt ${summary.receiptPath}\n`)
     }
     if (!ok) throw new IonetError(IonetErrorCode.JOB_FAILED, `the job did not succeed: ${summary.message} (${summary.errorCode}); outputs and receipt were kept`)
+  } finally {
+    out.close()
+  }
+}
+
+/**
+ * Runs a submission on the daemon of this data directory when one runs (`wire` over its control
+ * socket), else on a node that joins the network for it (`local`); either way the events render
+ * as they come, and the result is the summary the daemon or `local` returns.
+ */
+async function onNode (flags: SubmitFlags, out: ReturnType<typeof createRenderer>, wire: WireSubmission, local: (node: IonetNode, onEvent: (e: NodeEvent) => void) => Promise<unknown>): Promise<unknown> {
+  const onEvent = (e: NodeEvent): void => { out.event(e) }
+  const daemon = await findDaemon(flags)
+  if (daemon !== undefined) {
+    out.line(`› using the running node (${daemon.socketPath})`)
+    return daemon.submit(wire, onEvent)
+  }
+  // Render what the node reports while it joins (bootstrap:connected, reachability) too; from
+  // the submission on, the node forwards the job's events, so stop here to not render twice.
+  // node:started is left out of text mode, where the "joined the network" line says it.
+  const events = new NodeEvents()
+  const stopJoinEvents = events.on(e => { if (flags.json || e.type !== 'node:started') onEvent(e) })
+  return withEphemeralNode({ ...nodeOptions(flags, '/ip4/0.0.0.0/tcp/0'), events }, async (node) => {
+    stopJoinEvents()
+    out.line(`› joined the network as ${short(node.peerId)} (${node.libp2p.getConnections().length} peer(s))`)
+    return local(node, onEvent)
+  })
+}
+
+/** `submit --cluster`: a gang lease of --gpus over many providers, the job once on each (services/market/cluster.ts). */
+async function runClusterSubmit (submission: JobSubmission, flags: SubmitFlags): Promise<void> {
+  if (flags.minPerMember !== undefined && flags.minPerMember > flags.gpus) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--min-per-member ${flags.minPerMember} is more than --gpus ${flags.gpus}`)
+  const cluster = flags.minPerMember !== undefined ? { minUnitsPerMember: flags.minPerMember } : {}
+  const out = createRenderer({ json: flags.json })
+  try {
+    const summary = await onNode(flags, out, submissionToWire(submission, cluster), async (node, onEvent) => summarizeCluster(await node.submitCluster({ ...submission, ...cluster, onEvent }))) as ClusterSummary
+    out.close()
+    out.result({ ...summary })
+    if (!flags.json) {
+      const failed = summary.members.filter(m => m.status !== 'SUCCEEDED')
+      process.stdout.write(`${summary.ok ? '✓' : '✗'} cluster of ${summary.units} GPUs on ${summary.members.length} providers: ${summary.ok ? 'every member succeeded' : `${failed.length} of ${summary.members.length} members did not succeed`}\n`)
+      for (const m of summary.members) {
+        process.stdout.write(`  member ${m.index}  ${short(m.provider)}  ${m.units} GPU${m.units === 1 ? '' : 's'}  ${m.status.toLowerCase().replace('_', ' ')}${m.status === 'SUCCEEDED' ? '' : `: ${m.message} (${m.errorCode})`}  outputs ${m.outDir}\n`)
+      }
+      process.stdout.write(`  owed    ${lamports(summary.amount)} for ${summary.gpuSeconds} GPU-s, one receipt per member\n`)
+    }
+    if (!summary.ok) throw new IonetError(IonetErrorCode.JOB_FAILED, `the cluster job did not succeed on every member: ${summary.members.filter(m => m.status !== 'SUCCEEDED').map(m => `member ${m.index}: ${m.message} (${m.errorCode})`).join('; ')}; outputs and receipts were kept`)
   } finally {
     out.close()
   }
