@@ -2,6 +2,7 @@
  * The benchmarks the suite runs, their sizes for a full run and for CI's smoke run, and the rows
  * each one reports. Every row's baseline is measured by the same bench in the same run.
  */
+import { cluster } from './benches/cluster.js'
 import { CONTAINER_GOAL, container } from './benches/container.js'
 import { imagePeers } from './benches/image-peers.js'
 import { imageTransfer } from './benches/image-transfer.js'
@@ -51,6 +52,24 @@ export const BENCHES: Bench[] = [
           medianRow(b, 'job transfer vs raw TCP', 'Gbit/s', r.gbps.libp2p, { name: 'raw TCP', value: r.gbps.tcp.median }),
           medianRow(b, 'node TLS 1.3', 'Gbit/s', r.gbps.tls, { name: 'raw TCP', value: r.gbps.tcp.median }),
           medianRow(b, 'raw TCP', 'Gbit/s', r.gbps.tcp)
+        ]
+      }
+    }
+  },
+  {
+    name: 'cluster',
+    describe: 'time from submitting an 8-GPU cluster job over 8 loopback providers until every member runs, against one single-provider job in the same run',
+    async run (options) {
+      const r = await cluster({ providers: sized(options, 8, 3), repeat: options.repeat ?? sized(options, 10, 1) })
+      const b = `cluster ${r.providers} GPUs on ${r.providers} providers`
+      const one = { name: 'one single-provider job: submit to started', value: r.singleMs.median }
+      return {
+        result: r,
+        rows: [
+          medianRow(b, 'submit to every member running (p50)', 'ms', r.allRunningMs, one),
+          percentileRow(b, 'submit to every member running', 'ms', r.allRunningMs, 'p90', one),
+          medianRow(b, 'submit to every hold committed (p50)', 'ms', r.formedMs, one),
+          medianRow(b, 'one single-provider job: submit to started (p50)', 'ms', r.singleMs)
         ]
       }
     }
