@@ -90,7 +90,7 @@ describe('ionet-p2p CLI', () => {
     const price = await run(await file('price.yaml', 'wasm: x.wasm\nmax-price: cheap\n'))
     expect(price.code).toBe(2)
     oneLineError(price, /job file .*price\.yaml: max-price: .*cheap/)
-    oneLineError(await run(await file('unknown.yaml', 'gpus: 1\nbootstrap: /ip4/1.2.3.4/tcp/1\n')), /unknown\.yaml: bootstrap: not a job option \(known: command, cpu-cores, /)
+    oneLineError(await run(await file('unknown.yaml', 'gpus: 1\nbootstrap: /ip4/1.2.3.4/tcp/1\n')), /unknown\.yaml: bootstrap: not a job option \(known: command, cluster, cpu-cores, /)
     oneLineError(await run(await file('cmd.json', '{"command": "python3 run.py"}')), /cmd\.json: command: expected a list of strings/)
     oneLineError(await run(await file('broken.yaml', 'gpu: [RTX\n')), /broken\.yaml is not valid YAML: /)
     oneLineError(await run(await file('image.yaml', 'image: Busy Box\ncommand: [sh]\n')), /--image: "Busy Box" is not an image reference/)

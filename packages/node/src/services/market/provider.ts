@@ -429,6 +429,48 @@ export class ProviderMarket {
   }
 
   private async handleLease (stream: Stream, connection: Connection): Promise<void> {
+    await this.serveRequest(stream, connection, { stream: 'lease', request: 'acceptance', maxFrame: MAX_ACCEPTANCE_FRAME }, async (frame, renter, reply, signal) => {
+      let acceptance: OpenedEnvelope<MessageKind.ACCEPTANCE>
+      let quote: OpenedEnvelope<MessageKind.QUOTE>
+      try {
+        acceptance = await openEnvelope(frame, { kind: MessageKind.ACCEPTANCE, now: this.o.now(), expectedSigner: renter.toString() })
+      } catch (err) {
+        penalize(this.o.scorer, this.o.events, renter, err, 'acceptance')
+        return reply({ rejection: LeaseRejection.BAD_REQUEST, message: (err as Error).message }, signal)
+      }
+      try {
+        quote = await openEnvelope(acceptance.body.quote, { kind: MessageKind.QUOTE, now: this.o.now(), expectedSigner: this.o.libp2p.peerId.toString() })
+      } catch (err) {
+        const expired = (err as { code?: string }).code === 'ERR_EXPIRED'
+        if (!expired) penalize(this.o.scorer, this.o.events, renter, err, 'accepted quote')
+        return reply({ rejection: expired ? LeaseRejection.QUOTE_EXPIRED : LeaseRejection.QUOTE_INVALID, message: (err as Error).message }, signal)
+      }
+      const jobId = hex(quote.body.jobId)
+      if (hex(acceptance.body.jobId) !== jobId) {
+        penalize(this.o.scorer, this.o.events, renter, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'job ids differ'), 'acceptance')
+        return reply({ rejection: LeaseRejection.BAD_REQUEST, message: 'acceptance and quote name different jobs' }, signal)
+      }
+      if (!equals(quote.body.renter, renter.toMultihash().bytes)) {
+        // A quote made for another renter's bid: this peer holds it, but it is not its to accept.
+        penalize(this.o.scorer, this.o.events, renter, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'accepted a quote made for another renter'), 'acceptance')
+        return reply({ rejection: LeaseRejection.QUOTE_INVALID, message: 'this quote was made for another renter\'s bid' }, signal)
+      }
+      const lease = await this.grant(renter, acceptance, quote)
+      if (typeof lease === 'string') {
+        this.o.events.emit({ type: 'lease:refused', jobId, renter: renter.toString(), reason: lease })
+        return reply({ rejection: lease === 'already leased' ? LeaseRejection.ALREADY_LEASED : LeaseRejection.NO_CAPACITY, message: lease }, signal)
+      }
+      await reply({ lease: lease as Uint8Array<ArrayBuffer> }, signal)
+    })
+  }
+
+  /**
+   * One request on a lease or commit stream: the renter's one frame within the exchange timeout,
+   * handed to `act`, which answers with `reply` (a LeaseReply). A banned peer's stream is dropped,
+   * before and after the frame (nothing it sent is acted on); a stream the peer breaks scores it down.
+   */
+  private async serveRequest (stream: Stream, connection: Connection, names: { stream: string, request: string, maxFrame: number },
+    act: (frame: Uint8Array, renter: PeerId, reply: (r: Partial<LeaseReply>, signal: AbortSignal) => Promise<void>, signal: AbortSignal) => Promise<void>): Promise<void> {
     const renter = connection.remotePeer
     if (this.o.scorer.dropIfBanned(renter, stream)) return
     const reply = async (r: Partial<LeaseReply>, signal: AbortSignal): Promise<void> => {
@@ -436,46 +478,16 @@ export class ProviderMarket {
       await stream.close({ signal })
     }
     try {
-      await withDeadline(stream, EXCHANGE_TIMEOUT_MS, 'a lease request', async (signal) => {
-        const frame = await new StreamReader(stream).readFrame(MAX_ACCEPTANCE_FRAME, signal)
-        if (frame === undefined) throw new IonetError(IonetErrorCode.STREAM_ENDED, 'lease stream closed before the acceptance')
+      await withDeadline(stream, EXCHANGE_TIMEOUT_MS, `a ${names.stream} request`, async (signal) => {
+        const frame = await new StreamReader(stream).readFrame(names.maxFrame, signal)
+        if (frame === undefined) throw new IonetError(IonetErrorCode.STREAM_ENDED, `${names.stream} stream closed before the ${names.request}`)
         // Banned while this stream was open: nothing it sent is acted on.
         if (this.o.scorer.dropIfBanned(renter, stream)) return
-        let acceptance: OpenedEnvelope<MessageKind.ACCEPTANCE>
-        let quote: OpenedEnvelope<MessageKind.QUOTE>
-        try {
-          acceptance = await openEnvelope(frame, { kind: MessageKind.ACCEPTANCE, now: this.o.now(), expectedSigner: renter.toString() })
-        } catch (err) {
-          penalize(this.o.scorer, this.o.events, renter, err, 'acceptance')
-          return reply({ rejection: LeaseRejection.BAD_REQUEST, message: (err as Error).message }, signal)
-        }
-        try {
-          quote = await openEnvelope(acceptance.body.quote, { kind: MessageKind.QUOTE, now: this.o.now(), expectedSigner: this.o.libp2p.peerId.toString() })
-        } catch (err) {
-          const expired = (err as { code?: string }).code === 'ERR_EXPIRED'
-          if (!expired) penalize(this.o.scorer, this.o.events, renter, err, 'accepted quote')
-          return reply({ rejection: expired ? LeaseRejection.QUOTE_EXPIRED : LeaseRejection.QUOTE_INVALID, message: (err as Error).message }, signal)
-        }
-        const jobId = hex(quote.body.jobId)
-        if (hex(acceptance.body.jobId) !== jobId) {
-          penalize(this.o.scorer, this.o.events, renter, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'job ids differ'), 'acceptance')
-          return reply({ rejection: LeaseRejection.BAD_REQUEST, message: 'acceptance and quote name different jobs' }, signal)
-        }
-        if (!equals(quote.body.renter, renter.toMultihash().bytes)) {
-          // A quote made for another renter's bid: this peer holds it, but it is not its to accept.
-          penalize(this.o.scorer, this.o.events, renter, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'accepted a quote made for another renter'), 'acceptance')
-          return reply({ rejection: LeaseRejection.QUOTE_INVALID, message: 'this quote was made for another renter\'s bid' }, signal)
-        }
-        const lease = await this.grant(renter, acceptance, quote)
-        if (typeof lease === 'string') {
-          this.o.events.emit({ type: 'lease:refused', jobId, renter: renter.toString(), reason: lease })
-          return reply({ rejection: lease === 'already leased' ? LeaseRejection.ALREADY_LEASED : LeaseRejection.NO_CAPACITY, message: lease }, signal)
-        }
-        await reply({ lease: lease as Uint8Array<ArrayBuffer> }, signal)
+        await act(frame, renter, reply, signal)
       })
     } catch (err) {
       // A banned peer's stream breaks when its connections are cut: that is no further offence.
-      if (isPeerFault(err) && !this.o.scorer.isBanned(renter)) penalize(this.o.scorer, this.o.events, renter, err, 'lease stream')
+      if (isPeerFault(err) && !this.o.scorer.isBanned(renter)) penalize(this.o.scorer, this.o.events, renter, err, `${names.stream} stream`)
       stream.abort(err as Error)
     }
   }
@@ -487,48 +499,34 @@ export class ProviderMarket {
    * gets the same committed lease, so a renter whose reply was lost may ask again.
    */
   private async handleCommit (stream: Stream, connection: Connection): Promise<void> {
-    const renter = connection.remotePeer
-    if (this.o.scorer.dropIfBanned(renter, stream)) return
-    const reply = async (r: Partial<LeaseReply>, signal: AbortSignal): Promise<void> => {
-      await sendFrame(stream, LeaseReply.encode({ lease: new Uint8Array(0), rejection: LeaseRejection.LEASE_REJECTION_UNSPECIFIED, message: '', ...r }), signal)
-      await stream.close({ signal })
-    }
-    try {
-      await withDeadline(stream, EXCHANGE_TIMEOUT_MS, 'a commit', async (signal) => {
-        const frame = await new StreamReader(stream).readFrame(MAX_COMMIT_FRAME, signal)
-        if (frame === undefined) throw new IonetError(IonetErrorCode.STREAM_ENDED, 'commit stream closed before the commit')
-        if (this.o.scorer.dropIfBanned(renter, stream)) return
-        let commit: OpenedEnvelope<MessageKind.COMMIT>
-        try {
-          commit = await openEnvelope(frame, { kind: MessageKind.COMMIT, now: this.o.now(), expectedSigner: renter.toString() })
-        } catch (err) {
-          penalize(this.o.scorer, this.o.events, renter, err, 'commit')
-          return reply({ rejection: LeaseRejection.BAD_REQUEST, message: (err as Error).message }, signal)
-        }
-        const jobId = hex(commit.body.jobId)
-        const granted = this.leases.get(jobId)
-        const names = granted !== undefined && granted.renter === renter.toString() &&
-          (equals(granted.hash, commit.body.leaseHash) || (granted.heldHash !== undefined && equals(granted.heldHash, commit.body.leaseHash)))
-        // Lapsed, released, started or never held: not an offence (replies cross lapses), just no.
-        if (granted === undefined || !names) return reply({ rejection: LeaseRejection.HOLD_UNKNOWN, message: 'no unstarted lease of this renter matches the commit (lapsed, released or started)' }, signal)
-        if (commit.body.release) {
-          this.o.ledger.release(jobId)
-          this.leases.delete(jobId)
-          // Its quote could still be accepted: not for a second lease on the same job id.
-          this.usedJobIds.set(jobId, granted.quoteExpiresAtMs)
-          this.o.events.emit({ type: 'lease:released', jobId, renter: renter.toString() })
-          this.capacityChanged()
-          return reply({ message: 'released' }, signal)
-        }
-        if (!granted.held) return reply({ lease: granted.envelope as Uint8Array<ArrayBuffer> }, signal)
-        const committed = await this.commitHold(granted)
-        if (committed === undefined) return reply({ rejection: LeaseRejection.HOLD_UNKNOWN, message: 'the hold lapsed before the commit' }, signal)
-        await reply({ lease: committed as Uint8Array<ArrayBuffer> }, signal)
-      })
-    } catch (err) {
-      if (isPeerFault(err) && !this.o.scorer.isBanned(renter)) penalize(this.o.scorer, this.o.events, renter, err, 'commit stream')
-      stream.abort(err as Error)
-    }
+    await this.serveRequest(stream, connection, { stream: 'commit', request: 'commit', maxFrame: MAX_COMMIT_FRAME }, async (frame, renter, reply, signal) => {
+      let commit: OpenedEnvelope<MessageKind.COMMIT>
+      try {
+        commit = await openEnvelope(frame, { kind: MessageKind.COMMIT, now: this.o.now(), expectedSigner: renter.toString() })
+      } catch (err) {
+        penalize(this.o.scorer, this.o.events, renter, err, 'commit')
+        return reply({ rejection: LeaseRejection.BAD_REQUEST, message: (err as Error).message }, signal)
+      }
+      const jobId = hex(commit.body.jobId)
+      const granted = this.leases.get(jobId)
+      const names = granted !== undefined && granted.renter === renter.toString() &&
+        (equals(granted.hash, commit.body.leaseHash) || (granted.heldHash !== undefined && equals(granted.heldHash, commit.body.leaseHash)))
+      // Lapsed, released, started or never held: not an offence (replies cross lapses), just no.
+      if (granted === undefined || !names) return reply({ rejection: LeaseRejection.HOLD_UNKNOWN, message: 'no unstarted lease of this renter matches the commit (lapsed, released or started)' }, signal)
+      if (commit.body.release) {
+        this.o.ledger.release(jobId)
+        this.leases.delete(jobId)
+        // Its quote could still be accepted: not for a second lease on the same job id.
+        this.usedJobIds.set(jobId, granted.quoteExpiresAtMs)
+        this.o.events.emit({ type: 'lease:released', jobId, renter: renter.toString() })
+        this.capacityChanged()
+        return reply({ message: 'released' }, signal)
+      }
+      if (!granted.held) return reply({ lease: granted.envelope as Uint8Array<ArrayBuffer> }, signal)
+      const committed = await this.commitHold(granted)
+      if (committed === undefined) return reply({ rejection: LeaseRejection.HOLD_UNKNOWN, message: 'the hold lapsed before the commit' }, signal)
+      await reply({ lease: committed as Uint8Array<ArrayBuffer> }, signal)
+    })
   }
 
   /** Turns a hold into a lease waiting for its job (the lease's own lifetime); undefined if the hold lapsed. */
