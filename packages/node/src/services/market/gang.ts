@@ -85,41 +85,47 @@ export async function formGang (stages: MemberStages, events: NodeEvents, g: Gan
   const refusals: Declined[] = []
   let shortfall: string | undefined
   let firstHoldLapsesAt: number | undefined
-  for (let round = 0; round < MARKET_DEFAULTS.gangRounds; round++) {
-    const missing = total - held.reduce((n, m) => n + m.plan.units, 0)
-    if (missing === 0) break
-    if (firstHoldLapsesAt !== undefined && now() > firstHoldLapsesAt - COMMIT_MARGIN_MS) { shortfall = 'the first holds would lapse before more members were found'; break }
-    const spec = { request: { ...request, requirements: { ...r, units: missing } }, minUnitsPerMember: g.minUnitsPerMember ?? 1, exclude: tried }
-    let plan = planGang(spec, offers)
-    if (!plan.ok && !rediscovered) {
-      // The renter's view of the class may be stale or narrow: once, look again, wider, before giving up.
-      rediscovered = true
-      offers = mergeOffers(offers, await stages.offers(events, r.gpuClass, true))
-      plan = planGang(spec, offers)
-    }
-    if (!plan.ok) {
-      shortfall = plan.shortfall === GangShortfall.NO_FITTING_PROVIDER && held.length > 0 ? `no other provider fits a member (${missing} ${missing === 1 ? 'unit' : 'units'} still missing)` : plan.message
-      break
-    }
-    for (const m of plan.members) tried.add(m.provider)
-    const solicited = await stages.solicitShares(events, job, request, g.inputBytes, plan.members)
-    refusals.push(...solicited.refusals)
-    const holds = await Promise.all(solicited.quotes.map(async quote => {
-      const lease = await stages.hold(events, quote, holdMs)
-      return lease === undefined ? undefined : { plan: plan.members.find(m => m.provider === quote.quote.signer.toString()) as GangMemberPlan, quote, lease }
-    }))
-    for (const h of holds) {
-      if (h === undefined) continue
-      held.push(h)
-      firstHoldLapsesAt = Math.min(firstHoldLapsesAt ?? Infinity, h.lease.expiresAtMs)
-    }
-    const unitsHeld = held.reduce((n, m) => n + m.plan.units, 0)
-    events.emit({ type: 'gang:round', round, planned: plan.members.map(m => ({ provider: m.provider, units: m.units })), quoted: solicited.quotes.length, held: holds.filter(h => h !== undefined).length, unitsHeld, unitsWanted: total })
-  }
-  const unitsHeld = held.reduce((n, m) => n + m.plan.units, 0)
   const releaseAll = async (leases: Array<OpenedEnvelope<MessageKind.LEASE>>): Promise<void> => {
     await Promise.all(leases.map(async l => stages.commit(events, l, true)))
   }
+  try {
+    for (let round = 0; round < MARKET_DEFAULTS.gangRounds; round++) {
+      const missing = total - held.reduce((n, m) => n + m.plan.units, 0)
+      if (missing === 0) break
+      if (firstHoldLapsesAt !== undefined && now() > firstHoldLapsesAt - COMMIT_MARGIN_MS) { shortfall = 'the first holds would lapse before more members were found'; break }
+      const spec = { request: { ...request, requirements: { ...r, units: missing } }, minUnitsPerMember: g.minUnitsPerMember ?? 1, exclude: tried }
+      let plan = planGang(spec, offers)
+      if (!plan.ok && !rediscovered) {
+        // The renter's view of the class may be stale or narrow: once, look again, wider, before giving up.
+        rediscovered = true
+        offers = mergeOffers(offers, await stages.offers(events, r.gpuClass, true))
+        plan = planGang(spec, offers)
+      }
+      if (!plan.ok) {
+        shortfall = plan.shortfall === GangShortfall.NO_FITTING_PROVIDER && held.length > 0 ? `no other provider fits a member (${missing} ${missing === 1 ? 'unit' : 'units'} still missing)` : plan.message
+        break
+      }
+      for (const m of plan.members) tried.add(m.provider)
+      const solicited = await stages.solicitShares(events, job, request, g.inputBytes, plan.members)
+      refusals.push(...solicited.refusals)
+      const holds = await Promise.all(solicited.quotes.map(async quote => {
+        const lease = await stages.hold(events, quote, holdMs)
+        return lease === undefined ? undefined : { plan: plan.members.find(m => m.provider === quote.quote.signer.toString()) as GangMemberPlan, quote, lease }
+      }))
+      for (const h of holds) {
+        if (h === undefined) continue
+        held.push(h)
+        firstHoldLapsesAt = Math.min(firstHoldLapsesAt ?? Infinity, h.lease.expiresAtMs)
+      }
+      const unitsHeld = held.reduce((n, m) => n + m.plan.units, 0)
+      events.emit({ type: 'gang:round', round, planned: plan.members.map(m => ({ provider: m.provider, units: m.units })), quoted: solicited.quotes.length, held: holds.filter(h => h !== undefined).length, unitsHeld, unitsWanted: total })
+    }
+  } catch (err) {
+    // Cancelled or broken off mid-round: what is held already is released, not left to lapse.
+    await releaseAll(held.map(h => h.lease))
+    throw err
+  }
+  const unitsHeld = held.reduce((n, m) => n + m.plan.units, 0)
   if (unitsHeld < total) {
     await releaseAll(held.map(h => h.lease))
     const said = [...new Set(refusals.filter(d => d.message !== '').map(d => d.message))].slice(0, 3)
