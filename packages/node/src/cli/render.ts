@@ -51,7 +51,7 @@ export function describe (e: NodeEvent): string | undefined {
     case 'bid:declined': return `declined bid ${e.jobId.slice(0, 8)}: ${e.reason}`
     case 'quote:sent': return `quoted ${e.units}x ${e.gpuClass} at ${lamports(e.price)}/unit-h to ${short(e.renter)}`
     case 'quote:failed': return `could not deliver quote for ${e.jobId.slice(0, 8)}: ${e.error}`
-    case 'lease:granted': return `lease granted to ${short(e.renter)} for job ${e.jobId.slice(0, 8)}${e.gpuIndices.length > 0 ? ` on GPU ${e.gpuIndices.join(',')}` : ''}`
+    case 'lease:granted': return `${e.held === true ? 'hold' : 'lease'} granted to ${short(e.renter)} for job ${e.jobId.slice(0, 8)}${e.gpuIndices.length > 0 ? ` on GPU ${e.gpuIndices.join(',')}` : ''}${e.held === true ? ' until it commits' : ''}`
     case 'lease:refused': return `lease refused for job ${e.jobId.slice(0, 8)}: ${e.reason}`
     case 'lease:expired': return `lease for job ${e.jobId.slice(0, 8)} lapsed unused; capacity released`
     case 'lease:committed': return `held lease for job ${e.jobId.slice(0, 8)} committed by ${short(e.renter)}`
