@@ -103,6 +103,17 @@ describe('gang leases', () => {
     await waitUntil('every GPU is free after the cluster job', () => free().every((n, i) => n === [2, 1, 1][i]))
   }, 60_000)
 
+  it('releases every member when the renter cancels once the cluster is formed, before any job starts', async () => {
+    const cancel = new AbortController()
+    const { events, seen } = recorded()
+    events.on(e => { if (e.type === 'gang:formed') cancel.abort() })
+    const job = gang(4).job
+    await expect(runCluster(renter.renter, events, { ...job, outDir: join(work, 'cancelled'), signal: cancel.signal })).rejects.toMatchObject({ code: IonetErrorCode.CANCELLED })
+    expect(seen.filter(e => e.type === 'gang:released' && e.released)).toHaveLength(3)
+    expect(seen.some(e => e.type === 'job:path')).toBe(false)
+    expect(free()).toEqual([2, 1, 1])
+  }, 60_000)
+
   it('with one provider short, fails with its reason and leaves no hold anywhere', async () => {
     // one-b takes inputs of at most 1 KiB (its record does not say so): it declines, and nothing else fits.
     const { events, seen } = recorded()
