@@ -52,11 +52,15 @@ describe('gang leases', () => {
   })
 
   const free = (): number[] => providers.map(p => p.ledger?.unitsFree(RTX) ?? -1)
-  const gang = (units: number, extra: Partial<GangSubmission> = {}): GangSubmission => ({
-    job: { requirements: wants({ gpuClass: RTX, units, executor: Executor.PROCESS }), durationS: 60, maxPricePerUnitHour: 3_000_000n, command: ['true'], inputs: [], outDir: work },
-    inputBytes: 0n,
-    ...extra
-  })
+  const gang = (units: number, extra: Partial<GangSubmission> = {}): GangSubmission => {
+    const requirements = wants({ gpuClass: RTX, units, executor: Executor.PROCESS })
+    return {
+      job: { requirements, durationS: 60, maxPricePerUnitHour: 3_000_000n, command: ['true'], inputs: [], outDir: work },
+      request: { requirements, durationS: 60, maxPricePerUnitHour: 3_000_000n },
+      inputBytes: 0n,
+      ...extra
+    }
+  }
   const recorded = (): { events: NodeEvents, seen: NodeEvent[] } => {
     const events = new NodeEvents()
     const seen: NodeEvent[] = []

@@ -11,6 +11,7 @@ import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import type { JobClientResult } from '../jobs/job-client.js'
 import { formGang } from './gang.js'
 import type { MemberStages } from './gang.js'
+import { inputBytesOf, jobRequest } from './renter.js'
 import type { JobSubmission, MemberQuote, PreparedFiles } from './renter.js'
 import type { MessageKind, OpenedEnvelope } from '@ionet-p2p/protocol'
 
@@ -48,8 +49,8 @@ export async function runCluster (stages: ClusterStages, bus: NodeEvents, job: C
   if (job.onEvent !== undefined) events.on(job.onEvent)
   const files = await stages.prepare(job)
   try {
-    const inputBytes = [...files.module !== undefined ? [files.module] : [], ...files.inputs].reduce((n, f) => n + f.ref.size, 0n)
-    const gang = await formGang(stages, events, { job, inputBytes, ...(job.minUnitsPerMember !== undefined ? { minUnitsPerMember: job.minUnitsPerMember } : {}) })
+    const inputBytes = inputBytesOf(files)
+    const gang = await formGang(stages, events, { job, request: jobRequest(job, files), inputBytes, ...(job.minUnitsPerMember !== undefined ? { minUnitsPerMember: job.minUnitsPerMember } : {}) })
     if (job.signal?.aborted === true) {
       await gang.release()
       throw new IonetError(IonetErrorCode.CANCELLED, 'the renter cancelled the job')

@@ -34,6 +34,8 @@ export interface MemberStages {
 export interface GangSubmission {
   /** The job each member runs; `requirements.units` is the cluster's total. */
   job: JobSubmission
+  /** What the job asks of the market (renter.ts jobRequest); `requirements.units` is the cluster's total. */
+  request: JobRequest
   /** The job's inputs and module, in bytes (each member's bid carries it). */
   inputBytes: bigint
   /** Fewest units one member may bring. @default 1 */
@@ -68,16 +70,10 @@ const COMMIT_MARGIN_MS = 2_000
 export async function formGang (stages: MemberStages, events: NodeEvents, g: GangSubmission): Promise<Gang> {
   const now = g.now ?? Date.now
   const startedAt = now()
-  const { job } = g
-  const r = job.requirements
+  const { job, request } = g
+  const r = request.requirements
   const total = r.units
   const holdMs = g.holdMs ?? MARKET_DEFAULTS.gangHoldMs
-  const request: JobRequest = {
-    requirements: r,
-    durationS: job.durationS,
-    maxPricePerUnitHour: job.maxPricePerUnitHour,
-    ...(job.container !== undefined ? { image: job.container.image } : {})
-  }
   let offers = await stages.offers(events, r.gpuClass)
   let rediscovered = false
   const held: Array<{ plan: GangMemberPlan, quote: MemberQuote, lease: OpenedEnvelope<MessageKind.LEASE> }> = []

@@ -20,15 +20,15 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
   RELAY_FRAME_OVERHEAD_BYTES, Reachability, capOutput, quotePath, relayOutputRoom,
-  ANY_GPU_CLASS, CPU_CLASS, Executor, LeaseRejection, LeaseReply, MARKET_DEFAULTS, MessageKind, NoMatchReason, PROTOCOL_IDS,
+  ANY_GPU_CLASS, CPU_CLASS, Executor, Lease, LeaseRejection, LeaseReply, MARKET_DEFAULTS, MessageKind, NoMatchReason, PROTOCOL_IDS,
   BidDecline, SolicitReply, bidTopic, chooseInvitees, gossipQuotesEndAt, declineReason, describeGpus, explainNoMatch, quoteExpected, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes,
   sealEnvelope, solicitationEndsAt, validateContainerSpec
 } from '@ionet-p2p/protocol'
-import type { Bid, ContainerSpec, InviteeState, JobRequest, Lease, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Requirements } from '@ionet-p2p/protocol'
+import type { Bid, ContainerSpec, InviteeState, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Requirements } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import { NodeEvents } from '../../events.js'
@@ -235,13 +235,8 @@ export class RenterMarket {
 
   private async rentWith (job: JobSubmission, events: NodeEvents, files: PreparedFiles): Promise<JobOutcome> {
     const r = job.requirements
-    const inputBytes = [...files.module !== undefined ? [files.module] : [], ...files.inputs].reduce((n, f) => n + f.ref.size, 0n)
-    const request: JobRequest = {
-      requirements: r,
-      durationS: job.durationS,
-      maxPricePerUnitHour: job.maxPricePerUnitHour,
-      ...(files.container !== undefined ? { image: files.container.image } : {})
-    }
+    const inputBytes = inputBytesOf(files)
+    const request = jobRequest(job, files)
     const submittedAt = this.o.now()
 
     // 1: discover.
@@ -367,13 +362,7 @@ export class RenterMarket {
     const body = { jobId: held.body.jobId, leaseHash: held.hash as Uint8Array<ArrayBuffer>, release }
     const envelope = await sealEnvelope(this.o.privateKey, MessageKind.COMMIT, body, { seq: this.seq.next(), now: this.o.now(), ttlMs: 60_000 })
     try {
-      const stream = await this.o.libp2p.dialProtocol(provider, PROTOCOL_IDS.commit, { signal: AbortSignal.timeout(LEASE_TIMEOUT_MS), runOnLimitedConnection: true })
-      const reply = await withDeadline(stream, LEASE_TIMEOUT_MS, release ? 'releasing a lease' : 'committing a lease', async (signal) => {
-        await sendFrame(stream, envelope, signal)
-        const answer = await new StreamReader(stream).readMessage(LeaseReply, 8 * 1024, 'commit reply', signal)
-        await stream.close({ signal }).catch(() => {})
-        return answer
-      })
+      const reply = await this.leaseExchange(provider, PROTOCOL_IDS.commit, envelope, release ? 'releasing a lease' : 'committing a lease', 'commit reply')
       if (release) {
         events.emit({ type: 'gang:released', jobId, provider: provider.toString(), released: reply.rejection === LeaseRejection.LEASE_REJECTION_UNSPECIFIED })
         return reply.rejection === LeaseRejection.LEASE_REJECTION_UNSPECIFIED ? 'released' : undefined
@@ -383,10 +372,9 @@ export class RenterMarket {
         return undefined
       }
       const lease = await openEnvelope(reply.lease, { kind: MessageKind.LEASE, now: this.o.now(), expectedSigner: provider.toString() })
-      const { held: wasHeld, ...before } = held.body
-      const { held: isHeld, ...after } = lease.body
-      // The committed lease must be the held one, no longer held: same job, devices, price, renter.
-      if (!wasHeld || isHeld || !leaseFieldsEqual(before, after)) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'the committed lease does not match the held one')
+      // The committed lease must be the held one, no longer held: same job, devices, price, renter
+      // (bodies are canonical, so equal fields are equal bytes).
+      if (!held.body.held || !equals(Lease.encode({ ...held.body, held: false }), Lease.encode(lease.body))) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'the committed lease does not match the held one')
       events.emit({ type: 'lease:accepted', jobId, provider: provider.toString(), units: lease.body.units, expiresAtMs: lease.expiresAtMs })
       return lease
     } catch (err) {
@@ -822,6 +810,17 @@ export class RenterMarket {
     return received
   }
 
+  /** One frame to a provider on a lease or commit stream, and its LeaseReply, within the lease timeout. */
+  private async leaseExchange (provider: PeerId, protocol: string, frame: Uint8Array, what: string, replyName: string): Promise<LeaseReply> {
+    const stream = await this.o.libp2p.dialProtocol(provider, protocol, { signal: AbortSignal.timeout(LEASE_TIMEOUT_MS), runOnLimitedConnection: true })
+    return withDeadline(stream, LEASE_TIMEOUT_MS, what, async (signal) => {
+      await sendFrame(stream, frame, signal)
+      const answer = await new StreamReader(stream).readMessage(LeaseReply, 8 * 1024, replyName, signal)
+      await stream.close({ signal }).catch(() => {})
+      return answer
+    })
+  }
+
   /**
    * Accepts a quote; returns the verified lease, or undefined when the provider declines. With
    * `holdMs`, asks for a hold instead (phase one of a gang lease), which commit() then commits.
@@ -832,13 +831,7 @@ export class RenterMarket {
     const acceptance = await sealEnvelope(this.o.privateKey, MessageKind.ACCEPTANCE, { jobId: jobId as Uint8Array<ArrayBuffer>, quote: chosen.quote.bytes as Uint8Array<ArrayBuffer>, wallet: this.o.wallet as Uint8Array<ArrayBuffer>, holdMs }, { seq: this.seq.next(), now: this.o.now(), ttlMs: 60_000 })
     const acceptanceHash = (await openEnvelope(acceptance, { kind: MessageKind.ACCEPTANCE, now: this.o.now() })).hash
     try {
-      const stream = await libp2p.dialProtocol(provider, PROTOCOL_IDS.lease, { signal: AbortSignal.timeout(LEASE_TIMEOUT_MS), runOnLimitedConnection: true })
-      const reply = await withDeadline(stream, LEASE_TIMEOUT_MS, 'leasing', async (signal) => {
-        await sendFrame(stream, acceptance, signal)
-        const answer = await new StreamReader(stream).readMessage(LeaseReply, 8 * 1024, 'lease reply', signal)
-        await stream.close({ signal }).catch(() => {})
-        return answer
-      })
+      const reply = await this.leaseExchange(provider, PROTOCOL_IDS.lease, acceptance, 'leasing', 'lease reply')
       if (reply.lease.byteLength === 0) {
         events.emit({ type: 'lease:declined', jobId: hex(jobId), provider: provider.toString(), reason: reply.message })
         return undefined
@@ -896,11 +889,19 @@ function allGone (gone: GoneAttempt[], attempts: number, why: string): IonetErro
   return new IonetError(IonetErrorCode.PROVIDER_GONE, `${who} running the job went away mid-job: ${list}; ${why}; nothing was charged`, { attempts, providersGone: gone })
 }
 
-/** Two leases' bodies, held flag aside, field by field. */
-function leaseFieldsEqual (a: Omit<Lease, 'held'>, b: Omit<Lease, 'held'>): boolean {
-  return equals(a.jobId, b.jobId) && equals(a.acceptanceHash, b.acceptanceHash) && equals(a.quoteHash, b.quoteHash) && equals(a.renter, b.renter) &&
-    a.units === b.units && a.pricePerUnitHour === b.pricePerUnitHour && a.maxDurationS === b.maxDurationS &&
-    a.gpuIndices.length === b.gpuIndices.length && a.gpuIndices.every((g, i) => g === b.gpuIndices[i]) && equals(a.renterWallet, b.renterWallet) && a.image === b.image
+/** What a job asks of the market: its requirements, limits and image (an archive's as unpacked). */
+export function jobRequest (job: JobSubmission, files: PreparedFiles): JobRequest {
+  return {
+    requirements: job.requirements,
+    durationS: job.durationS,
+    maxPricePerUnitHour: job.maxPricePerUnitHour,
+    ...(files.container !== undefined ? { image: files.container.image } : {})
+  }
+}
+
+/** The bytes a job sends before it runs: its module and inputs (each bid names them). */
+export function inputBytesOf (files: PreparedFiles): bigint {
+  return [...files.module !== undefined ? [files.module] : [], ...files.inputs].reduce((n, f) => n + f.ref.size, 0n)
 }
 
 function outputAllowance (path: TransferPath, inputBytes: bigint, asked: bigint): bigint {
