@@ -24,6 +24,8 @@ export const IonetErrorCode = {
   LEASE_REJECTED: 'ERR_LEASE_REJECTED',
   /** A gang lease could not hold every unit it needs, or a member did not commit: every hold was released. */
   GANG_INCOMPLETE: 'ERR_GANG_INCOMPLETE',
+  /** Shards of a batch failed for good (the same way on two members, or out of attempts), or no member was left to run them. */
+  SHARD_FAILED: 'ERR_SHARD_FAILED',
   /** Every provider the job ran on went away mid-job and no other could take it; nothing was charged. */
   PROVIDER_GONE: 'ERR_PROVIDER_GONE',
   // Streams and peers
@@ -42,6 +44,8 @@ export const IonetErrorCode = {
   RECEIPT_INVALID: 'ERR_RECEIPT_INVALID',
   /** The job spec's lease is not one this provider granted to this renter, or a job already used it. */
   LEASE_UNKNOWN: 'ERR_LEASE_UNKNOWN',
+  /** Every unit of a batch lease is running one of its shards: the next shard waits for one to end. */
+  LEASE_BUSY: 'ERR_LEASE_BUSY',
   /** The lease lapsed before its job started. */
   LEASE_EXPIRED: 'ERR_LEASE_EXPIRED',
   /** The job asks for an executor this provider does not offer. */

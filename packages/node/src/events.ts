@@ -58,6 +58,11 @@ export type NodeEvent =
   | { type: 'gang:released', jobId: string, provider: string, released: boolean }
   /** A gang round: the members planned (provider and units), and how many of them quoted and were held. */
   | { type: 'gang:round', round: number, planned: Array<{ provider: string, units: number }>, quoted: number, held: number, unitsHeld: number, unitsWanted: number }
+  /** A sharded batch's shard: running on a member, done (its receipt's amount), back in the queue (retry) or failed for good, with the member's fault. */
+  | { type: 'batch:shard', shard: number, provider: string, state: 'running' | 'done' | 'retry' | 'failed', code?: string, reason?: string, amount?: string }
+  /** A member joined a sharded batch, was lost (why), or could not be replaced (provider empty). */
+  | { type: 'batch:member', provider: string, units: number, state: 'active' | 'lost' | 'unreplaced', reason?: string }
+  | { type: 'batch:finished', shards: number, done: number, failed: number, retried: number, amount: string }
   /** Every member of a gang lease committed. */
   | { type: 'gang:formed', members: Array<{ provider: string, jobId: string, units: number }>, ms: number }
   /** The connection the payload travels on: direct (hole punched in holePunchMs) or relayed, and why. */

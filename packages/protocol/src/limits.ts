@@ -62,6 +62,8 @@ export const MAX_MULTIADDR_BYTES = 256
 export const JOB_ID_BYTES = 16
 export const SHA256_BYTES = 32
 export const MAX_UNITS = 64
+/** Most shards one batch lease may run (Lease.shards). */
+export const MAX_BATCH_SHARDS = 1 << 20
 export const MAX_DURATION_S = 7 * 24 * 60 * 60
 /** A Solana address is an ed25519 public key. */
 export const WALLET_BYTES = 32

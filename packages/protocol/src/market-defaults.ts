@@ -94,6 +94,19 @@ export const MARKET_DEFAULTS = Object.freeze({
    * @default 3
    */
   gangRounds: 3,
+  /**
+   * How long a provider keeps a batch lease's reservation after its last running shard ended,
+   * waiting for the renter's next shard: the renter sends it at once, so this only bounds what a
+   * renter that vanished mid-batch strands.
+   * @default 30_000
+   */
+  shardGapMs: 30_000,
+  /**
+   * Members a sharded batch replaces (each lost member, from providers not in the batch yet)
+   * before it carries on with the members it has, or fails its shards when none is left.
+   * @default 8
+   */
+  batchReplacements: 8,
   // Discovery (services/capability/directory.ts)
   /** Providers a renter looks up per class. */
   discoverLimit: 20,

@@ -39,6 +39,9 @@ export interface ReceiptTerms {
   renterWallet: Uint8Array
   /** CONTAINER jobs: the pinned image that ran. */
   image?: string
+  /** One shard of a batch lease: the lease's job id (then jobId is shardJobId(batchJobId, shard)). */
+  batchJobId?: Uint8Array
+  shard?: number
 }
 
 /** Builds the body both sides must agree on; GPU-seconds and amount follow from the terms. */
@@ -62,7 +65,9 @@ export function buildReceiptBody (t: ReceiptTerms): ReceiptBody {
     status: t.status,
     providerWallet: t.providerWallet as Uint8Array<ArrayBuffer>,
     renterWallet: t.renterWallet as Uint8Array<ArrayBuffer>,
-    image: t.image ?? ''
+    image: t.image ?? '',
+    batchJobId: (t.batchJobId ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
+    shard: t.shard ?? 0
   }
 }
 

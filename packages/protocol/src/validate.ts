@@ -12,7 +12,8 @@ import { Executor, MessageKind } from './gen/messages.js'
 import type { Acceptance, Ask, Bid, Capability, Commit, ContainerSpec, FileRef, GpuDevice, Hardware, Lease, Quote, ReceiptBody, Requirements } from './gen/messages.js'
 import { gpuClassesOf, isClassSlug, isVersion, KNOWN_EXECUTOR_MASK } from './hardware.js'
 import { ANY_GPU_CLASS, CPU_CLASS } from './ids.js'
-import { JOB_ID_BYTES, MAX_DURATION_S, MAX_ENVELOPE_BYTES_BY_KIND, MAX_FILE_BYTES, MAX_MULTIADDR_BYTES, MAX_STRING_BYTES, MAX_UNITS, SHA256_BYTES, WALLET_BYTES } from './limits.js'
+import { shardJobId } from './batch.js'
+import { JOB_ID_BYTES, MAX_BATCH_SHARDS, MAX_DURATION_S, MAX_ENVELOPE_BYTES_BY_KIND, MAX_FILE_BYTES, MAX_MULTIADDR_BYTES, MAX_STRING_BYTES, MAX_UNITS, SHA256_BYTES, WALLET_BYTES } from './limits.js'
 
 const encoder = new TextEncoder()
 
@@ -184,6 +185,14 @@ export function validateAcceptance (a: Acceptance): void {
     invalid('quote', 'must hold the quote envelope')
   }
   checkWallet(a.wallet, 'wallet')
+  checkBatch(a.shards, a.shardUnits)
+}
+
+/** A batch lease's shards and the units each shard runs on (both 0: one job). */
+function checkBatch (shards: number, shardUnits: number, units?: number): void {
+  checkRange(shards, 0, MAX_BATCH_SHARDS, 'shards')
+  if (shards === 0 && shardUnits !== 0) invalid('shard_units', 'must be 0 when shards is 0')
+  if (units !== undefined) checkRange(shardUnits, 0, units, 'shard_units')
 }
 
 export function validateLease (l: Lease): void {
@@ -197,6 +206,7 @@ export function validateLease (l: Lease): void {
   if (new Set(l.gpuIndices).size !== l.gpuIndices.length) invalid('gpu_indices', 'has duplicates')
   checkWallet(l.renterWallet, 'renter_wallet')
   if (l.image !== '' && !CONTAINER_IMAGE.test(l.image)) invalid('image', 'is not a pinned image')
+  checkBatch(l.shards, l.shardUnits, l.units)
 }
 
 /** A relative path whose every segment is a plain name: it can never leave the directory it is placed in. */
@@ -275,6 +285,13 @@ export function validateReceiptBody (r: ReceiptBody): void {
   checkWallet(r.providerWallet, 'provider_wallet')
   checkWallet(r.renterWallet, 'renter_wallet')
   if (r.image !== '' && !CONTAINER_IMAGE.test(r.image)) invalid('image', 'is not a pinned image')
+  if (r.batchJobId.byteLength === 0) {
+    if (r.shard !== 0) invalid('shard', 'must be 0 outside a batch lease')
+  } else {
+    checkBytes(r.batchJobId, JOB_ID_BYTES, 'batch_job_id')
+    checkRange(r.shard, 0, MAX_BATCH_SHARDS - 1, 'shard')
+    if (toHex(r.jobId) !== toHex(shardJobId(r.batchJobId, r.shard))) invalid('job_id', 'is not shardJobId(batch_job_id, shard)')
+  }
 }
 
 export function validateBody (kind: MessageKind, body: unknown): void {

@@ -167,6 +167,8 @@ export function lease (overrides: Partial<Lease> = {}): Lease {
     renterWallet: wallet(4),
     image: '',
     held: false,
+    shards: 0,
+    shardUnits: 0,
     ...overrides
   }
 }
@@ -180,7 +182,7 @@ export async function envelopesOfEveryKind (privateKey: PrivateKey): Promise<Arr
     { kind: MessageKind.ASK, bytes: await sealEnvelope(privateKey, MessageKind.ASK, ask(), options) },
     { kind: MessageKind.BID, bytes: await sealEnvelope(privateKey, MessageKind.BID, bid(), options) },
     { kind: MessageKind.QUOTE, bytes: quoteEnvelope },
-    { kind: MessageKind.ACCEPTANCE, bytes: await sealEnvelope(privateKey, MessageKind.ACCEPTANCE, { jobId: new Uint8Array(16).fill(7), quote: quoteEnvelope as Uint8Array<ArrayBuffer>, wallet: wallet(4), holdMs: 0 }, options) },
+    { kind: MessageKind.ACCEPTANCE, bytes: await sealEnvelope(privateKey, MessageKind.ACCEPTANCE, { jobId: new Uint8Array(16).fill(7), quote: quoteEnvelope as Uint8Array<ArrayBuffer>, wallet: wallet(4), holdMs: 0, shards: 0, shardUnits: 0 }, options) },
     { kind: MessageKind.COMMIT, bytes: await sealEnvelope(privateKey, MessageKind.COMMIT, { jobId: new Uint8Array(16).fill(7), leaseHash: new Uint8Array(32).fill(9), release: false }, options) },
     { kind: MessageKind.LEASE, bytes: await sealEnvelope(privateKey, MessageKind.LEASE, lease(), options) }
   ]

@@ -212,18 +212,18 @@ export async function measureMessageSizes (s: Scenario, p: Population): Promise<
         cpuCores: isCpu(k) ? Math.max(units, 1) : 16, ramMib: 65_536n, multiaddrs: addrs, wallet, renter: ab(renter.peerIdBytes), image: '', imageCached: false
       }, opts(30_000))
       quoteSize.set(key(ki, units), quote.byteLength)
-      const acceptance = await sealEnvelope(renter.key, MessageKind.ACCEPTANCE, { jobId, quote: ab(quote), wallet, holdMs: 0 }, opts(60_000))
+      const acceptance = await sealEnvelope(renter.key, MessageKind.ACCEPTANCE, { jobId, quote: ab(quote), wallet, holdMs: 0, shards: 0, shardUnits: 0 }, opts(60_000))
       acceptanceSize.set(key(ki, units), acceptance.byteLength)
       if (!leaseSize.has(units)) {
         const lease = await sealEnvelope(provider.key, MessageKind.LEASE, {
           jobId, acceptanceHash: hash, quoteHash: hash, renter: ab(renter.peerIdBytes), units, pricePerUnitHour: price(k), maxDurationS: MAX_DURATION_S,
-          gpuIndices: isCpu(k) ? [] : Array.from({ length: units }, (_, i) => i), renterWallet: wallet, image: '', held: false
+          gpuIndices: isCpu(k) ? [] : Array.from({ length: units }, (_, i) => i), renterWallet: wallet, image: '', held: false, shards: 0, shardUnits: 0
         }, opts(60_000))
         leaseSize.set(units, LeaseReply.encode({ lease: ab(lease), rejection: LeaseRejection.LEASE_REJECTION_UNSPECIFIED, message: '' }).byteLength)
         specSize.set(units, JobFrame.encode({
           spec: {
             lease: ab(lease), executor: Executor.WASM, module: { name: 'job.wasm', size: 1_000_000n, sha256: hash }, command: [], args: [],
-            inputs: [{ name: 'input.bin', size: 10_000_000n, sha256: hash }], timeoutS: 86_400, maxOutputBytes: 1024n ** 3n, maxMemoryMib: 0
+            inputs: [{ name: 'input.bin', size: 10_000_000n, sha256: hash }], timeoutS: 86_400, maxOutputBytes: 1024n ** 3n, maxMemoryMib: 0, shard: 0
           }
         }).byteLength)
       }

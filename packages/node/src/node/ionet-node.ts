@@ -45,6 +45,8 @@ import { RenterMarket } from '../services/market/renter.js'
 import type { JobOutcome, JobSubmission } from '../services/market/renter.js'
 import { runCluster } from '../services/market/cluster.js'
 import type { ClusterOutcome, ClusterSubmission } from '../services/market/cluster.js'
+import { runBatch } from '../services/market/batch.js'
+import type { BatchOutcome, BatchSubmission } from '../services/market/batch.js'
 import { ReputationBook } from '../services/market/reputation-book.js'
 import { SequenceCounter } from '../services/market/sequence.js'
 import { clearJobScratch, lockDataDir, prepareDataDir, readState, writeState } from './data-dir.js'
@@ -541,6 +543,11 @@ export class IonetNode {
   /** Rents a cluster: a gang lease over as many providers as it takes, and the job once on each member (see services/market/cluster.ts). */
   async submitCluster (job: ClusterSubmission): Promise<ClusterOutcome> {
     return runCluster(this.renter, this.events, job)
+  }
+
+  /** A sharded batch: the job once per shard over a gang of batch leases, with failover (services/market/batch.ts). */
+  async submitBatch (job: BatchSubmission): Promise<BatchOutcome> {
+    return runBatch(this.renter, this.events, job)
   }
 
   /**

@@ -53,7 +53,7 @@ const request = (network: boolean): ExecutionRequest<ContainerProgram> => ({
   jobId: 'j1', scratchDir: '/data/jobs/j1/scratch', program: program(network), timeoutMs: 1000, maxMemoryMiB: 64, maxOutputBytes: MiB
 })
 const spec = (network: boolean): JobSpec => ({
-  lease: new Uint8Array(), executor: Executor.CONTAINER, command: [], args: [], inputs: [], timeoutS: 10, maxOutputBytes: 0n, maxMemoryMib: 0,
+  lease: new Uint8Array(), executor: Executor.CONTAINER, command: [], args: [], inputs: [], timeoutS: 10, maxOutputBytes: 0n, maxMemoryMib: 0, shard: 0,
   container: { image: image32, command: [], env: [], layers: [], network }
 })
 const base = { owner: 'o', gpus: 'none' as const, pidsLimit: 64, tmpMiB: 16 }

@@ -65,7 +65,7 @@ describe('messages bound to their parties', () => {
   }
 
   async function accept (node: IonetNode, quote: OpenedEnvelope<MessageKind.QUOTE>): Promise<LeaseReply> {
-    const acceptance = await sealEnvelope(net.keyOf(node), MessageKind.ACCEPTANCE, { jobId: quote.body.jobId, quote: quote.bytes as Uint8Array<ArrayBuffer>, wallet: node.wallet.publicKey as Uint8Array<ArrayBuffer>, holdMs: 0 }, { seq: BigInt(Date.now()), now: Date.now(), ttlMs: 60_000 })
+    const acceptance = await sealEnvelope(net.keyOf(node), MessageKind.ACCEPTANCE, { jobId: quote.body.jobId, quote: quote.bytes as Uint8Array<ArrayBuffer>, wallet: node.wallet.publicKey as Uint8Array<ArrayBuffer>, holdMs: 0, shards: 0, shardUnits: 0 }, { seq: BigInt(Date.now()), now: Date.now(), ttlMs: 60_000 })
     const stream = await node.libp2p.dialProtocol(provider.libp2p.peerId, PROTOCOL_IDS.lease, { signal: AbortSignal.timeout(5_000) })
     await sendFrame(stream, acceptance)
     return new StreamReader(stream).readMessage(LeaseReply, 8192, 'lease reply', AbortSignal.timeout(5_000))

@@ -96,7 +96,7 @@ export class HandRenter {
   /** Accepts a quote over /ionet/lease/1.0.0 with an acceptance sealed here (a hold when `holdMs` > 0); the provider's reply. */
   async accept (quote: Uint8Array, holdMs = 0): Promise<LeaseReply> {
     const opened = await openEnvelope(quote, { kind: MessageKind.QUOTE, now: Date.now(), expectedSigner: this.provider.peerId })
-    const acceptance = await this.seal(MessageKind.ACCEPTANCE, { jobId: opened.body.jobId, quote: quote as Uint8Array<ArrayBuffer>, wallet: new Uint8Array(32).fill(7), holdMs })
+    const acceptance = await this.seal(MessageKind.ACCEPTANCE, { jobId: opened.body.jobId, quote: quote as Uint8Array<ArrayBuffer>, wallet: new Uint8Array(32).fill(7), holdMs, shards: 0, shardUnits: 0 })
     return this.exchange(PROTOCOL_IDS.lease, acceptance)
   }
 

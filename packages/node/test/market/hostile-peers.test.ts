@@ -131,10 +131,10 @@ describe('a provider facing hostile peers', () => {
     const s = await stream(a, PROTOCOL_IDS.job)
     const forgedLease = await sealEnvelope(net.keyOf(a), MessageKind.LEASE, {
       jobId: new Uint8Array(16) as Uint8Array<ArrayBuffer>, acceptanceHash: new Uint8Array(32) as Uint8Array<ArrayBuffer>, quoteHash: new Uint8Array(32) as Uint8Array<ArrayBuffer>,
-      renter: a.libp2p.peerId.toMultihash().bytes as Uint8Array<ArrayBuffer>, units: 1, pricePerUnitHour: 1n, maxDurationS: 60, gpuIndices: [0], renterWallet: new Uint8Array(32).fill(1), image: '', held: false
+      renter: a.libp2p.peerId.toMultihash().bytes as Uint8Array<ArrayBuffer>, units: 1, pricePerUnitHour: 1n, maxDurationS: 60, gpuIndices: [0], renterWallet: new Uint8Array(32).fill(1), image: '', held: false, shards: 0, shardUnits: 0
     }, { seq: 1n, now: Date.now(), ttlMs: 60_000 })
     const score = penalized(a.peerId, 'WRONG_SIGNER')
-    await sendFrame(s, JobFrame.encode({ spec: { lease: forgedLease as Uint8Array<ArrayBuffer>, executor: 'WASM' as never, command: [], args: [], inputs: [], timeoutS: 10, maxOutputBytes: 0n, maxMemoryMib: 0 } }))
+    await sendFrame(s, JobFrame.encode({ spec: { lease: forgedLease as Uint8Array<ArrayBuffer>, executor: 'WASM' as never, command: [], args: [], inputs: [], timeoutS: 10, maxOutputBytes: 0n, maxMemoryMib: 0, shard: 0 } }))
     const frame = await new StreamReader(s).readMessage(JobFrame, 1 << 20, 'answer', AbortSignal.timeout(5000))
     expect(frame.failure?.code).toBe('ERR_WRONG_SIGNER')
     await score

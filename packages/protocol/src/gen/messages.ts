@@ -2877,6 +2877,8 @@ export interface Acceptance {
   quote: Uint8Array<ArrayBuffer>
   wallet: Uint8Array<ArrayBuffer>
   holdMs: number
+  shards: number
+  shardUnits: number
 }
 
 export namespace Acceptance {
@@ -2909,6 +2911,16 @@ export namespace Acceptance {
           w.uint32(obj.holdMs)
         }
 
+        if ((obj.shards != null && obj.shards !== 0)) {
+          w.uint32(40)
+          w.uint32(obj.shards)
+        }
+
+        if ((obj.shardUnits != null && obj.shardUnits !== 0)) {
+          w.uint32(48)
+          w.uint32(obj.shardUnits)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2917,7 +2929,9 @@ export namespace Acceptance {
           jobId: uint8ArrayAlloc(0),
           quote: uint8ArrayAlloc(0),
           wallet: uint8ArrayAlloc(0),
-          holdMs: 0
+          holdMs: 0,
+          shards: 0,
+          shardUnits: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2940,6 +2954,14 @@ export namespace Acceptance {
             }
             case 4: {
               obj.holdMs = reader.uint32()
+              break
+            }
+            case 5: {
+              obj.shards = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.shardUnits = reader.uint32()
               break
             }
             default: {
@@ -2985,6 +3007,20 @@ export namespace Acceptance {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.shards`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.shardUnits`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -3017,6 +3053,16 @@ export namespace Acceptance {
     value: number
   }
 
+  export interface AcceptanceShardsFieldEvent {
+    field: '$.shards'
+    value: number
+  }
+
+  export interface AcceptanceShardUnitsFieldEvent {
+    field: '$.shardUnits'
+    value: number
+  }
+
   export function encode (obj: Partial<Acceptance>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Acceptance.codec())
   }
@@ -3025,7 +3071,7 @@ export namespace Acceptance {
     return decodeMessage(buf, Acceptance.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Acceptance>): Generator<AcceptanceJobIdFieldEvent | AcceptanceQuoteFieldEvent | AcceptanceWalletFieldEvent | AcceptanceHoldMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Acceptance>): Generator<AcceptanceJobIdFieldEvent | AcceptanceQuoteFieldEvent | AcceptanceWalletFieldEvent | AcceptanceHoldMsFieldEvent | AcceptanceShardsFieldEvent | AcceptanceShardUnitsFieldEvent> {
     return streamMessage(buf, Acceptance.codec(), opts)
   }
 }
@@ -3042,6 +3088,8 @@ export interface Lease {
   renterWallet: Uint8Array<ArrayBuffer>
   image: string
   held: boolean
+  shards: number
+  shardUnits: number
 }
 
 export namespace Lease {
@@ -3111,6 +3159,16 @@ export namespace Lease {
           w.bool(obj.held)
         }
 
+        if ((obj.shards != null && obj.shards !== 0)) {
+          w.uint32(96)
+          w.uint32(obj.shards)
+        }
+
+        if ((obj.shardUnits != null && obj.shardUnits !== 0)) {
+          w.uint32(104)
+          w.uint32(obj.shardUnits)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -3126,7 +3184,9 @@ export namespace Lease {
           gpuIndices: [],
           renterWallet: uint8ArrayAlloc(0),
           image: '',
-          held: false
+          held: false,
+          shards: 0,
+          shardUnits: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -3185,6 +3245,14 @@ export namespace Lease {
             }
             case 11: {
               obj.held = reader.bool()
+              break
+            }
+            case 12: {
+              obj.shards = reader.uint32()
+              break
+            }
+            case 13: {
+              obj.shardUnits = reader.uint32()
               break
             }
             default: {
@@ -3295,6 +3363,20 @@ export namespace Lease {
               }
               break
             }
+            case 12: {
+              yield {
+                field: `${prefix}.shards`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 13: {
+              yield {
+                field: `${prefix}.shardUnits`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -3363,6 +3445,16 @@ export namespace Lease {
     value: boolean
   }
 
+  export interface LeaseShardsFieldEvent {
+    field: '$.shards'
+    value: number
+  }
+
+  export interface LeaseShardUnitsFieldEvent {
+    field: '$.shardUnits'
+    value: number
+  }
+
   export function encode (obj: Partial<Lease>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Lease.codec())
   }
@@ -3371,7 +3463,7 @@ export namespace Lease {
     return decodeMessage(buf, Lease.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Lease>): Generator<LeaseJobIdFieldEvent | LeaseAcceptanceHashFieldEvent | LeaseQuoteHashFieldEvent | LeaseRenterFieldEvent | LeaseUnitsFieldEvent | LeasePricePerUnitHourFieldEvent | LeaseMaxDurationSFieldEvent | LeaseGpuIndicesFieldEvent | LeaseRenterWalletFieldEvent | LeaseImageFieldEvent | LeaseHeldFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Lease>): Generator<LeaseJobIdFieldEvent | LeaseAcceptanceHashFieldEvent | LeaseQuoteHashFieldEvent | LeaseRenterFieldEvent | LeaseUnitsFieldEvent | LeasePricePerUnitHourFieldEvent | LeaseMaxDurationSFieldEvent | LeaseGpuIndicesFieldEvent | LeaseRenterWalletFieldEvent | LeaseImageFieldEvent | LeaseHeldFieldEvent | LeaseShardsFieldEvent | LeaseShardUnitsFieldEvent> {
     return streamMessage(buf, Lease.codec(), opts)
   }
 }
@@ -4119,6 +4211,7 @@ export interface JobSpec {
   maxOutputBytes: bigint
   maxMemoryMib: number
   container?: ContainerSpec
+  shard: number
 }
 
 export namespace JobSpec {
@@ -4187,6 +4280,11 @@ export namespace JobSpec {
           ContainerSpec.codec().encode(obj.container, w)
         }
 
+        if ((obj.shard != null && obj.shard !== 0)) {
+          w.uint32(88)
+          w.uint32(obj.shard)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -4199,7 +4297,8 @@ export namespace JobSpec {
           inputs: [],
           timeoutS: 0,
           maxOutputBytes: 0n,
-          maxMemoryMib: 0
+          maxMemoryMib: 0,
+          shard: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -4276,6 +4375,10 @@ export namespace JobSpec {
               obj.container = ContainerSpec.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.container
               })
+              break
+            }
+            case 11: {
+              obj.shard = reader.uint32()
               break
             }
             default: {
@@ -4406,6 +4509,13 @@ export namespace JobSpec {
                 limits: opts.limits?.container
               })
 
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.shard`,
+                value: reader.uint32()
+              }
               break
             }
             default: {
@@ -4551,6 +4661,11 @@ export namespace JobSpec {
     value: boolean
   }
 
+  export interface JobSpecShardFieldEvent {
+    field: '$.shard'
+    value: number
+  }
+
   export function encode (obj: Partial<JobSpec>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobSpec.codec())
   }
@@ -4559,7 +4674,7 @@ export namespace JobSpec {
     return decodeMessage(buf, JobSpec.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobSpec>): Generator<JobSpecLeaseFieldEvent | JobSpecExecutorFieldEvent | JobSpecModuleNameFieldEvent | JobSpecModuleSizeFieldEvent | JobSpecModuleSha256FieldEvent | JobSpecCommandFieldEvent | JobSpecArgsFieldEvent | JobSpecInputsNameFieldEvent | JobSpecInputsSizeFieldEvent | JobSpecInputsSha256FieldEvent | JobSpecTimeoutSFieldEvent | JobSpecMaxOutputBytesFieldEvent | JobSpecMaxMemoryMibFieldEvent | JobSpecContainerImageFieldEvent | JobSpecContainerCommandFieldEvent | JobSpecContainerEnvNameFieldEvent | JobSpecContainerEnvValueFieldEvent | JobSpecContainerConfigNameFieldEvent | JobSpecContainerConfigSizeFieldEvent | JobSpecContainerConfigSha256FieldEvent | JobSpecContainerLayersNameFieldEvent | JobSpecContainerLayersSizeFieldEvent | JobSpecContainerLayersSha256FieldEvent | JobSpecContainerNetworkFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobSpec>): Generator<JobSpecLeaseFieldEvent | JobSpecExecutorFieldEvent | JobSpecModuleNameFieldEvent | JobSpecModuleSizeFieldEvent | JobSpecModuleSha256FieldEvent | JobSpecCommandFieldEvent | JobSpecArgsFieldEvent | JobSpecInputsNameFieldEvent | JobSpecInputsSizeFieldEvent | JobSpecInputsSha256FieldEvent | JobSpecTimeoutSFieldEvent | JobSpecMaxOutputBytesFieldEvent | JobSpecMaxMemoryMibFieldEvent | JobSpecContainerImageFieldEvent | JobSpecContainerCommandFieldEvent | JobSpecContainerEnvNameFieldEvent | JobSpecContainerEnvValueFieldEvent | JobSpecContainerConfigNameFieldEvent | JobSpecContainerConfigSizeFieldEvent | JobSpecContainerConfigSha256FieldEvent | JobSpecContainerLayersNameFieldEvent | JobSpecContainerLayersSizeFieldEvent | JobSpecContainerLayersSha256FieldEvent | JobSpecContainerNetworkFieldEvent | JobSpecShardFieldEvent> {
     return streamMessage(buf, JobSpec.codec(), opts)
   }
 }
@@ -6281,6 +6396,11 @@ export namespace JobFrame {
     value: boolean
   }
 
+  export interface JobFrameSpecShardFieldEvent {
+    field: '$.spec.shard'
+    value: number
+  }
+
   export interface JobFrameNeedSha256FieldEvent {
     field: '$.need.sha256[]'
     index: number
@@ -6408,7 +6528,7 @@ export namespace JobFrame {
     return decodeMessage(buf, JobFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobFrame>): Generator<JobFrameSpecLeaseFieldEvent | JobFrameSpecExecutorFieldEvent | JobFrameSpecModuleNameFieldEvent | JobFrameSpecModuleSizeFieldEvent | JobFrameSpecModuleSha256FieldEvent | JobFrameSpecCommandFieldEvent | JobFrameSpecArgsFieldEvent | JobFrameSpecInputsNameFieldEvent | JobFrameSpecInputsSizeFieldEvent | JobFrameSpecInputsSha256FieldEvent | JobFrameSpecTimeoutSFieldEvent | JobFrameSpecMaxOutputBytesFieldEvent | JobFrameSpecMaxMemoryMibFieldEvent | JobFrameSpecContainerImageFieldEvent | JobFrameSpecContainerCommandFieldEvent | JobFrameSpecContainerEnvNameFieldEvent | JobFrameSpecContainerEnvValueFieldEvent | JobFrameSpecContainerConfigNameFieldEvent | JobFrameSpecContainerConfigSizeFieldEvent | JobFrameSpecContainerConfigSha256FieldEvent | JobFrameSpecContainerLayersNameFieldEvent | JobFrameSpecContainerLayersSizeFieldEvent | JobFrameSpecContainerLayersSha256FieldEvent | JobFrameSpecContainerNetworkFieldEvent | JobFrameNeedSha256FieldEvent | JobFrameFileNameFieldEvent | JobFrameFileSizeFieldEvent | JobFrameFileSha256FieldEvent | JobFrameProgressPhaseFieldEvent | JobFrameProgressDoneFieldEvent | JobFrameProgressTotalFieldEvent | JobFrameLogFdFieldEvent | JobFrameLogDataFieldEvent | JobFrameResultStatusFieldEvent | JobFrameResultExitCodeFieldEvent | JobFrameResultErrorCodeFieldEvent | JobFrameResultMessageFieldEvent | JobFrameResultOutputsNameFieldEvent | JobFrameResultOutputsSizeFieldEvent | JobFrameResultOutputsSha256FieldEvent | JobFrameResultStartedAtMsFieldEvent | JobFrameResultEndedAtMsFieldEvent | JobFrameReceiptBodyFieldEvent | JobFrameReceiptProviderSignatureFieldEvent | JobFrameReceiptRenterSignatureFieldEvent | JobFrameFailureCodeFieldEvent | JobFrameFailureMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobFrame>): Generator<JobFrameSpecLeaseFieldEvent | JobFrameSpecExecutorFieldEvent | JobFrameSpecModuleNameFieldEvent | JobFrameSpecModuleSizeFieldEvent | JobFrameSpecModuleSha256FieldEvent | JobFrameSpecCommandFieldEvent | JobFrameSpecArgsFieldEvent | JobFrameSpecInputsNameFieldEvent | JobFrameSpecInputsSizeFieldEvent | JobFrameSpecInputsSha256FieldEvent | JobFrameSpecTimeoutSFieldEvent | JobFrameSpecMaxOutputBytesFieldEvent | JobFrameSpecMaxMemoryMibFieldEvent | JobFrameSpecContainerImageFieldEvent | JobFrameSpecContainerCommandFieldEvent | JobFrameSpecContainerEnvNameFieldEvent | JobFrameSpecContainerEnvValueFieldEvent | JobFrameSpecContainerConfigNameFieldEvent | JobFrameSpecContainerConfigSizeFieldEvent | JobFrameSpecContainerConfigSha256FieldEvent | JobFrameSpecContainerLayersNameFieldEvent | JobFrameSpecContainerLayersSizeFieldEvent | JobFrameSpecContainerLayersSha256FieldEvent | JobFrameSpecContainerNetworkFieldEvent | JobFrameSpecShardFieldEvent | JobFrameNeedSha256FieldEvent | JobFrameFileNameFieldEvent | JobFrameFileSizeFieldEvent | JobFrameFileSha256FieldEvent | JobFrameProgressPhaseFieldEvent | JobFrameProgressDoneFieldEvent | JobFrameProgressTotalFieldEvent | JobFrameLogFdFieldEvent | JobFrameLogDataFieldEvent | JobFrameResultStatusFieldEvent | JobFrameResultExitCodeFieldEvent | JobFrameResultErrorCodeFieldEvent | JobFrameResultMessageFieldEvent | JobFrameResultOutputsNameFieldEvent | JobFrameResultOutputsSizeFieldEvent | JobFrameResultOutputsSha256FieldEvent | JobFrameResultStartedAtMsFieldEvent | JobFrameResultEndedAtMsFieldEvent | JobFrameReceiptBodyFieldEvent | JobFrameReceiptProviderSignatureFieldEvent | JobFrameReceiptRenterSignatureFieldEvent | JobFrameFailureCodeFieldEvent | JobFrameFailureMessageFieldEvent> {
     return streamMessage(buf, JobFrame.codec(), opts)
   }
 }
@@ -6656,6 +6776,8 @@ export interface ReceiptBody {
   providerWallet: Uint8Array<ArrayBuffer>
   renterWallet: Uint8Array<ArrayBuffer>
   image: string
+  batchJobId: Uint8Array<ArrayBuffer>
+  shard: number
 }
 
 export namespace ReceiptBody {
@@ -6758,6 +6880,16 @@ export namespace ReceiptBody {
           w.string(obj.image)
         }
 
+        if ((obj.batchJobId != null && obj.batchJobId.byteLength > 0)) {
+          w.uint32(154)
+          w.bytes(obj.batchJobId)
+        }
+
+        if ((obj.shard != null && obj.shard !== 0)) {
+          w.uint32(160)
+          w.uint32(obj.shard)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -6780,7 +6912,9 @@ export namespace ReceiptBody {
           status: JobStatus.JOB_STATUS_UNSPECIFIED,
           providerWallet: uint8ArrayAlloc(0),
           renterWallet: uint8ArrayAlloc(0),
-          image: ''
+          image: '',
+          batchJobId: uint8ArrayAlloc(0),
+          shard: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -6859,6 +6993,14 @@ export namespace ReceiptBody {
             }
             case 18: {
               obj.image = reader.string()
+              break
+            }
+            case 19: {
+              obj.batchJobId = reader.bytes()
+              break
+            }
+            case 20: {
+              obj.shard = reader.uint32()
               break
             }
             default: {
@@ -7002,6 +7144,20 @@ export namespace ReceiptBody {
               }
               break
             }
+            case 19: {
+              yield {
+                field: `${prefix}.batchJobId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 20: {
+              yield {
+                field: `${prefix}.shard`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -7104,6 +7260,16 @@ export namespace ReceiptBody {
     value: string
   }
 
+  export interface ReceiptBodyBatchJobIdFieldEvent {
+    field: '$.batchJobId'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ReceiptBodyShardFieldEvent {
+    field: '$.shard'
+    value: number
+  }
+
   export function encode (obj: Partial<ReceiptBody>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ReceiptBody.codec())
   }
@@ -7112,7 +7278,7 @@ export namespace ReceiptBody {
     return decodeMessage(buf, ReceiptBody.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptBody>): Generator<ReceiptBodyVersionFieldEvent | ReceiptBodyJobIdFieldEvent | ReceiptBodyProviderFieldEvent | ReceiptBodyRenterFieldEvent | ReceiptBodyLeaseHashFieldEvent | ReceiptBodyGpuClassFieldEvent | ReceiptBodyUnitsFieldEvent | ReceiptBodyGpuSecondsFieldEvent | ReceiptBodyPricePerUnitHourFieldEvent | ReceiptBodyAmountFieldEvent | ReceiptBodyInputsHashFieldEvent | ReceiptBodyOutputsHashFieldEvent | ReceiptBodyStartedAtMsFieldEvent | ReceiptBodyEndedAtMsFieldEvent | ReceiptBodyStatusFieldEvent | ReceiptBodyProviderWalletFieldEvent | ReceiptBodyRenterWalletFieldEvent | ReceiptBodyImageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptBody>): Generator<ReceiptBodyVersionFieldEvent | ReceiptBodyJobIdFieldEvent | ReceiptBodyProviderFieldEvent | ReceiptBodyRenterFieldEvent | ReceiptBodyLeaseHashFieldEvent | ReceiptBodyGpuClassFieldEvent | ReceiptBodyUnitsFieldEvent | ReceiptBodyGpuSecondsFieldEvent | ReceiptBodyPricePerUnitHourFieldEvent | ReceiptBodyAmountFieldEvent | ReceiptBodyInputsHashFieldEvent | ReceiptBodyOutputsHashFieldEvent | ReceiptBodyStartedAtMsFieldEvent | ReceiptBodyEndedAtMsFieldEvent | ReceiptBodyStatusFieldEvent | ReceiptBodyProviderWalletFieldEvent | ReceiptBodyRenterWalletFieldEvent | ReceiptBodyImageFieldEvent | ReceiptBodyBatchJobIdFieldEvent | ReceiptBodyShardFieldEvent> {
     return streamMessage(buf, ReceiptBody.codec(), opts)
   }
 }

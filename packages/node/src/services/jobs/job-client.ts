@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path'
 import type { PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import {
   Executor, JobFrame, JobStatus, MAX_CLOCK_SKEW_MS, MAX_FRAME_BYTES, MessageKind, Phase,
-  encodeReceipt, fileSetDigest, hex, signReceiptBody, validateFileRef, verifyReceipt
+  encodeReceipt, fileSetDigest, hex, signReceiptBody, validateFileRef, shardJobId, verifyReceipt
 } from '@ionet-p2p/protocol'
 import type { ContainerSpec, FileRef, JobResult, OpenedEnvelope, VerifiedReceipt } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
@@ -55,6 +55,8 @@ export interface JobClientOptions {
   now?: () => number
   idleTimeoutMs?: number
   signal?: AbortSignal
+  /** Under a batch lease: the shard this run is (its receipt names it, under the shard's job id). */
+  shard?: number
 }
 
 export interface ReceivedOutput {
@@ -79,7 +81,7 @@ const DURATION_SLACK_MS = 10_000
 export async function runJobOnProvider (o: JobClientOptions): Promise<JobClientResult> {
   const { stream, events } = o
   const now = o.now ?? Date.now
-  const jobId = hex(o.lease.body.jobId)
+  const jobId = hex(runJobId(o))
   const reader = new StreamReader(stream)
   const watchdog = new IdleWatchdog(stream, o.idleTimeoutMs ?? 60_000, 'job stream')
   const onAbort = (): void => { stream.abort(cancelled()) }
@@ -113,7 +115,8 @@ export async function runJobOnProvider (o: JobClientOptions): Promise<JobClientR
         inputs: o.inputs.map(f => f.ref),
         timeoutS: o.timeoutS,
         maxOutputBytes: o.maxOutputBytes,
-        maxMemoryMib: o.maxMemoryMiB
+        maxMemoryMib: o.maxMemoryMiB,
+        shard: o.shard ?? 0
       }
     }), watchdog.signal)
 
@@ -218,6 +221,11 @@ export async function runJobOnProvider (o: JobClientOptions): Promise<JobClientR
   }
 }
 
+/** The job id a run has: the lease's, or under a batch lease its shard's. */
+function runJobId (o: Pick<JobClientOptions, 'lease' | 'shard'>): Uint8Array {
+  return o.shard !== undefined ? shardJobId(o.lease.body.jobId, o.shard) : o.lease.body.jobId
+}
+
 function cancelled (): IonetError {
   return new IonetError(IonetErrorCode.CANCELLED, 'the renter cancelled the job')
 }
@@ -239,12 +247,13 @@ function checkReceiptTerms (r: VerifiedReceipt, o: JobClientOptions, result: Job
   const b = r.body
   const l = o.lease.body
   const problems: string[] = []
-  if (!equals(b.jobId, l.jobId)) problems.push('job id')
+  if (!equals(b.jobId, runJobId(o))) problems.push('job id')
+  if (o.shard !== undefined ? !equals(b.batchJobId, l.jobId) || b.shard !== o.shard : b.batchJobId.byteLength !== 0) problems.push('shard')
   if (!r.provider.equals(o.provider)) problems.push('provider')
   if (!r.renter.equals(o.self)) problems.push('renter')
   if (!equals(b.leaseHash, o.lease.hash)) problems.push('lease hash')
   if (b.gpuClass !== o.gpuClass) problems.push('GPU class')
-  if (b.units !== l.units) problems.push('units')
+  if (b.units !== (o.shard !== undefined && l.shardUnits !== 0 ? l.shardUnits : l.units)) problems.push('units')
   if (b.pricePerUnitHour !== l.pricePerUnitHour) problems.push('price')
   if (!equals(b.inputsHash, inputsHash)) problems.push('inputs hash')
   if (!equals(b.outputsHash, outputsHash)) problems.push('outputs hash')

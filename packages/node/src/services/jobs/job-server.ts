@@ -20,10 +20,11 @@ import { join } from 'node:path'
 import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import {
   CPU_CLASS, capOutput, formatBytes, relayOutputRoom, relayShortfall,
-  JobFrame, JobStatus, MAX_FRAME_BYTES, MessageKind, PROTOCOL_IDS, Phase, ProtocolError,
+  JobFrame, JobStatus, MAX_FRAME_BYTES, MessageKind, PROTOCOL_IDS, Phase, ProtocolError, ProtocolErrorCode,
   buildReceiptBody, encodeReceipt, encodeReceiptBody, executorName, fileSetDigest, hex, openEnvelope, peerIdFromBytes, signReceiptBody, validateFileRef, verifyReceipt
 } from '@ionet-p2p/protocol'
-import type { FileRef, JobSpec, Lease, OpenedEnvelope, ProtocolErrorCode } from '@ionet-p2p/protocol'
+import type { FileRef, JobSpec, Lease, OpenedEnvelope } from '@ionet-p2p/protocol'
+import { fromString as fromHex16 } from 'uint8arrays/from-string'
 import { equals } from 'uint8arrays/equals'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import type { NodeEvent, NodeEvents } from '../../events.js'
@@ -147,6 +148,13 @@ interface AcceptedJob {
   /** Every file the job needs, the cached ones (the plan's) first. */
   files: FileRef[]
   relayed: boolean
+  /** The units and devices this run has: the lease's, or under a batch lease its shard's. */
+  units: number
+  gpuIndices: number[]
+  /** Under a batch lease: which shard this run is. */
+  shard?: number
+  /** Frees what the run holds, once its executor is done. */
+  release: () => void
 }
 
 /** One job stream, as every phase of its job sees it. */
@@ -209,7 +217,7 @@ export class JobServer {
   private async serve (stream: Stream, connection: Connection, cancel: AbortController): Promise<void> {
     const renter = connection.remotePeer
     const watchdog = new IdleWatchdog(stream, this.o.idleTimeoutMs, 'job stream')
-    let held: string | undefined
+    let held: (() => void) | undefined
     const s: JobStream = {
       stream,
       connection,
@@ -220,8 +228,7 @@ export class JobServer {
       cancel,
       release: () => {
         if (held === undefined) return
-        this.o.ledger.release(held)
-        this.o.market.capacityChanged()
+        held()
         held = undefined
       }
     }
@@ -238,7 +245,7 @@ export class JobServer {
       this.refuseIfBanned(s)
       if (first.spec === undefined) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'the first frame of a job stream must be its spec')
       const job = await this.accept(first.spec, connection)
-      held = job.jobId
+      held = job.release
       jobDir = join(this.o.jobsDir, job.jobId)
       try {
         await this.runJob(s, job, jobDir)
@@ -277,16 +284,36 @@ export class JobServer {
    * lease starts at most one job.
    */
   private async accept (spec: JobSpec, connection: Connection): Promise<AcceptedJob> {
-    const lease = await openEnvelope(spec.lease, { kind: MessageKind.LEASE, now: this.o.now(), expectedSigner: this.o.libp2p.peerId.toString() })
-    const jobId = hex(lease.body.jobId)
-    const granted = this.o.market.leaseFor(jobId)
+    const now = this.o.now()
+    // A batch lease outlives its envelope (the provider's own state says whether it still holds),
+    // so expiry is checked below, once the lease is known to be an ordinary one.
+    const lease = await openEnvelope(spec.lease, { kind: MessageKind.LEASE, now, expectedSigner: this.o.libp2p.peerId.toString(), allowExpired: true })
+    const leaseJobId = hex(lease.body.jobId)
+    const granted = this.o.market.leaseFor(leaseJobId)
+    const batch = granted?.batch !== undefined && equals(granted.hash, lease.hash)
+    if (!batch && lease.expiresAtMs <= now) throw new ProtocolError(ProtocolErrorCode.EXPIRED, `the lease expired ${now - lease.expiresAtMs} ms ago`)
     if (granted === undefined || granted.renter !== connection.remotePeer.toString()) throw new JobRefusal(IonetErrorCode.LEASE_UNKNOWN, 'no unused lease for this job is held by this renter')
     // A gang lease's hold runs nothing until its renter commits it (then the spec carries the committed lease).
     if (granted.held || lease.body.held) throw new JobRefusal(IonetErrorCode.LEASE_UNKNOWN, 'this lease is a hold that its renter has not committed')
+    if (granted.batch !== undefined && !batch) throw new JobRefusal(IonetErrorCode.LEASE_UNKNOWN, 'this is not the batch lease this provider holds for the job')
+    if (!batch && spec.shard !== 0) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `shard ${spec.shard} named under a lease that is not a batch lease`)
     const checked = this.checkSpec(spec, lease.body, connection)
-    if (!this.o.ledger.start(jobId, this.o.now())) throw new JobRefusal(IonetErrorCode.LEASE_EXPIRED, 'the lease lapsed before the job started')
-    this.o.market.consumeLease(jobId)
-    return { spec, lease, jobId, gpuClass: granted.gpuClass, ...checked }
+    if (batch) {
+      // One run per shard under a batch lease, each on devices of the lease no other shard holds.
+      if (spec.shard >= lease.body.shards) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `shard ${spec.shard} is outside the lease's ${lease.body.shards} shards`)
+      if (granted.batch?.started.has(spec.shard) === true) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `shard ${spec.shard} already ran under this lease`)
+      const run = this.o.market.startShard(granted, spec.shard)
+      if (run === 'busy') throw new JobRefusal(IonetErrorCode.LEASE_BUSY, `every unit of this batch lease is running a shard (${lease.body.shardUnits === 0 ? lease.body.units : lease.body.shardUnits} per shard)`)
+      if (run === 'lapsed') throw new JobRefusal(IonetErrorCode.LEASE_EXPIRED, 'the batch lease lapsed between shards')
+      return { spec, lease, jobId: run.jobId, gpuClass: granted.gpuClass, ...checked, units: run.units, gpuIndices: run.gpuIndices, shard: spec.shard, release: run.end }
+    }
+    if (!this.o.ledger.start(leaseJobId, now)) throw new JobRefusal(IonetErrorCode.LEASE_EXPIRED, 'the lease lapsed before the job started')
+    this.o.market.consumeLease(leaseJobId)
+    const release = (): void => {
+      this.o.ledger.release(leaseJobId)
+      this.o.market.capacityChanged()
+    }
+    return { spec, lease, jobId: leaseJobId, gpuClass: granted.gpuClass, ...checked, units: lease.body.units, gpuIndices: [...lease.body.gpuIndices], release }
   }
 
   /** Refuses, before any file moves, a spec this provider would not run under this lease. */
@@ -318,7 +345,7 @@ export class JobServer {
   private async runJob (s: JobStream, job: AcceptedJob, jobDir: string): Promise<void> {
     const { limits } = this.o
     const { stream, connection, reader, watchdog, signal, cancel } = s
-    const { spec, lease, jobId, gpuClass, executor, plan, files, relayed } = job
+    const { spec, lease, jobId, gpuClass, executor, plan, files, relayed, units } = job
     const l: Lease = lease.body
     const renter = s.renter.toString()
 
@@ -414,9 +441,9 @@ export class JobServer {
         timeoutMs,
         maxMemoryMiB: spec.maxMemoryMib > 0 ? Math.min(spec.maxMemoryMib, limits.maxMemoryMiB) : limits.maxMemoryMiB,
         maxOutputBytes: Number(maxOutputBytes),
-        gpuIndices: l.gpuIndices,
+        gpuIndices: job.gpuIndices,
         // A CPU-only lease is for cores: the executor may hold the job to them.
-        ...(gpuClass === CPU_CLASS ? { cpuCores: l.units } : {}),
+        ...(gpuClass === CPU_CLASS ? { cpuCores: units } : {}),
         signal: cancel.signal,
         onLog: (fd, data) => { void sendFrame(stream, JobFrame.encode({ log: { fd, data: data as Uint8Array<ArrayBuffer> } })).catch(() => {}) }
       })
@@ -456,12 +483,13 @@ export class JobServer {
 
     // Receipt: sign, send, and wait (briefly) for the renter's countersignature.
     const terms = buildReceiptBody({
-      jobId: l.jobId,
+      jobId: fromHex16(jobId, 'base16'),
+      ...(job.shard !== undefined ? { batchJobId: l.jobId, shard: job.shard } : {}),
       provider: this.o.libp2p.peerId,
       renter: peerIdFromBytes(l.renter),
       leaseHash: lease.hash,
       gpuClass,
-      units: l.units,
+      units,
       pricePerUnitHour: l.pricePerUnitHour,
       inputsHash: fileSetDigest(files),
       outputsHash: fileSetDigest(outputs.map(o => o.ref)),

@@ -71,6 +71,14 @@ export class CapacityLedger {
     return true
   }
 
+  /** A batch lease between shards: its reservation lapses at `expiresAtMs` unless another shard starts first. Returns false if there was none. */
+  idle (jobId: string, expiresAtMs: number): boolean {
+    const r = this.reservations.get(jobId)
+    if (r === undefined) return false
+    r.expiresAtMs = expiresAtMs
+    return true
+  }
+
   release (jobId: string): void {
     this.reservations.delete(jobId)
   }

@@ -18,7 +18,8 @@ import type { MessageKind, OpenedEnvelope } from '@ionet-p2p/protocol'
 /** The renter's stages a cluster job uses beyond the gang's (RenterMarket implements them). */
 export interface ClusterStages extends MemberStages {
   prepare: (job: JobSubmission) => Promise<PreparedFiles>
-  runOnLease: (events: NodeEvents, job: JobSubmission, files: PreparedFiles, quote: MemberQuote, lease: OpenedEnvelope<MessageKind.LEASE>, inputBytes: bigint) => Promise<JobClientResult>
+  /** `shard`: under a batch lease, which shard the run is. */
+  runOnLease: (events: NodeEvents, job: JobSubmission, files: PreparedFiles, quote: MemberQuote, lease: OpenedEnvelope<MessageKind.LEASE>, inputBytes: bigint, shard?: number) => Promise<JobClientResult>
 }
 
 export interface ClusterSubmission extends JobSubmission {

@@ -20,14 +20,14 @@ import type { GangMemberPlan, JobRequest, MessageKind, Offer, OpenedEnvelope } f
 import { hex } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import type { NodeEvents } from '../../events.js'
-import type { Declined, JobSubmission, MemberQuote } from './renter.js'
+import type { BatchTerms, Declined, JobSubmission, MemberQuote } from './renter.js'
 
 /** The renter's stages a gang runs for each member (RenterMarket implements them). */
 export interface MemberStages {
   /** `fresh`: a new, wider lookup instead of the renter's view of the class (which may miss providers). */
   offers: (events: NodeEvents, gpuClass: string, fresh?: boolean) => Promise<Offer[]>
   solicitShares: (events: NodeEvents, job: JobSubmission, request: JobRequest, inputBytes: bigint, shares: ReadonlyArray<{ provider: string, units: number }>) => Promise<{ quotes: MemberQuote[], refusals: Declined[] }>
-  hold: (events: NodeEvents, quote: MemberQuote, holdMs: number) => Promise<OpenedEnvelope<MessageKind.LEASE> | undefined>
+  hold: (events: NodeEvents, quote: MemberQuote, holdMs: number, batch?: BatchTerms) => Promise<OpenedEnvelope<MessageKind.LEASE> | undefined>
   commit: (events: NodeEvents, held: OpenedEnvelope<MessageKind.LEASE>, release: boolean) => Promise<OpenedEnvelope<MessageKind.LEASE> | 'released' | undefined>
 }
 
@@ -42,6 +42,10 @@ export interface GangSubmission {
   minUnitsPerMember?: number
   /** How long each member holds its units before the commit. @default MARKET_DEFAULTS.gangHoldMs */
   holdMs?: number
+  /** A sharded batch: every member's lease is a batch lease with these terms. */
+  batch?: BatchTerms
+  /** Providers not to plan (members already, or lost). */
+  exclude?: ReadonlySet<string>
   now?: () => number
 }
 
@@ -77,7 +81,7 @@ export async function formGang (stages: MemberStages, events: NodeEvents, g: Gan
   let offers = await stages.offers(events, r.gpuClass)
   let rediscovered = false
   const held: Array<{ plan: GangMemberPlan, quote: MemberQuote, lease: OpenedEnvelope<MessageKind.LEASE> }> = []
-  const tried = new Set<string>()
+  const tried = new Set<string>(g.exclude)
   const refusals: Declined[] = []
   let shortfall: string | undefined
   let firstHoldLapsesAt: number | undefined
@@ -105,7 +109,7 @@ export async function formGang (stages: MemberStages, events: NodeEvents, g: Gan
       const solicited = await stages.solicitShares(events, job, request, g.inputBytes, plan.members)
       refusals.push(...solicited.refusals)
       const holds = await Promise.all(solicited.quotes.map(async quote => {
-        const lease = await stages.hold(events, quote, holdMs)
+        const lease = await stages.hold(events, quote, holdMs, g.batch)
         return lease === undefined ? undefined : { plan: plan.members.find(m => m.provider === quote.quote.signer.toString()) as GangMemberPlan, quote, lease }
       }))
       for (const h of holds) {

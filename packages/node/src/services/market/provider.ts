@@ -14,7 +14,7 @@ import { equals } from 'uint8arrays/equals'
 import {
   BidDecline, CONTAINER_IMAGE, DEFAULT_CREDIT_POLICY, Executor, NoMatchReason, Reachability, SolicitReply,
   ANY_GPU_CLASS, CPU_CLASS, LeaseRejection, LeaseReply, MARKET_DEFAULTS, MessageKind, PROTOCOL_IDS, QuoteAck,
-  askTopic, bidTopic, decideBid, gpuClassesOf, gpuClassOf, hex, leaseDevices, openEnvelope, sealEnvelope, sha256
+  askTopic, bidTopic, decideBid, gpuClassesOf, gpuClassOf, hex, leaseDevices, openEnvelope, sealEnvelope, sha256, shardDevices, shardJobId, shardSlots
 } from '@ionet-p2p/protocol'
 import type { Ask, Bid, CreditPolicy, Debts, Hardware, Lease, OpenedEnvelope, Offer, Quote } from '@ionet-p2p/protocol'
 import { PeerRateLimiter } from '../../network/rate-limiter.js'
@@ -72,6 +72,8 @@ export interface ProviderMarketOptions {
   quoteTtlMs?: number
   /** How long a granted lease waits for its job to start. */
   leaseTtlMs?: number
+  /** How long a batch lease's reservation outlasts its last shard while the next is awaited. @default MARKET_DEFAULTS.shardGapMs */
+  shardGapMs?: number
   /** The longest hold granted, whatever a gang lease's acceptance asks. @default MARKET_DEFAULTS.maxHoldMs */
   maxHoldMs?: number
   /** Quotes being sent at once; further bids are declined while busy. */
@@ -122,6 +124,26 @@ export interface GrantedLease {
   hash: Uint8Array
   /** The held envelope's hash, kept once committed: a repeated commit gets the same lease. */
   heldHash?: Uint8Array
+  /** A batch lease (Lease.shards > 0): the shards started under it, and the devices each running one holds. */
+  batch?: BatchRuns
+}
+
+/** The shards of a batch lease: each starts once; the lease's reservation lasts while they run and briefly between them. */
+export interface BatchRuns {
+  started: Set<number>
+  running: Map<number, number[]>
+  /** Released by its renter (or all shards started and ended): no further shard starts. */
+  closed: boolean
+}
+
+/** One shard's run under a batch lease, as the job server starts it. */
+export interface ShardRun {
+  /** The job id of this shard's run (shardJobId of the lease's job id and the shard). */
+  jobId: string
+  units: number
+  gpuIndices: number[]
+  /** The run is over: frees its devices (and, between shards, lets the lease's reservation lapse after a while). */
+  end: () => void
 }
 
 export class ProviderMarket {
@@ -145,6 +167,7 @@ export class ProviderMarket {
       reachability: () => Reachability.REACHABILITY_UNKNOWN,
       quoteTtlMs: MARKET_DEFAULTS.quoteTtlMs,
       leaseTtlMs: 60_000,
+      shardGapMs: MARKET_DEFAULTS.shardGapMs,
       maxHoldMs: MARKET_DEFAULTS.maxHoldMs,
       maxConcurrentQuotes: 32,
       credit: DEFAULT_CREDIT_POLICY,
@@ -209,6 +232,49 @@ export class ProviderMarket {
     if (granted === undefined) return
     this.leases.delete(jobId)
     this.usedJobIds.set(jobId, granted.quoteExpiresAtMs)
+  }
+
+  /**
+   * Starts shard `shard` of a batch lease: on devices of the lease no running shard holds; a string
+   * says why not (the job server's refusal): every unit busy, or the lease lapsed. The caller has
+   * checked that the shard is in range and new.
+   */
+  startShard (granted: GrantedLease, shard: number): ShardRun | 'busy' | 'lapsed' {
+    const batch = granted.batch as BatchRuns
+    const l = granted.lease
+    const slots = shardSlots(l.units, l.shardUnits)
+    const devices = granted.gpuClass === CPU_CLASS ? [] : shardDevices(l.gpuIndices, new Set([...batch.running.values()].flat()), l.shardUnits)
+    if (batch.running.size >= slots || devices === undefined) return 'busy'
+    if (!this.o.ledger.start(granted.jobId, this.o.now())) return 'lapsed'
+    batch.started.add(shard)
+    batch.running.set(shard, devices)
+    let ended = false
+    return {
+      jobId: hex(shardJobId(l.jobId, shard)),
+      units: l.shardUnits === 0 ? l.units : l.shardUnits,
+      gpuIndices: devices,
+      end: () => {
+        if (ended) return
+        ended = true
+        batch.running.delete(shard)
+        if (batch.running.size > 0) return
+        if (batch.closed || batch.started.size >= l.shards) {
+          this.closeBatch(granted)
+        } else {
+          // Between shards the renter's next one is on its way; a renter gone strands nothing for long.
+          this.o.ledger.idle(granted.jobId, this.o.now() + this.o.shardGapMs)
+        }
+        this.capacityChanged()
+      }
+    }
+  }
+
+  /** A batch lease is done with: its reservation freed, its job id never leased again while its quote lives. */
+  private closeBatch (granted: GrantedLease): void {
+    (granted.batch as BatchRuns).closed = true
+    this.o.ledger.release(granted.jobId)
+    if (this.leases.get(granted.jobId) === granted) this.leases.delete(granted.jobId)
+    this.usedJobIds.set(granted.jobId, granted.quoteExpiresAtMs)
   }
 
   /** Capacity changed (a lease was granted or a job ended): tell the market soon, once. */
@@ -455,6 +521,10 @@ export class ProviderMarket {
         penalize(this.o.scorer, this.o.events, renter, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'accepted a quote made for another renter'), 'acceptance')
         return reply({ rejection: LeaseRejection.QUOTE_INVALID, message: 'this quote was made for another renter\'s bid' }, signal)
       }
+      if (acceptance.body.shardUnits > quote.body.units) {
+        penalize(this.o.scorer, this.o.events, renter, new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'shard units over the quoted units'), 'acceptance')
+        return reply({ rejection: LeaseRejection.BAD_REQUEST, message: `shard_units ${acceptance.body.shardUnits} is over the quote's ${quote.body.units} units` }, signal)
+      }
       const lease = await this.grant(renter, acceptance, quote)
       if (typeof lease === 'string') {
         this.o.events.emit({ type: 'lease:refused', jobId, renter: renter.toString(), reason: lease })
@@ -514,6 +584,13 @@ export class ProviderMarket {
       // Lapsed, released, started or never held: not an offence (replies cross lapses), just no.
       if (granted === undefined || !names) return reply({ rejection: LeaseRejection.HOLD_UNKNOWN, message: 'no unstarted lease of this renter matches the commit (lapsed, released or started)' }, signal)
       if (commit.body.release) {
+        if (granted.batch !== undefined && granted.batch.running.size > 0) {
+          // Shards still run: none starts from now on, and the last one to end frees the lease.
+          granted.batch.closed = true
+          this.leases.delete(jobId)
+          this.o.events.emit({ type: 'lease:released', jobId, renter: renter.toString() })
+          return reply({ message: 'released' }, signal)
+        }
         this.o.ledger.release(jobId)
         this.leases.delete(jobId)
         // Its quote could still be accepted: not for a second lease on the same job id.
@@ -569,10 +646,15 @@ export class ProviderMarket {
       renterWallet: acceptance.body.wallet,
       // The image the quote pinned: the job must run exactly it.
       image: q.image,
-      held
+      held,
+      shards: acceptance.body.shards,
+      shardUnits: acceptance.body.shardUnits
     }
     const envelope = await sealEnvelope(this.o.privateKey, MessageKind.LEASE, lease, { seq: this.seq.next(), now, ttlMs })
-    this.leases.set(jobId, { jobId, renter: renter.toString(), lease, gpuClass: q.gpuClass, expiresAtMs, quoteExpiresAtMs: quote.expiresAtMs, held, envelope, hash: sha256(envelope) })
+    this.leases.set(jobId, {
+      jobId, renter: renter.toString(), lease, gpuClass: q.gpuClass, expiresAtMs, quoteExpiresAtMs: quote.expiresAtMs, held, envelope, hash: sha256(envelope),
+      ...(lease.shards > 0 ? { batch: { started: new Set<number>(), running: new Map<number, number[]>(), closed: false } } : {})
+    })
     this.o.events.emit({ type: 'lease:granted', jobId, renter: renter.toString(), units: q.units, gpuIndices, expiresAtMs, ...(held ? { held } : {}) })
     this.capacityChanged()
     return envelope

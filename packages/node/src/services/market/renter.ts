@@ -26,9 +26,9 @@ import {
   RELAY_FRAME_OVERHEAD_BYTES, Reachability, capOutput, quotePath, relayOutputRoom,
   ANY_GPU_CLASS, CPU_CLASS, Executor, Lease, LeaseRejection, LeaseReply, MARKET_DEFAULTS, MessageKind, NoMatchReason, PROTOCOL_IDS,
   BidDecline, SolicitReply, bidTopic, chooseInvitees, gossipQuotesEndAt, declineReason, describeGpus, explainNoMatch, quoteExpected, hex, offerFromAsk, offersFromCapability, openEnvelope, rankQuotes,
-  sealEnvelope, solicitationEndsAt, validateContainerSpec
+  sealEnvelope, shardJobId, solicitationEndsAt, validateContainerSpec
 } from '@ionet-p2p/protocol'
-import type { Bid, ContainerSpec, InviteeState, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Requirements } from '@ionet-p2p/protocol'
+import type { Bid, ContainerSpec, InviteeState, JobRequest, OpenedEnvelope, Offer, QuoteCandidate, RankedQuote, Requirements, VerifiedReceipt } from '@ionet-p2p/protocol'
 import { equals } from 'uint8arrays/equals'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import { NodeEvents } from '../../events.js'
@@ -147,12 +147,22 @@ const RECORD_WAIT_MS = 1_000
  * provider fell silent, or it said it is shutting down (a failure frame that charges nothing).
  */
 const GONE_CODES = new Set<string>([IonetErrorCode.STREAM_ENDED, IonetErrorCode.TIMEOUT, IonetErrorCode.PROVIDER_STOPPING])
+/** How a run ends when the provider sent what does not check out: its peer score pays for it. */
+const BAD_INPUT_CODES = new Set<string>([IonetErrorCode.PROTOCOL_VIOLATION, IonetErrorCode.HASH_MISMATCH, IonetErrorCode.RECEIPT_INVALID, IonetErrorCode.MALFORMED_MESSAGE, IonetErrorCode.FRAME_TOO_LARGE])
 
 export interface Received {
   quote: OpenedEnvelope<MessageKind.QUOTE>
   connection: Connection
   latencyMs?: number
 }
+
+/** A batch lease's terms, as the acceptance asks them (Acceptance.shards, shard_units); both 0: one job. */
+export interface BatchTerms {
+  shards: number
+  shardUnits: number
+}
+
+const NO_BATCH: BatchTerms = { shards: 0, shardUnits: 0 }
 
 /** A gang member's quote, and the job id of the bid it answers (each member has its own). */
 export interface MemberQuote extends Received {
@@ -341,7 +351,7 @@ export class RenterMarket {
   }
 
   /** Hold: phase one of a gang lease; the held lease, or undefined when the provider declines. */
-  async hold (events: NodeEvents, quote: MemberQuote, holdMs: number): Promise<OpenedEnvelope<MessageKind.LEASE> | undefined> {
+  async hold (events: NodeEvents, quote: MemberQuote, holdMs: number, batch?: BatchTerms): Promise<OpenedEnvelope<MessageKind.LEASE> | undefined> {
     // An older provider would refuse hold_ms as an unknown field (and score this renter down for
     // it): skip a provider whose identify lists protocols but not /ionet/commit/1.0.0.
     const protocols: string[] = await this.o.libp2p.peerStore.get(quote.quote.signer).then(p => p.protocols, () => [])
@@ -349,7 +359,7 @@ export class RenterMarket {
       events.emit({ type: 'lease:declined', jobId: hex(quote.jobIdBytes), provider: quote.quote.signer.toString(), reason: 'it does not speak /ionet/commit/1.0.0, so it cannot join a cluster' })
       return undefined
     }
-    return this.lease(events, quote.jobIdBytes, quote, holdMs)
+    return this.lease(events, quote.jobIdBytes, quote, holdMs, batch)
   }
 
   /**
@@ -385,10 +395,27 @@ export class RenterMarket {
   }
 
   /** Run: the job's payload to a member's provider under its lease, and the job to its receipt. */
-  async runOnLease (events: NodeEvents, job: JobSubmission, files: PreparedFiles, quote: MemberQuote, lease: OpenedEnvelope<MessageKind.LEASE>, inputBytes: bigint): Promise<JobClientResult> {
+  async runOnLease (events: NodeEvents, job: JobSubmission, files: PreparedFiles, quote: MemberQuote, lease: OpenedEnvelope<MessageKind.LEASE>, inputBytes: bigint, shard?: number): Promise<JobClientResult> {
     const path = await this.o.paths.forTransfer(quote.quote.signer, { bytes: inputBytes, seconds: job.durationS }, job.signal)
     const choice = { provider: quote.quote.signer.toString(), quote: quote.quote.body } as RankedQuote
-    return this.timed(events, 'run', async () => this.runAttempt(events, job, files, { jobId: hex(quote.jobIdBytes) }, { choice, quote, lease, path }, inputBytes))
+    const jobId = hex(shard !== undefined ? shardJobId(lease.body.jobId, shard) : quote.jobIdBytes)
+    return this.timed(events, 'run', async () => this.runAttempt(events, job, files, { jobId }, { choice, quote, lease, path }, inputBytes, shard))
+  }
+
+  /** The countersigned receipt this renter stored for a job id (hex), if any (a batch resumed). */
+  async storedReceipt (jobId: string): Promise<VerifiedReceipt | undefined> {
+    return this.o.receipts.get(jobId)
+  }
+
+  /**
+   * A batch member ran a shard to its receipt, or lost one by its own fault: its reputation, and
+   * for bad input (outputs or a receipt that do not check out, a broken protocol) its peer score.
+   */
+  memberOutcome (events: NodeEvents, provider: string, err?: unknown): void {
+    if (err === undefined) { this.o.reputation.recordSuccess(provider); return }
+    this.o.reputation.recordFailure(provider)
+    const code = errorCode(err)
+    if (code !== undefined && BAD_INPUT_CODES.has(code)) penalize(this.o.scorer, events, peerIdFromString(provider), err, 'batch shard')
   }
 
   /** Hashes a job's files once, for every member's run; cleanup() removes what was unpacked. */
@@ -652,7 +679,7 @@ export class RenterMarket {
   }
 
   /** Moves the payload to the leased provider and follows the job to its countersigned receipt. */
-  private async runAttempt (events: NodeEvents, job: JobSubmission, files: PreparedFiles, round: Pick<Round, 'jobId'>, pick: LeasedPick, inputBytes: bigint): Promise<JobClientResult> {
+  private async runAttempt (events: NodeEvents, job: JobSubmission, files: PreparedFiles, round: Pick<Round, 'jobId'>, pick: LeasedPick, inputBytes: bigint, shard?: number): Promise<JobClientResult> {
     const { path, choice, quote, lease } = pick
     await mkdir(job.outDir, { recursive: true })
     const maxOutputBytes = outputAllowance(path, inputBytes, job.maxOutputBytes ?? 1024n ** 3n)
@@ -691,7 +718,8 @@ export class RenterMarket {
       providerWallet: quote.quote.body.wallet,
       events,
       now: this.o.now,
-      ...(job.signal !== undefined ? { signal: job.signal } : {})
+      ...(job.signal !== undefined ? { signal: job.signal } : {}),
+      ...(shard !== undefined ? { shard } : {})
     })
   }
 
@@ -825,10 +853,10 @@ export class RenterMarket {
    * Accepts a quote; returns the verified lease, or undefined when the provider declines. With
    * `holdMs`, asks for a hold instead (phase one of a gang lease), which commit() then commits.
    */
-  private async lease (events: NodeEvents, jobId: Uint8Array, chosen: Received, holdMs = 0): Promise<OpenedEnvelope<MessageKind.LEASE> | undefined> {
+  private async lease (events: NodeEvents, jobId: Uint8Array, chosen: Received, holdMs = 0, batch: BatchTerms = NO_BATCH): Promise<OpenedEnvelope<MessageKind.LEASE> | undefined> {
     const { libp2p } = this.o
     const provider = chosen.quote.signer
-    const acceptance = await sealEnvelope(this.o.privateKey, MessageKind.ACCEPTANCE, { jobId: jobId as Uint8Array<ArrayBuffer>, quote: chosen.quote.bytes as Uint8Array<ArrayBuffer>, wallet: this.o.wallet as Uint8Array<ArrayBuffer>, holdMs }, { seq: this.seq.next(), now: this.o.now(), ttlMs: 60_000 })
+    const acceptance = await sealEnvelope(this.o.privateKey, MessageKind.ACCEPTANCE, { jobId: jobId as Uint8Array<ArrayBuffer>, quote: chosen.quote.bytes as Uint8Array<ArrayBuffer>, wallet: this.o.wallet as Uint8Array<ArrayBuffer>, holdMs, ...batch }, { seq: this.seq.next(), now: this.o.now(), ttlMs: 60_000 })
     const acceptanceHash = (await openEnvelope(acceptance, { kind: MessageKind.ACCEPTANCE, now: this.o.now() })).hash
     try {
       const reply = await this.leaseExchange(provider, PROTOCOL_IDS.lease, acceptance, 'leasing', 'lease reply')
@@ -839,7 +867,8 @@ export class RenterMarket {
       const lease = await openEnvelope(reply.lease, { kind: MessageKind.LEASE, now: this.o.now(), expectedSigner: provider.toString() })
       const l = lease.body
       if (!equals(l.jobId, jobId) || !equals(l.quoteHash, chosen.quote.hash) || !equals(l.acceptanceHash, acceptanceHash) ||
-        !equals(l.renter, libp2p.peerId.toMultihash().bytes) || l.units !== chosen.quote.body.units || l.pricePerUnitHour !== chosen.quote.body.pricePerUnitHour || !equals(l.renterWallet, this.o.wallet) || l.held !== holdMs > 0) {
+        !equals(l.renter, libp2p.peerId.toMultihash().bytes) || l.units !== chosen.quote.body.units || l.pricePerUnitHour !== chosen.quote.body.pricePerUnitHour || !equals(l.renterWallet, this.o.wallet) || l.held !== holdMs > 0 ||
+        l.shards !== batch.shards || l.shardUnits !== batch.shardUnits) {
         throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'the lease does not match the accepted quote')
       }
       events.emit({ type: 'lease:accepted', jobId: hex(jobId), provider: provider.toString(), units: l.units, expiresAtMs: lease.expiresAtMs })
