@@ -115,6 +115,9 @@ export class ShardQueue {
     if (r === undefined || r.state !== 'pending') return
     r.state = 'done'
     r.member = member
+    // A lost shard waiting for a retry is done now: never handed out (and accepted) again.
+    const i = this.retries.indexOf(shard)
+    if (i >= 0) this.retries.splice(i, 1)
   }
 
   /** The next shard for a free member: a lost one it has not lost itself, else the next fresh one; undefined when none. */

@@ -59,8 +59,8 @@ export class HandRenter {
   }
 
   /** Bids, takes the quote, accepts it and returns the lease the provider signed. */
-  async lease (requirements: Requirements, durationS = 60, maxPrice = 3_000_000n): Promise<Lease> {
-    const reply = await this.accept(await this.quote(requirements, durationS, maxPrice))
+  async lease (requirements: Requirements, durationS = 60, maxPrice = 3_000_000n, batch?: { shards: number, shardUnits: number }): Promise<Lease> {
+    const reply = await this.accept(await this.quote(requirements, durationS, maxPrice), 0, batch)
     if (reply.lease.byteLength === 0) throw new Error(`lease refused: ${reply.rejection} ${reply.message}`)
     return openEnvelope(reply.lease, { kind: MessageKind.LEASE, now: Date.now(), expectedSigner: this.provider.peerId })
   }
@@ -93,10 +93,10 @@ export class HandRenter {
     return quoted
   }
 
-  /** Accepts a quote over /ionet/lease/1.0.0 with an acceptance sealed here (a hold when `holdMs` > 0); the provider's reply. */
-  async accept (quote: Uint8Array, holdMs = 0): Promise<LeaseReply> {
+  /** Accepts a quote over /ionet/lease/1.0.0 with an acceptance sealed here (a hold when `holdMs` > 0, a batch lease with `batch`); the provider's reply. */
+  async accept (quote: Uint8Array, holdMs = 0, batch = { shards: 0, shardUnits: 0 }): Promise<LeaseReply> {
     const opened = await openEnvelope(quote, { kind: MessageKind.QUOTE, now: Date.now(), expectedSigner: this.provider.peerId })
-    const acceptance = await this.seal(MessageKind.ACCEPTANCE, { jobId: opened.body.jobId, quote: quote as Uint8Array<ArrayBuffer>, wallet: new Uint8Array(32).fill(7), holdMs, shards: 0, shardUnits: 0 })
+    const acceptance = await this.seal(MessageKind.ACCEPTANCE, { jobId: opened.body.jobId, quote: quote as Uint8Array<ArrayBuffer>, wallet: new Uint8Array(32).fill(7), holdMs, ...batch })
     return this.exchange(PROTOCOL_IDS.lease, acceptance)
   }
 

@@ -236,7 +236,9 @@ export async function runBatch (stages: BatchStages, bus: NodeEvents, job: Batch
       seen = slots.length
       await Promise.all(batchOf)
     }
-    if (!queue.settled) {
+    if (stopped === undefined && aborted()) stopped = new IonetError(IonetErrorCode.CANCELLED, 'the renter cancelled the batch')
+    // A cancelled batch keeps its shards as they were, for `resume`; otherwise what is left failed.
+    if (!queue.settled && stopped?.code !== IonetErrorCode.CANCELLED) {
       const fault = stopped?.code ?? IonetErrorCode.SHARD_FAILED
       queue.abandon(fault)
       for (const rec of manifest.shards) if (rec.state === 'pending' || rec.state === 'running') rec.state = 'failed'
@@ -246,7 +248,7 @@ export async function runBatch (stages: BatchStages, bus: NodeEvents, job: Batch
       await stages.commit(events, m.lease, true).catch(() => {})
       m.record.state = 'released'
     }))
-    manifest.finished = true
+    manifest.finished = manifest.shards.every(s => s.state === 'done' || s.state === 'failed')
     await save().catch(() => {})
     await files.cleanup()
   }

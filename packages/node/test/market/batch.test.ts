@@ -1,0 +1,231 @@
+/**
+ * Sharded batches (docs/protocol.md "Sharded batches", docs/renters.md): one job run once per
+ * shard over a gang of batch leases, the renter driving the queue. Real nodes over loopback:
+ * three providers with 2 + 1 + 1 RTX 4090s running real processes; the renter's own runner
+ * (runBatch over RenterMarket) and a hand-made renter for what an honest renter never sends.
+ */
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Executor, JobStatus, LeaseRejection, ReceiptBody, hex, shardJobId } from '@ionet-p2p/protocol'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { IonetErrorCode } from '../../src/errors.js'
+import type { NodeEvent } from '../../src/events.js'
+import { ProcessExecutor } from '../../src/executors/process-executor.js'
+import type { IonetNode } from '../../src/node/ionet-node.js'
+import { readManifest } from '../../src/services/market/batch-manifest.js'
+import type { BatchSubmission } from '../../src/services/market/batch.js'
+import { TestNetwork, gpu, host, wants } from '../helpers/network.js'
+import { waitUntil } from '../helpers/wait.js'
+import { HandRenter } from './hand-renter.js'
+
+const RTX = 'nvidia-rtx-4090'
+/** Each shard copies its own input and records the devices it saw. */
+const COPY = ['sh', '-c', 'cat "$IONET_INPUT_DIR/part.txt" > "$IONET_OUTPUT_DIR/out.txt" && echo "$CUDA_VISIBLE_DEVICES" > "$IONET_OUTPUT_DIR/gpus.txt"']
+
+describe('sharded batches', () => {
+  const net = new TestNetwork()
+  let work: string
+  const providers: IonetNode[] = []
+  let renter: IonetNode
+  let hand: HandRenter
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ionet-batch-'))
+    await net.seed()
+    for (const [name, count] of [['two', 2], ['one-a', 1], ['one-b', 1]] as const) {
+      providers.push(await net.provider(name, {
+        hardware: host(Array.from({ length: count }, (_, i) => gpu('NVIDIA GeForce RTX 4090', 24564, i))),
+        terms: { pricePerGpuHour: 2_000_000n, maxDurationS: 600, maxInputBytes: 1n << 30n },
+        executors: [new ProcessExecutor()]
+      }))
+    }
+    renter = await net.node('renter')
+    await Promise.all(providers.map(async n => n.publishCapability(AbortSignal.timeout(15_000))))
+    await waitUntil('the renter finds all three providers', async () => (await renter.directory.discover(RTX)).length === 3, { timeoutMs: 20_000, intervalMs: 200 })
+    const handNode = await net.node('hand')
+    hand = await HandRenter.over(handNode, net.keyOf(handNode), providers[1] as IonetNode, RTX)
+  }, 90_000)
+  afterAll(async () => {
+    await net.stop()
+    await rm(work, { recursive: true, force: true })
+  })
+
+  const free = (): number[] => providers.map(p => p.ledger?.unitsFree(RTX) ?? -1)
+  /** `count` shard input files, part-<k>.txt holding "part <k>". */
+  const parts = async (dir: string, count: number): Promise<Array<Array<{ name: string, path: string }>>> => {
+    await mkdir(dir, { recursive: true })
+    return Promise.all(Array.from({ length: count }, async (_, k) => {
+      const path = join(dir, `part-${k}.txt`)
+      await writeFile(path, `part ${k}\n`)
+      return [{ name: 'part.txt', path }]
+    }))
+  }
+  const batch = (outDir: string, shards: BatchSubmission['shards'], extra: Partial<BatchSubmission> = {}): BatchSubmission => ({
+    requirements: wants({ gpuClass: RTX, units: 4, executor: Executor.PROCESS }),
+    durationS: 60,
+    maxPricePerUnitHour: 3_000_000n,
+    command: COPY,
+    inputs: [],
+    outDir,
+    shards,
+    ...extra
+  })
+
+  it('runs every shard once over 4 GPUs on 3 providers, each on its own device, one receipt per shard', async () => {
+    const out = join(work, 'twelve')
+    const seen: NodeEvent[] = []
+    const done = await renter.submitBatch(batch(out, await parts(join(work, 'in-12'), 12), { onEvent: e => { seen.push(e) } }))
+    expect(done.failed).toBe(0)
+    const m = done.manifest
+    expect(m.finished).toBe(true)
+    expect(m.members.map(x => x.units).sort()).toEqual([1, 1, 2])
+    expect(m.members.every(x => x.state === 'released')).toBe(true)
+    let sum = 0n
+    const receiptIds = new Set<string>()
+    for (const s of m.shards) {
+      expect(s.state).toBe('done')
+      expect(s.status).toBe(JobStatus[JobStatus.SUCCEEDED])
+      expect(s.attempts).toHaveLength(1)
+      expect(await readFile(join(out, String(s.shard), 'out.txt'), 'utf8')).toBe(`part ${s.shard}\n`)
+      // The shard's receipt names the shard's own job id, derived from its member's batch lease.
+      const leaseJobId = s.attempts[0]?.leaseJobId as string
+      expect(s.receipt?.jobId).toBe(hex(shardJobId(Buffer.from(leaseJobId, 'hex'), s.shard)))
+      receiptIds.add(s.receipt?.jobId as string)
+      sum += BigInt(s.receipt?.amount as string)
+      // One device per shard, one the member's lease reserved.
+      const member = m.members.find(x => x.provider === s.member)
+      expect(member).toBeDefined()
+      const gpus = (await readFile(join(out, String(s.shard), 'gpus.txt'), 'utf8')).trim().split(',')
+      expect(gpus).toHaveLength(1)
+    }
+    expect(receiptIds.size).toBe(12)
+    expect(BigInt(m.cost.amount)).toBe(sum)
+    expect(sum).toBeGreaterThan(0n)
+    // Every member ran at least one shard; the manifest on disk is the one returned.
+    expect(new Set(m.shards.map(s => s.member))).toEqual(new Set(m.members.map(x => x.provider)))
+    expect((await readManifest(out)).shards.map(s => s.receipt?.jobId)).toEqual(m.shards.map(s => s.receipt?.jobId))
+    expect(seen.filter(e => e.type === 'batch:shard' && e.state === 'done')).toHaveLength(12)
+    expect(seen.filter(e => e.type === 'batch:finished')).toHaveLength(1)
+    // Each provider stored one countersigned receipt per shard it ran.
+    for (const p of providers) {
+      const ran = m.shards.filter(s => s.member === p.peerId).length
+      const stored = await Promise.all(m.shards.filter(s => s.member === p.peerId).map(async s => p.receipts.get(s.receipt?.jobId as string)))
+      expect(stored.filter(r => r !== undefined)).toHaveLength(ran)
+    }
+    await waitUntil('every GPU is free after the batch', () => free().every((n, i) => n === [2, 1, 1][i]))
+  }, 120_000)
+
+  it('resumes a cancelled batch from its manifest: shards done are neither run nor paid again', async () => {
+    const out = join(work, 'resume')
+    const shards = await parts(join(work, 'in-resume'), 10)
+    const cancel = new AbortController()
+    let doneBefore = 0
+    const first = renter.submitBatch(batch(out, shards, {
+      signal: cancel.signal,
+      command: ['sh', '-c', 'sleep 0.3; cat "$IONET_INPUT_DIR/part.txt" > "$IONET_OUTPUT_DIR/out.txt"'],
+      onEvent: e => { if (e.type === 'batch:shard' && e.state === 'done' && ++doneBefore === 3) cancel.abort() }
+    }))
+    await expect(first).rejects.toMatchObject({ code: IonetErrorCode.CANCELLED })
+    const stopped = await readManifest(out)
+    const kept = stopped.shards.filter(s => s.state === 'done')
+    expect(kept.length).toBeGreaterThanOrEqual(3)
+    expect(kept.length).toBeLessThan(10)
+    await waitUntil('every GPU is free after the cancel', () => free().every((n, i) => n === [2, 1, 1][i]), { timeoutMs: 20_000 })
+
+    const again = await renter.submitBatch(batch(out, shards, { resume: true }))
+    expect(again.failed).toBe(0)
+    for (const s of kept) {
+      const now = again.manifest.shards[s.shard]
+      expect(now?.receipt?.jobId).toBe(s.receipt?.jobId)
+      expect(now?.attempts).toEqual(s.attempts)
+    }
+    const ids = again.manifest.shards.map(s => s.receipt?.jobId)
+    expect(new Set(ids).size).toBe(10)
+    expect(BigInt(again.manifest.cost.amount)).toBe(again.manifest.shards.reduce((t, s) => t + BigInt(s.receipt?.amount ?? '0'), 0n))
+    for (const s of again.manifest.shards) expect(await readFile(join(out, String(s.shard), 'out.txt'), 'utf8')).toBe(`part ${s.shard}\n`)
+
+    // A manifest for other inputs is refused, with its reason, before anything is leased.
+    const other = await parts(join(work, 'in-other'), 10)
+    await writeFile(other[4]?.[0]?.path as string, 'changed\n')
+    await expect(renter.submitBatch(batch(out, other, { resume: true }))).rejects.toThrow(/^shard 4's inputs changed since the manifest in .* was written$/)
+    await expect(renter.submitBatch(batch(join(work, 'none'), other, { resume: true }))).rejects.toMatchObject({ code: IonetErrorCode.FILE_NOT_FOUND })
+  }, 120_000)
+
+  it('refuses a shard run twice, one outside the lease, one with no device free, and more units per shard than leased', async () => {
+    const before = providers[1]?.scorer.score(hand.node.peerId) ?? 0
+    const lease = await hand.lease(wants({ gpuClass: RTX, executor: Executor.PROCESS }), 60, 3_000_000n, { shards: 3, shardUnits: 1 })
+    expect(lease.body.shards).toBe(3)
+    expect(lease.body.shardUnits).toBe(1)
+    const slow = await hand.send(lease, { executor: Executor.PROCESS, command: ['sleep', '2'], shard: 0 })
+    // Shard 0 holds the lease's one device: shard 1 is refused for now, without blame.
+    await waitUntil('shard 0 runs', () => providers[1]?.ledger?.unitsFree(RTX) === 0 && (providers[1]?.provider?.leaseFor(hex(lease.body.jobId)) !== undefined))
+    const busy = await hand.send(lease, { executor: Executor.PROCESS, command: ['true'], shard: 1 })
+    expect((await busy.next()).failure?.code).toBe(IonetErrorCode.LEASE_BUSY)
+    const { receipt } = await hand.untilReceipt(slow)
+    const body = ReceiptBody.decode(receipt!.body)
+    expect(hex(body.jobId)).toBe(hex(shardJobId(lease.body.jobId, 0)))
+    expect(hex(body.batchJobId)).toBe(hex(lease.body.jobId))
+    expect(body.shard).toBe(0)
+    expect(body.units).toBe(1)
+    await hand.countersign(slow, receipt!)
+    expect(providers[1]?.scorer.score(hand.node.peerId)).toBe(before)
+    // Run twice, or outside the lease: a protocol violation, and the renter's score drops.
+    const twice = await hand.send(lease, { executor: Executor.PROCESS, command: ['true'], shard: 0 })
+    expect((await twice.next()).failure?.code).toBe(IonetErrorCode.PROTOCOL_VIOLATION)
+    const outside = await hand.send(lease, { executor: Executor.PROCESS, command: ['true'], shard: 3 })
+    expect((await outside.next()).failure?.code).toBe(IonetErrorCode.PROTOCOL_VIOLATION)
+    await waitUntil('the provider lowers the renter\'s score', () => (providers[1]?.scorer.score(hand.node.peerId) ?? 0) < before)
+    // The batch goes on: shards 1 and 2 run now that the device is free; the last one ends the lease.
+    for (const shard of [1, 2]) {
+      const next = await hand.send(lease, { executor: Executor.PROCESS, command: ['true'], shard })
+      const r = await hand.untilReceipt(next)
+      expect(ReceiptBody.decode(r.receipt!.body).shard).toBe(shard)
+      await hand.countersign(next, r.receipt!)
+    }
+    await waitUntil('the batch lease ends with its last shard', () => providers[1]?.ledger?.unitsFree(RTX) === 1)
+
+    // More units per shard than the lease has: refused at the lease.
+    const quote = await hand.quote(wants({ gpuClass: RTX, executor: Executor.PROCESS }))
+    const reply = await hand.accept(quote, 0, { shards: 2, shardUnits: 2 })
+    expect(reply.lease.byteLength).toBe(0)
+    expect(reply.rejection).toBe(LeaseRejection.BAD_REQUEST)
+  }, 60_000)
+
+  it('moves the shards of a provider that goes away to the others, paying each shard once', async () => {
+    const out = join(work, 'failover')
+    const seen: NodeEvent[] = []
+    const victim = providers[0] as IonetNode
+    let stopping: Promise<void> | undefined
+    const done = await renter.submitBatch(batch(out, await parts(join(work, 'in-failover'), 12), {
+      command: ['sh', '-c', 'sleep 0.5; cat "$IONET_INPUT_DIR/part.txt" > "$IONET_OUTPUT_DIR/out.txt"'],
+      onEvent: e => {
+        seen.push(e)
+        // The two-GPU provider stops while its first shards run.
+        if (e.type === 'batch:shard' && e.state === 'running' && e.provider === victim.peerId && stopping === undefined) {
+          stopping = new Promise(resolve => setTimeout(resolve, 200)).then(async () => victim.stop())
+        }
+      }
+    }))
+    await stopping
+    expect(done.failed).toBe(0)
+    const m = done.manifest
+    const lost = m.members.find(x => x.provider === victim.peerId)
+    expect(lost?.state).toBe('lost')
+    const retried = m.shards.filter(s => s.attempts.length > 1)
+    expect(retried.length).toBeGreaterThan(0)
+    for (const s of retried) {
+      expect(s.attempts[0]?.member).toBe(victim.peerId)
+      expect(s.attempts[0]?.fault).toBeDefined()
+      expect(s.member).not.toBe(victim.peerId)
+    }
+    for (const s of m.shards) expect(await readFile(join(out, String(s.shard), 'out.txt'), 'utf8')).toBe(`part ${s.shard}\n`)
+    expect(new Set(m.shards.map(s => s.receipt?.jobId)).size).toBe(12)
+    expect(BigInt(m.cost.amount)).toBe(m.shards.reduce((t, s) => t + BigInt(s.receipt?.amount ?? '0'), 0n))
+    expect(seen.some(e => e.type === 'batch:shard' && e.state === 'retry')).toBe(true)
+    expect(seen.some(e => e.type === 'batch:member' && e.state === 'lost' && e.provider === victim.peerId)).toBe(true)
+    // No provider was left to replace it (the other two are members already): the batch ran on.
+    expect(seen.some(e => e.type === 'batch:member' && e.state === 'unreplaced')).toBe(true)
+    expect((await readdir(out)).filter(f => /^\d+$/.test(f))).toHaveLength(12)
+  }, 120_000)
+})
