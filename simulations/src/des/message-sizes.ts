@@ -195,7 +195,15 @@ export async function measureMessageSizes (s: Scenario, p: Population): Promise<
   for (const j of s.demand.jobs) {
     const k = kinds.find(x => x.model === j.model) as DeviceKind
     const set = jobUnits.get(k.gpuClass) ?? new Set<number>()
-    for (const u of j.units) set.add(u.count)
+    for (const u of j.units ?? []) set.add(u.count)
+    const c = j.cluster
+    if (c !== undefined) {
+      // A gang member's share is any count from the least a member brings to the largest host of the class (a shard's too).
+      const hosts = kinds.filter(x => x.gpuClass === k.gpuClass).flatMap(x => s.supply.mix[x.entry]?.units.map(u => u.count) ?? [])
+      const largest = Math.min(c.units, Math.max(1, ...hosts))
+      for (let n = Math.max(c.minUnitsPerMember, c.shardUnits); n <= largest; n++) set.add(n)
+      set.add(c.shardUnits)
+    }
     jobUnits.set(k.gpuClass, set)
   }
   const key = (a: number, b: number): string => `${a}:${b}`

@@ -22,17 +22,17 @@
  * comes from the scenario seed's streams (workload/random.ts), so a seed gives identical tables.
  */
 import {
-  BidDecline, DEFAULT_CREDIT_POLICY, MARKET_DEFAULTS, classKeyName, amountOwed, chooseInvitees, gossipQuotesEndAt, creditPriceCap, creditRefusal, decideBid, explainNoMatch, formatSol, maxCost,
-  quoteExpected, rankQuotes, reputationOf, solicitationEndsAt, unitSeconds
+  BidDecline, DEFAULT_CREDIT_POLICY, DEFAULT_SHARD_ATTEMPTS, MARKET_DEFAULTS, ShardQueue, ShardVerdict, classKeyName, amountOwed, chooseInvitees, gossipQuotesEndAt, creditPriceCap, creditRefusal,
+  decideBid, explainNoMatch, formatSol, maxCost, planGang, quoteExpected, rankQuotes, reputationOf, shardSlots, solicitationEndsAt, unitSeconds
 } from '@ionet-p2p/protocol'
-import type { Debts, InviteeState, JobRequest, QuoteCandidate } from '@ionet-p2p/protocol'
+import type { Debts, GangSpec, InviteeState, JobRequest, Offer, QuoteCandidate } from '@ionet-p2p/protocol'
 import type { EngineContext } from '../engine.js'
 import { SimFailure } from '../metrics/recorder.js'
 import type { Recorder } from '../metrics/recorder.js'
 import type { Scenario } from '../scenario/schema.js'
 import { ChurnSchedule } from '../workload/churn.js'
 import { jobArrivals } from '../workload/jobs.js'
-import type { JobSpec } from '../workload/jobs.js'
+import type { BatchSpec, JobSpec } from '../workload/jobs.js'
 import { latencyModel } from '../workload/latency.js'
 import type { LatencyModel } from '../workload/latency.js'
 import type { Population } from '../workload/population.js'
@@ -117,6 +117,9 @@ const EV_ANCHOR = 10
 const EV_SAMPLE = 11
 const EV_ASK_SAMPLE = 12
 const EV_SOLICIT = 13
+const EV_GANG_PLAN = 14
+const EV_GANG_FORMED = 15
+const EV_SHARD_END = 16
 
 // Traffic kinds, for the breakdown in the notes.
 const T_ASKS = 0
@@ -190,6 +193,60 @@ interface Received {
   rttMs: number
   relayed: boolean
   sentS: number
+}
+
+/** One member of a sharded batch's gang (gang.ts GangMember, batch.ts Member). */
+interface BatchMember {
+  node: number
+  peer: string
+  units: number
+  /** Its quoted price, lamports per unit-hour. */
+  price: number
+  /** The provider's session when it held the units: a later one means it left, and its units with it. */
+  session: number
+  state: 'holding' | 'active' | 'lost' | 'released'
+}
+
+/** One of a member's shard slots (batch.ts slot): shardSlots of them per member. */
+interface BatchSlot {
+  member: BatchMember
+  /** The run in flight (a key of Simulation.shardRuns), or -1 when idle. */
+  run: number
+  shard: number
+}
+
+/** A sharded batch on a gang lease (batch.ts runBatch), from arrival to its last shard. */
+interface Batch {
+  spec: JobSpec
+  c: BatchSpec
+  classIdx: number
+  /** The job as a member runs it: requirements.units the cluster's total, durationS one shard's time limit. */
+  request: JobRequest
+  /** batch.ts: a member brings at least one shard's units. */
+  minUnits: number
+  known: number[]
+  queue: ShardQueue
+  members: BatchMember[]
+  /** Providers ever members of this batch (never leased again for it), and those held by a formation in flight. */
+  everMembers: Set<string>
+  inFlight: Set<string>
+  slots: BatchSlot[]
+  forming: number
+  replacements: number
+  membersReplaced: number
+  membersUnreplaced: number
+  costLamports: number
+  formedS: number
+  state: 'forming' | 'running' | 'ended'
+  stopReason: string
+}
+
+/** A gang formation whose holds are out: the initial gang of a batch, or a replacement member. */
+interface Formation {
+  batch: Batch
+  held: BatchMember[]
+  failure?: { reason: string, message: string }
+  initial: boolean
 }
 
 /** A job between arrival and its lease (or failure): the only per-job objects. */
@@ -293,6 +350,13 @@ export class Simulation {
   private jobNextOnProvider: Int32Array = new Int32Array(0)
   private jobNextUnpaid: Int32Array = new Int32Array(0)
   private readonly pending = new Map<number, Pending>()
+  // Sharded batches (few, so objects): by job id; shard runs in flight; gang formations whose holds are out; members by provider node.
+  private readonly batches = new Map<number, Batch>()
+  private readonly shardRuns = new Map<number, { b: Batch, slot: BatchSlot }>()
+  private readonly formations = new Map<number, Formation>()
+  private readonly membersOn = new Map<number, Array<{ b: Batch, m: BatchMember }>>()
+  private nextRun = 0
+  private nextFormation = 0
 
   // Per renter–provider pair (sparse): reputation and credit.
   private readonly repOk = new Map<number, number>()
@@ -508,6 +572,9 @@ export class Simulation {
         case EV_SAMPLE: this.onSample(t); break
         case EV_ASK_SAMPLE: this.onAskSample(a, t); break
         case EV_SOLICIT: this.solicit(a, t); break
+        case EV_GANG_PLAN: this.onGangPlan(a, t); break
+        case EV_GANG_FORMED: this.onGangFormed(a, t); break
+        case EV_SHARD_END: this.onShardEnd(a, t); break
         default: throw new Error(`unknown event kind ${kind}`)
       }
     }
@@ -574,6 +641,7 @@ export class Simulation {
     this.online[node] = 0
     this.session[node] = (this.session[node] as number) + 1
     this.q.push(t + RECORD_TTL_S, EV_RECORD_EXPIRE, node, this.session[node] as number)
+    if (this.membersOn.size > 0) this.batchMemberLeft(node, t)
   }
 
   private onChurn (node: number, t: number): void {
@@ -637,6 +705,11 @@ export class Simulation {
     this.jobDuration[id] = spec.durationS
     this.rec.jobArrived(t, spec)
     this.nextArrival()
+    if (spec.cluster !== undefined) {
+      this.pending.delete(id)
+      this.batchArrival(spec, spec.cluster, c, t)
+      return
+    }
 
     // 1. Discovery (directory.ts supply): the renter's view of the class when it has one (refreshed
     // in the background once older than supplyRefreshMs), else providers of the class and then
@@ -1122,7 +1195,7 @@ export class Simulation {
     this.repSuccess(r, node)
 
     // The receipt: the amount as both sides compute it (pricing.ts), owed until anchored.
-    const amount = Number(amountOwed(unitSeconds(units, Math.max(1, Math.ceil(this.jobDuration[id] as number))), BigInt(this.jobPrice[id] as number)))
+    const amount = receiptAmount(units, this.jobDuration[id] as number, this.jobPrice[id] as number)
     const pair = this.pairKey(r, node)
     this.owed.set(pair, (this.owed.get(pair) ?? 0) + amount)
     if (!this.owedSince.has(pair)) this.owedSince.set(pair, t)
@@ -1178,6 +1251,342 @@ export class Simulation {
   private progressFrames (id: number, t: number): void {
     const frames = Math.floor(t - (this.jobStart[id] as number))
     if (frames > 0) this.send(this.jobProvider[id] as number, frames, frames * this.sizes.jobProgress, T_JOBS)
+  }
+
+  // -- gang leases and sharded batches ---------------------------------------------------------
+  //
+  // batch.ts runBatch on gang.ts formGang: the protocol's planGang picks the members, each
+  // decides on its share with decideBid as provider.ts does and holds its units, all commit or
+  // none; the protocol's ShardQueue hands each free slot (shardSlots per member) the next shard,
+  // takes back the shards of a member that left (lose, with MEMBER_GONE) and says when one has
+  // failed for good; a lost member is replaced by a new gang for its units from providers never
+  // in the batch, at most MARKET_DEFAULTS.batchReplacements times. Each shard done pays its
+  // receipt amount (receiptAmount), a lost one nothing.
+
+  private batchArrival (spec: JobSpec, c: BatchSpec, classIdx: number, t: number): void {
+    const r = spec.renter
+    // Discovery as a single job's (directory.ts supply), but a gang is planned from records: it waits for them.
+    const at = (this.renterIdx[r] as number) * this.C + classIdx
+    const live = this.views[at]?.filter(node => this.livePos[node] !== -1) ?? []
+    let known = live
+    let waitMs = 0
+    if (live.length > 0) {
+      this.stats.warmDiscoveries++
+    } else {
+      const d = this.discover(r, classIdx)
+      known = d.records
+      waitMs = d.providersMs + d.recordsMs
+      this.views[at] = d.records.slice()
+      this.viewAt[at] = t
+    }
+    const b: Batch = {
+      spec,
+      c,
+      classIdx,
+      request: this.market.request(spec),
+      minUnits: Math.max(c.minUnitsPerMember, c.shardUnits),
+      known: known.slice(),
+      queue: new ShardQueue(c.shards, { maxAttempts: DEFAULT_SHARD_ATTEMPTS }),
+      members: [],
+      everMembers: new Set(),
+      inFlight: new Set(),
+      slots: [],
+      forming: 0,
+      replacements: 0,
+      membersReplaced: 0,
+      membersUnreplaced: 0,
+      costLamports: 0,
+      formedS: NaN,
+      state: 'forming',
+      stopReason: ''
+    }
+    this.batches.set(spec.id, b)
+    this.q.push(t + waitMs / 1000, EV_GANG_PLAN, spec.id)
+  }
+
+  private onGangPlan (id: number, t: number): void {
+    this.startFormation(this.batches.get(id) as Batch, (this.batches.get(id) as Batch).c.units, t, true)
+  }
+
+  /**
+   * gang.ts formGang for `units` units, decided at t: rounds of planGang over the offers the
+   * renter knows (a wider lookup once when no plan can be made), each planned member's share
+   * solicited and, when it quotes, held (its units reserved) — up to MARKET_DEFAULTS.gangRounds
+   * rounds; then the commits. The holds stay out until the formation's end (EV_GANG_FORMED),
+   * where a member that left meanwhile fails the commit.
+   */
+  private startFormation (b: Batch, units: number, t: number, initial: boolean): void {
+    const r = b.spec.renter
+    const windowMs = this.s.market.quoteWindow * 1000
+    const nowMs = t * 1000
+    const bidBytes = this.sizes.solicitBid[b.classIdx] as number
+    const exclude = new Set([...b.everMembers, ...b.inFlight])
+    let offers = this.gangOffers(b, t)
+    let rediscovered = false
+    const held: BatchMember[] = []
+    let heldUnits = 0
+    let ms = 0
+    let failure: Formation['failure']
+    for (let round = 0; round < M.gangRounds && heldUnits < units; round++) {
+      const spec: GangSpec = { request: { ...b.request, requirements: { ...b.request.requirements, units: units - heldUnits } }, minUnitsPerMember: b.minUnits, exclude }
+      let plan = planGang(spec, offers)
+      if (!plan.ok && !rediscovered) {
+        // The renter's view may be stale or narrow: once, a fresh, wider lookup (gang.ts).
+        rediscovered = true
+        const d = this.discover(r, b.classIdx, this.s.dht.discoverLimit * REDISCOVER_FACTOR)
+        for (const node of d.records) if (!b.known.includes(node)) b.known.push(node)
+        ms += d.providersMs + d.recordsMs
+        offers = this.gangOffers(b, t)
+        plan = planGang(spec, offers)
+      }
+      if (!plan.ok) {
+        failure = { reason: plan.shortfall, message: plan.message }
+        break
+      }
+      let roundMs = 0
+      for (const planned of plan.members) {
+        exclude.add(planned.provider)
+        const node = this.market.nodeOf(planned.provider)
+        this.send(r, DIAL_MESSAGES_PER_SIDE + 1, DIAL_BYTES_PER_SIDE + bidBytes, T_BIDS)
+        if (this.online[node] === 0) {
+          roundMs = Math.max(roundMs, Math.min(windowMs, DIAL_TIMEOUT_S * 1000))
+          continue
+        }
+        const rttMs = 2 * this.pathMs(r, node)
+        // The member's own bid for its share (renter.ts solicitShares), decided as provider.ts does.
+        const decision = decideBid({
+          request: { ...b.request, requirements: { ...b.request.requirements, units: planned.units } },
+          inputBytes: 0n,
+          quoteDeadlineMs: nowMs + ms + windowMs,
+          nowMs: nowMs + ms + 1.5 * rttMs,
+          offers: [this.market.providerOffer(node, this.free[node] as number)],
+          maxInputBytes: ANY_INPUT_BYTES,
+          debts: this.debtsOf(r, node, t),
+          inFlight: 0,
+          maxInFlight: 1
+        })
+        this.send(node, DIAL_MESSAGES_PER_SIDE, DIAL_BYTES_PER_SIDE, T_DIALS)
+        if (!decision.quote) {
+          this.send(node, 1, this.sizes.solicitDecline, T_QUOTES)
+          if (CREDIT_DECLINES.has(decision.decline)) this.stats.creditRefusals++
+          roundMs = Math.max(roundMs, 2 * rttMs + QUOTE_PROCESSING_MS)
+          continue
+        }
+        const kind = this.p.kind[node] as number
+        this.send(node, 1, this.sizes.solicitQuote(kind, planned.units), T_QUOTES)
+        // The hold: the acceptance reaches the provider, which reserves the units, and its held lease comes back.
+        this.send(r, 1, this.sizes.acceptance(kind, planned.units), T_LEASES)
+        this.send(node, 1, this.sizes.leaseGranted(planned.units), T_LEASES)
+        this.free[node] = (this.free[node] as number) - planned.units
+        this.capacityChanged(node, t)
+        const m: BatchMember = { node, peer: planned.provider, units: planned.units, price: Number(decision.pricePerUnitHour), session: this.session[node] as number, state: 'holding' }
+        held.push(m)
+        heldUnits += m.units
+        b.inFlight.add(m.peer)
+        this.addMemberOn(b, m)
+        roundMs = Math.max(roundMs, 3 * rttMs + QUOTE_PROCESSING_MS)
+      }
+      ms += roundMs
+    }
+    if (failure === undefined && heldUnits < units) {
+      failure = { reason: SimFailure.GANG_INCOMPLETE, message: `only ${heldUnits} of ${units} units could be held in ${M.gangRounds} rounds` }
+    }
+    if (failure === undefined) {
+      // Phase two: every hold committed, in parallel (a round trip each).
+      let commitMs = 0
+      for (const m of held) {
+        commitMs = Math.max(commitMs, 2 * this.pathMs(r, m.node))
+        this.send(r, 1, this.sizes.acceptance(this.p.kind[m.node] as number, m.units), T_LEASES)
+        this.send(m.node, 1, this.sizes.leaseGranted(m.units), T_LEASES)
+      }
+      ms += commitMs
+    }
+    const token = this.nextFormation++
+    this.formations.set(token, { batch: b, held, ...(failure !== undefined ? { failure } : {}), initial })
+    b.forming++
+    this.q.push(t + ms / 1000, EV_GANG_FORMED, token)
+  }
+
+  private gangOffers (b: Batch, t: number): Offer[] {
+    return b.known.flatMap(node => this.market.recordOffers(node, this.heardFree(b.spec.renter, node, t)))
+  }
+
+  private onGangFormed (token: number, t: number): void {
+    const f = this.formations.get(token) as Formation
+    this.formations.delete(token)
+    const b = f.batch
+    b.forming--
+    for (const m of f.held) b.inFlight.delete(m.peer)
+    let failure = f.failure
+    const gone = f.held.filter(m => this.session[m.node] !== m.session)
+    if (failure === undefined && gone.length > 0) {
+      failure = { reason: SimFailure.GANG_INCOMPLETE, message: `${gone.map(m => m.peer).join(', ')} did not commit its hold` }
+    }
+    if (failure !== undefined || b.state === 'ended') {
+      // All or none: every hold is released (a batch that ended meanwhile needs no replacement).
+      for (const m of f.held) this.releaseMember(m, t)
+      if (f.initial) {
+        this.fail(b.spec.id, t, (failure as { reason: string }).reason)
+        this.batchRow(b, t, 'unformed', (failure as { reason: string }).reason, (failure as { message: string }).message)
+      } else if (b.state !== 'ended') {
+        b.membersUnreplaced++
+        this.stopIfNoMembers(b, t)
+      }
+      return
+    }
+    for (const m of f.held) {
+      m.state = 'active'
+      b.members.push(m)
+      b.everMembers.add(m.peer)
+      for (let i = 0; i < shardSlots(m.units, b.c.shardUnits); i++) b.slots.push({ member: m, run: -1, shard: -1 })
+    }
+    if (f.initial) {
+      b.state = 'running'
+      b.formedS = t
+      const first = f.held[0] as BatchMember
+      this.rec.jobMatched(t, b.spec.id, { provider: first.node, pricePerUnitHour: BigInt(first.price), quotes: f.held.length, reachability: this.relayed(b.spec.renter, first.node) ? 'relayed' : 'direct' })
+    } else {
+      b.membersReplaced++
+    }
+    this.feedSlots(b, t)
+  }
+
+  /** Every idle slot of an active member takes the next shard (ShardQueue.take), as batch.ts slots do when woken. */
+  private feedSlots (b: Batch, t: number): void {
+    if (b.state !== 'running') return
+    const r = b.spec.renter
+    for (const slot of b.slots) {
+      if (slot.run !== -1 || slot.member.state !== 'active') continue
+      const shard = b.queue.take(slot.member.peer)
+      if (shard === undefined) continue
+      const run = this.nextRun++
+      slot.run = run
+      slot.shard = shard
+      this.shardRuns.set(run, { b, slot })
+      this.rec.busy(t, b.spec.gpuClass, b.c.shardUnits)
+      this.send(r, 1, this.sizes.jobSpec(b.c.shardUnits), T_JOBS)
+      // The shard's job frame reaches the member, it runs, its result and receipt come back.
+      this.q.push(t + 2 * this.pathMs(r, slot.member.node) / 1000 + b.c.shardSeconds, EV_SHARD_END, run)
+    }
+  }
+
+  private onShardEnd (run: number, t: number): void {
+    const x = this.shardRuns.get(run)
+    if (x === undefined) return
+    this.shardRuns.delete(run)
+    const { b, slot } = x
+    const m = slot.member
+    slot.run = -1
+    this.rec.busy(t, b.spec.gpuClass, -b.c.shardUnits)
+    if (b.queue.complete(slot.shard, m.peer) === ShardVerdict.ACCEPTED) {
+      b.costLamports += receiptAmount(b.c.shardUnits, b.c.shardSeconds, m.price)
+      this.repSuccess(b.spec.renter, m.node)
+      this.send(m.node, 2, this.sizes.jobResult + this.sizes.receiptProposal, T_JOBS)
+      this.send(b.spec.renter, 1, this.sizes.receiptCountersigned, T_JOBS)
+    }
+    this.feedSlots(b, t)
+    if (b.state === 'running' && b.queue.settled) this.endBatch(b, t)
+  }
+
+  /** A provider left: each batch it is an active member of loses it (its holds are seen at the formation's end). */
+  private batchMemberLeft (node: number, t: number): void {
+    const list = this.membersOn.get(node)
+    if (list === undefined) return
+    this.membersOn.delete(node)
+    for (const { b, m } of list) if (m.state === 'active' && b.state === 'running') this.loseMember(b, m, t)
+  }
+
+  /** batch.ts lose: the member's running shards go back to the queue (or fail for good), and it is replaced. */
+  private loseMember (b: Batch, m: BatchMember, t: number): void {
+    m.state = 'lost'
+    this.repFailure(b.spec.renter, m.node)
+    for (const slot of b.slots) {
+      if (slot.member !== m || slot.run === -1) continue
+      this.shardRuns.delete(slot.run)
+      slot.run = -1
+      this.rec.busy(t, b.spec.gpuClass, -b.c.shardUnits)
+      b.queue.lose(slot.shard, m.peer, SimFailure.MEMBER_GONE)
+    }
+    if (!b.queue.settled) {
+      if (b.replacements < M.batchReplacements) {
+        b.replacements++
+        this.startFormation(b, m.units, t, false)
+      } else {
+        b.membersUnreplaced++
+      }
+    }
+    this.feedSlots(b, t)
+    if (b.queue.settled) this.endBatch(b, t)
+    else this.stopIfNoMembers(b, t)
+  }
+
+  /** batch.ts: every member lost and none replaced — the shards left fail. */
+  private stopIfNoMembers (b: Batch, t: number): void {
+    if (b.state !== 'running' || b.forming > 0 || b.members.some(m => m.state === 'active')) return
+    b.queue.abandon(SimFailure.MEMBER_GONE)
+    b.stopReason = 'every member was lost and no other provider could replace them'
+    this.endBatch(b, t)
+  }
+
+  private endBatch (b: Batch, t: number): void {
+    for (const m of b.members) this.releaseMember(m, t)
+    const failed = b.queue.counts().failed
+    this.rec.jobEnded(t, b.spec.id, failed === 0)
+    this.batchRow(b, t, failed === 0 ? 'completed' : 'incomplete', failed === 0 ? '' : (b.stopReason !== '' ? SimFailure.MEMBER_GONE : 'SHARD_FAILED'), b.stopReason)
+  }
+
+  /** A member's lease ends: its units are free again, unless it left (and took them with it). */
+  private releaseMember (m: BatchMember, t: number): void {
+    if (m.state === 'holding' || m.state === 'active') {
+      if (this.session[m.node] === m.session && this.online[m.node] === 1) {
+        this.free[m.node] = (this.free[m.node] as number) + m.units
+        this.capacityChanged(m.node, t)
+      }
+      m.state = 'released'
+    }
+    const list = this.membersOn.get(m.node)
+    if (list !== undefined) {
+      const left = list.filter(x => x.m !== m)
+      if (left.length > 0) this.membersOn.set(m.node, left)
+      else this.membersOn.delete(m.node)
+    }
+  }
+
+  private addMemberOn (b: Batch, m: BatchMember): void {
+    const list = this.membersOn.get(m.node)
+    if (list === undefined) this.membersOn.set(m.node, [{ b, m }])
+    else list.push({ b, m })
+  }
+
+  private batchRow (b: Batch, t: number, outcome: 'completed' | 'incomplete' | 'unformed' | 'running', reason: string, message: string): void {
+    b.state = 'ended'
+    const c = b.c
+    const counts = b.queue.counts()
+    const settled = outcome === 'completed' || outcome === 'incomplete'
+    const replaced = b.membersReplaced
+    this.rec.batchEnded(t, {
+      id: b.spec.id,
+      arrivedS: b.spec.atS,
+      renter: b.spec.renter,
+      gpuClass: b.spec.gpuClass,
+      units: c.units,
+      shards: c.shards,
+      shardUnits: c.shardUnits,
+      shardSeconds: c.shardSeconds,
+      outcome,
+      reason,
+      message,
+      formedAfterS: b.formedS - b.spec.atS,
+      makespanS: settled ? t - b.spec.atS : NaN,
+      idealMakespanS: c.shards * c.shardSeconds * c.shardUnits / c.units,
+      costLamports: b.costLamports,
+      shardsDone: counts.done,
+      shardsRetried: counts.retried,
+      shardsFailed: counts.failed,
+      members: b.members.length - replaced,
+      membersReplaced: replaced,
+      membersUnreplaced: b.membersUnreplaced
+    })
   }
 
   // -- provider decisions ----------------------------------------------------------------------
@@ -1407,6 +1816,7 @@ export class Simulation {
   /** Accounts what accrues over time (asks, advertising, progress frames, DHT answers) and the receipts still unpaid. */
   private finish (T: number): void {
     const { p, rec } = this
+    for (const b of this.batches.values()) if (b.state !== 'ended') this.batchRow(b, T, 'running', '', '')
     for (let c = 0; c < this.C; c++) this.advanceAsks(c, T)
     const perMember = Array.from(this.askTx, (tx, c) => ((this.askMembers[c] as number) > 0 ? tx / (this.askMembers[c] as number) : 0))
     for (const node of p.providers) {
@@ -1542,6 +1952,11 @@ export class Simulation {
     this.jobNextUnpaid = i32(this.jobNextUnpaid)
     this.jobCap = cap
   }
+}
+
+/** A receipt's amount for `units` held `durationS` seconds at `price` lamports per unit-hour, as both sides compute it (pricing.ts). */
+function receiptAmount (units: number, durationS: number, price: number): number {
+  return Number(amountOwed(unitSeconds(units, Math.max(1, Math.ceil(durationS))), BigInt(price)))
 }
 
 /** Removes `node` from class c's list in O(1): the last entry takes its place. */

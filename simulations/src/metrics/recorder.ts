@@ -21,8 +21,50 @@ export const SimFailure = {
   /** The DHT lookup for providers of the class found none (or failed). */
   DISCOVERY_FAILED: 'DISCOVERY_FAILED',
   /** The run ended before the job was matched. */
-  RUN_ENDED: 'RUN_ENDED'
+  RUN_ENDED: 'RUN_ENDED',
+  /**
+   * A gang lease's units could not all be held within MARKET_DEFAULTS.gangRounds rounds, or a
+   * member left before the commit (gang.ts GANG_INCOMPLETE). Gangs that could not even be
+   * planned fail with the protocol's GangShortfall instead.
+   */
+  GANG_INCOMPLETE: 'GANG_INCOMPLETE',
+  /** The fault a batch member's shards are lost with when the member goes offline mid-batch. */
+  MEMBER_GONE: 'MEMBER_GONE'
 } as const
+
+/** One sharded batch on a gang lease, as it ended (or stood when the run ended). */
+export interface BatchRow {
+  id: number
+  arrivedS: number
+  renter: number
+  gpuClass: string
+  units: number
+  shards: number
+  shardUnits: number
+  shardSeconds: number
+  /**
+   * completed: every shard done; incomplete: settled with shards failed (ShardQueue's FAILED,
+   * or abandoned when every member was lost); unformed: its gang could not be formed;
+   * running: still running when the run ended.
+   */
+  outcome: 'completed' | 'incomplete' | 'unformed' | 'running'
+  /** Why the gang could not form (a GangShortfall or GANG_INCOMPLETE), or why shards were abandoned. */
+  reason: string
+  message: string
+  /** Seconds from its arrival: the gang formed, the last shard settled (NaN when not). */
+  formedAfterS: number
+  makespanS: number
+  /** shards × shardSeconds × shardUnits / units: every unit busy from arrival to the end. */
+  idealMakespanS: number
+  costLamports: number
+  shardsDone: number
+  shardsRetried: number
+  shardsFailed: number
+  /** Members the gang started with, members leased as replacements, losses not replaced. */
+  members: number
+  membersReplaced: number
+  membersUnreplaced: number
+}
 
 export type Reachability = 'direct' | 'relayed'
 
@@ -96,6 +138,8 @@ export class Recorder {
   dhtLookups = 0
   dhtFailures = 0
   readonly anchors: number[] = []
+  /** Sharded batches, in the order they ended (scenario demand.jobs[].cluster). */
+  readonly batches: BatchRow[] = []
   /** Per node: messages and bytes sent. */
   readonly messages: Float64Array
   readonly bytes: Float64Array
@@ -178,6 +222,15 @@ export class Recorder {
     const row = this.row(jobId)
     row.outcome = completed ? 'completed' : 'interrupted'
     this.emit({ t, type: completed ? 'job:completed' : 'job:interrupted', job: jobId }, this.logJobs)
+  }
+
+  /** A sharded batch settled, could not form its gang, or was still running at the end. */
+  batchEnded (t: number, b: BatchRow): void {
+    this.batches.push(b)
+    this.emit({
+      t, type: 'batch:ended', job: b.id, outcome: b.outcome, reason: b.reason, makespanS: round(b.makespanS, 3), costLamports: b.costLamports,
+      shardsDone: b.shardsDone, shardsRetried: b.shardsRetried, shardsFailed: b.shardsFailed, membersReplaced: b.membersReplaced
+    }, this.logJobs)
   }
 
   // -- capacity ------------------------------------------------------------------------------

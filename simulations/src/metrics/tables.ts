@@ -3,7 +3,8 @@
  * fixed decimals (no locale, no exponent), so the same run gives byte-identical files.
  * docs/simulations.md lists every table and column.
  */
-import type { Recorder } from './recorder.js'
+import { hasClusterJobs } from '../scenario/schema.js'
+import type { BatchRow, Recorder } from './recorder.js'
 import { SimFailure } from './recorder.js'
 
 export interface Table {
@@ -79,7 +80,46 @@ export function summaryMetrics (r: Recorder): Array<[string, number]> {
     ['messages_per_node_hour_p99', msgs.p99 / hours],
     ['bytes_per_node_hour_mean', bytes.mean / hours],
     ['bytes_per_node_hour_p50', bytes.p50 / hours],
-    ['bytes_per_node_hour_p99', bytes.p99 / hours]
+    ['bytes_per_node_hour_p99', bytes.p99 / hours],
+    ...(hasClusterJobs(r.scenario) ? batchMetrics(r) : [])
+  ]
+}
+
+/**
+ * The sharded batches' metrics (only for a scenario with cluster jobs, so other scenarios' tables
+ * keep their shape). Makespan, efficiency and cost are over the batches that settled (completed
+ * or incomplete); counts are over all batches that ended.
+ */
+export function batchMetrics (r: Recorder): Array<[string, number]> {
+  const all = r.batches
+  const settled = all.filter(b => b.outcome === 'completed' || b.outcome === 'incomplete')
+  const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length)
+  const q = (xs: number[], x: number): number => {
+    const sorted = [...xs].sort((a, b) => a - b)
+    return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(x * sorted.length) - 1))] as number
+  }
+  const sum = (f: (b: BatchRow) => number, xs: BatchRow[] = all): number => xs.reduce((a, b) => a + f(b), 0)
+  const makespans = settled.map(b => b.makespanS)
+  const done = sum(b => b.shardsDone)
+  const cost = sum(b => b.costLamports, settled)
+  return [
+    ['batch_jobs', all.length],
+    ['batch_completed', all.filter(b => b.outcome === 'completed').length],
+    ['batch_incomplete', all.filter(b => b.outcome === 'incomplete').length],
+    ['batch_unformed', all.filter(b => b.outcome === 'unformed').length],
+    ['batch_running_at_end', all.filter(b => b.outcome === 'running').length],
+    ['batch_makespan_mean_s', mean(makespans)],
+    ['batch_makespan_p50_s', q(makespans, 0.5)],
+    ['batch_makespan_max_s', q(makespans, 1)],
+    ['batch_ideal_makespan_mean_s', mean(settled.map(b => b.idealMakespanS))],
+    ['batch_efficiency_mean', mean(settled.map(b => b.idealMakespanS / b.makespanS))],
+    ['batch_cost_usd_mean', settled.length === 0 ? NaN : r.usd(cost / settled.length)],
+    ['batch_cost_usd_per_shard', done === 0 ? NaN : r.usd(sum(b => b.costLamports) / done)],
+    ['batch_shards_done', done],
+    ['batch_shards_retried', sum(b => b.shardsRetried)],
+    ['batch_shards_failed', sum(b => b.shardsFailed)],
+    ['batch_members_replaced', sum(b => b.membersReplaced)],
+    ['batch_members_unreplaced', sum(b => b.membersUnreplaced)]
   ]
 }
 
@@ -137,7 +177,18 @@ export function resultTables (r: Recorder): Table[] {
       return [i, k < 0 ? 'renter' : 'provider', k < 0 ? '' : (r.population.kinds[k]?.gpuClass ?? ''), r.population.units[i] as number, k < 0 ? '' : num(r.population.price[i] as number, 0), r.population.region[i] as number, r.population.nat[i] as number, num(r.messages[i] as number, 0), num(r.bytes[i] as number, 0)]
     })
   }
-  return [summary, jobs, timeseries, prices, failures, distributions, nodes]
+  const tables = [summary, jobs, timeseries, prices, failures, distributions, nodes]
+  if (hasClusterJobs(r.scenario)) {
+    tables.push({
+      name: 'batches',
+      header: ['job', 'arrived_s', 'renter', 'gpu_class', 'units', 'shards', 'shard_units', 'shard_s', 'outcome', 'reason', 'formed_after_s', 'makespan_s', 'ideal_makespan_s', 'efficiency', 'cost_usd', 'shards_done', 'shards_retried', 'shards_failed', 'members', 'members_replaced', 'members_unreplaced', 'message'],
+      rows: [...r.batches].sort((a, b) => a.id - b.id).map(b => [
+        b.id, num(b.arrivedS, 3), b.renter, b.gpuClass, b.units, b.shards, b.shardUnits, b.shardSeconds, b.outcome, b.reason, num(b.formedAfterS, 3), num(b.makespanS, 3),
+        num(b.idealMakespanS, 3), num(b.idealMakespanS / b.makespanS, 6), num(r.usd(b.costLamports), 6), b.shardsDone, b.shardsRetried, b.shardsFailed, b.members, b.membersReplaced, b.membersUnreplaced, b.message
+      ])
+    })
+  }
+  return tables
 }
 
 /** A table as CSV text (RFC 4180 quoting where needed; "\n" line ends). */

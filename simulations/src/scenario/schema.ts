@@ -55,15 +55,50 @@ const supplyEntry = z.object({
 }).strict()
 export type SupplyEntry = z.infer<typeof supplyEntry>
 
+/**
+ * A sharded batch on a gang lease (docs/simulations.md, "Clusters and sharded batches"): the job
+ * is leased as one cluster of `units` units (the protocol's planGang picks its members), then run
+ * once per shard, each shard on `shardUnits` of a member's units for `shardSeconds`, the renter
+ * handing each free member the next shard (the protocol's ShardQueue).
+ */
+const clusterJob = z.object({
+  /** The cluster's total units (GPUs; cores for "cpu"). */
+  units: z.number().int().positive(),
+  /** Fewest units one member may bring (8: eight GPUs on one host). */
+  minUnitsPerMember: z.number().int().positive().default(1),
+  /** How many shards the batch runs. */
+  shards: z.number().int().positive().max(1_000_000),
+  /** How long one shard's run takes (also its time limit). */
+  shardSeconds: duration,
+  /** Units one shard's run takes. */
+  shardUnits: z.number().int().positive().default(1)
+}).strict().superRefine((c, ctx) => {
+  if (c.shardUnits > c.units) ctx.addIssue({ code: 'custom', path: ['shardUnits'], message: `must be at most cluster.units (${c.units})` })
+  if (c.minUnitsPerMember > c.units) ctx.addIssue({ code: 'custom', path: ['minUnitsPerMember'], message: `must be at most cluster.units (${c.units})` })
+})
+export type ClusterJob = z.infer<typeof clusterJob>
+
 const jobMixEntry = z.object({
   /** Device model wanted ("cpu" for CPU jobs); matched by class, as the node does. */
   model: z.string().min(1),
   weight,
-  units: counts,
-  durationS: distribution,
+  /** Units of a single job; left out with `cluster` (cluster.units is the total). */
+  units: counts.optional(),
+  /** Run time of a single job; left out with `cluster` (cluster.shardSeconds is a shard's). */
+  durationS: distribution.optional(),
   /** The renter's max price, as a multiple of the model's list price. */
-  maxPriceFactor: distribution.default({ dist: 'constant', value: 1.5 })
-}).strict()
+  maxPriceFactor: distribution.default({ dist: 'constant', value: 1.5 }),
+  /** A sharded batch on a gang lease instead of a single job. */
+  cluster: clusterJob.optional()
+}).strict().superRefine((j, ctx) => {
+  if (j.cluster === undefined) {
+    if (j.units === undefined) ctx.addIssue({ code: 'custom', path: ['units'], message: 'missing (or give cluster for a sharded batch)' })
+    if (j.durationS === undefined) ctx.addIssue({ code: 'custom', path: ['durationS'], message: 'missing (or give cluster for a sharded batch)' })
+  } else {
+    if (j.units !== undefined) ctx.addIssue({ code: 'custom', path: ['units'], message: 'leave out with cluster: cluster.units is the cluster\'s total' })
+    if (j.durationS !== undefined) ctx.addIssue({ code: 'custom', path: ['durationS'], message: 'leave out with cluster: cluster.shardSeconds is one shard\'s run time' })
+  }
+})
 export type JobMixEntry = z.infer<typeof jobMixEntry>
 
 const arrivals = z.discriminatedUnion('process', [
@@ -195,5 +230,10 @@ export const scenarioSchema = z.object({
 
 /** A validated scenario: durations in seconds, defaults filled in. */
 export type Scenario = z.infer<typeof scenarioSchema>
+
+/** Whether any kind of job of the scenario is a sharded batch on a gang lease. */
+export function hasClusterJobs (s: Scenario): boolean {
+  return s.demand.jobs.some(j => j.cluster !== undefined)
+}
 /** What a scenario file may contain (defaults may be left out). */
 export type ScenarioInput = z.input<typeof scenarioSchema>

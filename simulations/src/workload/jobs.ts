@@ -21,6 +21,19 @@ export interface JobSpec {
   durationS: number
   /** The renter's max price, lamports per unit-hour. */
   maxPricePerUnitHour: bigint
+  /**
+   * A sharded batch on a gang lease (scenario demand.jobs[].cluster); then `units` is the
+   * cluster's total and `durationS` one shard's run time (each shard's time limit).
+   */
+  cluster?: BatchSpec
+}
+
+export interface BatchSpec {
+  units: number
+  minUnitsPerMember: number
+  shards: number
+  shardSeconds: number
+  shardUnits: number
 }
 
 /** Jobs arriving before the scenario ends, in order. */
@@ -42,8 +55,10 @@ export function * jobArrivals (s: Scenario, p: Population): Generator<JobSpec> {
     }
     const mix = s.demand.jobs[rng.pick(weights)] as JobMixEntry
     const kind = p.kinds[kindOfModel.get(mix.model) as number] as Population['kinds'][number]
-    const units = (mix.units[rng.pick(mix.units.map(u => u.weight))] as { count: number }).count
-    const durationS = Math.max(1, Math.round(rng.sample(mix.durationS)))
+    const c = mix.cluster
+    // A batch draws no units or duration: its cluster fixes them (the other kinds' draws are unchanged).
+    const units = c !== undefined ? c.units : (mix.units?.[rng.pick(mix.units.map(u => u.weight))] as { count: number }).count
+    const durationS = c !== undefined ? Math.max(1, Math.round(c.shardSeconds)) : Math.max(1, Math.round(rng.sample(mix.durationS as NonNullable<JobMixEntry['durationS']>)))
     const factor = rng.sample(mix.maxPriceFactor)
     yield {
       id: id++,
@@ -53,7 +68,8 @@ export function * jobArrivals (s: Scenario, p: Population): Generator<JobSpec> {
       gpuClass: kind.gpuClass,
       units,
       durationS,
-      maxPricePerUnitHour: BigInt(Math.max(1, Math.round(Number(kind.listPrice) * factor)))
+      maxPricePerUnitHour: BigInt(Math.max(1, Math.round(Number(kind.listPrice) * factor))),
+      ...(c !== undefined ? { cluster: { units: c.units, minUnitsPerMember: c.minUnitsPerMember, shards: c.shards, shardSeconds: durationS, shardUnits: c.shardUnits } } : {})
     }
   }
 }
