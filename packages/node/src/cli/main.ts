@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander'
 import { AGENT } from '../node/ionet-node.js'
+import { clusterCommand } from './commands/cluster.js'
 import { demoCommand } from './commands/demo.js'
 import { ledgerCommand } from './commands/ledger.js'
 import { marketCommand } from './commands/market.js'
@@ -25,7 +26,7 @@ export function buildProgram (): Command {
     .exitOverride()
     // Loading is over. The daemon keeps its young generation small for good (young-generation.ts).
     .hook('preAction', (_program, action) => { if (action.name() !== 'start') releaseYoungGeneration() })
-  for (const cmd of [startCommand(), submitCommand(), marketCommand(), peersCommand(), statusCommand(), walletCommands(), receiptsCommands(), ledgerCommand(), simCommand(), demoCommand()]) {
+  for (const cmd of [startCommand(), submitCommand(), clusterCommand(), marketCommand(), peersCommand(), statusCommand(), walletCommands(), receiptsCommands(), ledgerCommand(), simCommand(), demoCommand()]) {
     configure(cmd, `ionet-p2p ${cmd.name()}`)
     program.addCommand(cmd)
   }

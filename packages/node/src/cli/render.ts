@@ -4,6 +4,7 @@
  */
 import cliProgress from 'cli-progress'
 import { formatBytes, formatSol } from '@ionet-p2p/protocol'
+import type { BatchSummary } from '../control/wire.js'
 import type { NodeEvent } from '../events.js'
 import { describeSetAside } from '../node/data-dir.js'
 
@@ -72,6 +73,18 @@ export function describe (e: NodeEvent): string | undefined {
     case 'lease:declined': return `${short(e.provider)} declined the lease: ${e.reason}`
     case 'gang:round': return `cluster round ${e.round + 1}: ${e.planned.map(p => `${short(p.provider)}×${p.units}`).join(', ')} asked, ${e.quoted} quoted, ${e.held} held; ${e.unitsHeld} of ${e.unitsWanted} units held`
     case 'gang:formed': return `cluster formed in ${e.ms} ms: ${e.members.map((m, i) => `member ${i} ${short(m.provider)}×${m.units}`).join(', ')}; every hold committed`
+    // A batch of hundreds of shards: each shard's start is left to `ionet-p2p cluster`, its end is a line.
+    case 'batch:shard': return e.state === 'running'
+      ? undefined
+      : e.state === 'done'
+        ? `shard ${e.shard} done on ${short(e.provider)}, ${lamports(e.amount ?? '0')}`
+        : `! shard ${e.shard} lost by ${short(e.provider)} (${e.code ?? ''}: ${e.reason ?? ''}); ${e.state === 'retry' ? 'back in the queue for another member' : 'it failed the same way before: the job\'s failure, not retried'}`
+    case 'batch:member': return e.state === 'active'
+      ? `member ${short(e.provider)}×${e.units} takes shards`
+      : e.state === 'lost'
+        ? `! member ${short(e.provider)}×${e.units} dropped (${e.reason ?? ''}); replacing it from the other providers`
+        : `! no provider could replace a member of ${e.units} GPU(s): ${e.reason ?? ''}; the batch goes on with the members it has`
+    case 'batch:finished': return `batch finished: ${e.done} of ${e.shards} shards done, ${e.failed} failed, ${e.retried} moved to another member; owed ${lamports(e.amount)}`
     case 'gang:released': return `released the hold on ${short(e.provider)}${e.released ? '' : ' (it no longer held it)'}`
     case 'job:path': return e.direct
       ? `payload goes direct to ${short(e.provider)}${e.holePunchMs !== undefined ? ` (hole punched in ${e.holePunchMs} ms)` : ''} over ${transportOf(e.address)}`
@@ -183,6 +196,25 @@ export function createRenderer (options: { json: boolean, stream?: NodeJS.WriteS
       bars?.stop()
     }
   }
+}
+
+/** A batch's state in a few lines (`submit --shard-inputs`'s result, `ionet-p2p cluster`). */
+export function describeBatch (b: BatchSummary): string {
+  const s = b.shards
+  const providers = new Set(b.members.map(m => m.provider)).size
+  const head = b.finished
+    ? `${b.ok ? '✓' : '✗'} batch of ${s.total} shards on ${b.units} GPUs (${providers} provider${providers === 1 ? '' : 's'} over its life): ${s.done} done, ${s.failed} failed, ${s.retried} moved to another member`
+    : `… batch of ${s.total} shards on ${b.units} GPUs, not finished: ${s.done} done, ${s.running} running, ${s.pending} waiting, ${s.failed} failed, ${s.retried} moved to another member`
+  const lines = [head]
+  if (s.nonZeroExit > 0) lines.push(`  ${s.nonZeroExit} shard(s) ran and exited non-zero (paid as run; see their outputs)`)
+  for (const m of b.members) {
+    lines.push(`  member  ${short(m.provider)}  ${m.units} GPU${m.units === 1 ? '' : 's'}  ${lamports(m.pricePerUnitHour)}/GPU-h  ${m.state}  ${m.shardsDone} shard(s) done${m.lostBecause !== undefined ? `  (dropped: ${m.lostBecause})` : ''}`)
+  }
+  for (const f of b.failures.slice(0, 5)) lines.push(`  failed  shard ${f.shard}: ${f.reason}${f.code !== '' ? ` (${f.code})` : ''}`)
+  if (b.failures.length > 5) lines.push(`  failed  … and ${b.failures.length - 5} more (see the manifest)`)
+  lines.push(`  outputs ${b.outDir}/<shard>/; manifest ${b.manifestPath}`)
+  lines.push(`  owed    ${lamports(b.amount)} for ${b.gpuSeconds} GPU-s, one receipt per shard done`)
+  return lines.join('\n') + '\n'
 }
 
 /** The transport a connection address names, for people. */

@@ -6,7 +6,7 @@
  *   GET  /v1/status           NodeStatus
  *   GET  /v1/peers            PeerEntry[]
  *   GET  /v1/market?class=&wait=   ClassMarket[]
- *   POST /v1/submit           WireSubmission -> NDJSON: events, then {"type":"result"} (a ClusterSummary with `cluster`) or {"type":"error"}
+ *   POST /v1/submit           WireSubmission -> NDJSON: events, then {"type":"result"} (a ClusterSummary with `cluster`, a BatchSummary with `batch`) or {"type":"error"}
  */
 import { chmod, rm } from 'node:fs/promises'
 import { createServer } from '../http-module.js'
@@ -15,7 +15,7 @@ import { errorCode } from '../errors.js'
 import type { IonetNode } from '../node/ionet-node.js'
 import { marketView } from '../services/market/market-view.js'
 import { nodeStatus, peerList } from './status.js'
-import { submissionFromWire, summarizeCluster, summarizeOutcome, toJson } from './wire.js'
+import { submissionFromWire, summarizeBatch, summarizeCluster, summarizeOutcome, toJson } from './wire.js'
 import type { WireSubmission } from './wire.js'
 import type { NodeEvent } from '../events.js'
 import { daemonAt } from './client.js'
@@ -82,9 +82,12 @@ export class ControlServer {
     res.writeHead(200, { 'content-type': 'application/x-ndjson' })
     try {
       const job = { ...submission, signal: cancel.signal, onEvent: (e: NodeEvent) => { res.write(toJson(e) + '\n') } }
-      const summary = wire.cluster !== undefined
-        ? summarizeCluster(await this.node.submitCluster({ ...job, ...(wire.cluster.minUnitsPerMember !== undefined ? { minUnitsPerMember: wire.cluster.minUnitsPerMember } : {}) }))
-        : summarizeOutcome(await this.node.submit(job))
+      const cluster = wire.cluster !== undefined ? { ...job, ...(wire.cluster.minUnitsPerMember !== undefined ? { minUnitsPerMember: wire.cluster.minUnitsPerMember } : {}) } : undefined
+      const summary = cluster === undefined
+        ? summarizeOutcome(await this.node.submit(job))
+        : wire.batch !== undefined
+          ? summarizeBatch(await this.node.submitBatch({ ...cluster, ...wire.batch }), job.outDir)
+          : summarizeCluster(await this.node.submitCluster(cluster))
       res.write(toJson({ type: 'result', ...summary }) + '\n')
     } catch (err) {
       res.write(toJson({ type: 'error', code: errorCode(err) ?? 'ERR_INTERNAL', message: (err as Error).message, details: (err as { details?: unknown }).details }) + '\n')

@@ -5,6 +5,9 @@ import { JobStatus, hex } from '@ionet-p2p/protocol'
 import type { Requirements } from '@ionet-p2p/protocol'
 import type { JobOutcome, JobSubmission } from '../services/market/renter.js'
 import type { ClusterOutcome } from '../services/market/cluster.js'
+import type { BatchOutcome, BatchSubmission } from '../services/market/batch.js'
+import { manifestPath } from '../services/market/batch-manifest.js'
+import type { BatchManifest } from '../services/market/batch-manifest.js'
 
 /** The result of a submission as scripts see it (--json) and as the daemon returns it. */
 export interface OutcomeSummary {
@@ -98,6 +101,74 @@ export function summarizeCluster (o: ClusterOutcome): ClusterSummary {
   }
 }
 
+/**
+ * A sharded batch as a person or a script sees it (`submit --shard-inputs`, `ionet-p2p cluster`):
+ * counts of shards by state, the members, and the cost so far, from the batch's manifest.
+ */
+export interface BatchSummary {
+  batch: true
+  /** Every shard done (its job ran to a receipt); `finished` alone: the batch ended. */
+  ok: boolean
+  finished: boolean
+  outDir: string
+  manifestPath: string
+  gpuClass: string
+  units: number
+  shardUnits: number
+  shards: { total: number, done: number, running: number, pending: number, failed: number, retried: number, nonZeroExit: number }
+  members: Array<{ provider: string, units: number, pricePerUnitHour: string, state: string, shardsDone: number, lostBecause?: string }>
+  /** Lamports owed and GPU-seconds over the receipts of the shards done. */
+  amount: string
+  gpuSeconds: string
+  /** The shards that failed for good, with the last reason each was lost for. */
+  failures: Array<{ shard: number, code: string, reason: string }>
+}
+
+export function summarizeManifest (m: BatchManifest, outDir: string): BatchSummary {
+  const count = (state: string): number => m.shards.filter(s => s.state === state).length
+  const failures = m.shards.filter(s => s.state === 'failed').map(s => {
+    const last = s.attempts.at(-1)
+    return { shard: s.shard, code: last?.fault ?? '', reason: last?.reason ?? 'never run' }
+  })
+  const doneBy = new Map<string, number>()
+  for (const s of m.shards) if (s.state === 'done' && s.attempts.length > 0) doneBy.set(s.attempts.at(-1)?.leaseJobId ?? '', (doneBy.get(s.attempts.at(-1)?.leaseJobId ?? '') ?? 0) + 1)
+  return {
+    batch: true,
+    ok: m.finished && failures.length === 0,
+    finished: m.finished,
+    outDir,
+    manifestPath: manifestPath(outDir),
+    gpuClass: m.gpuClass,
+    units: m.units,
+    shardUnits: m.shardUnits,
+    shards: {
+      total: m.shards.length,
+      done: count('done'),
+      running: count('running'),
+      pending: count('pending'),
+      failed: failures.length,
+      // Shards given to more than one member (each lost by a member that failed it).
+      retried: m.shards.filter(s => s.attempts.length > 1).length,
+      nonZeroExit: m.shards.filter(s => s.state === 'done' && (s.exitCode ?? 0) !== 0).length
+    },
+    members: m.members.map(mb => ({
+      provider: mb.provider,
+      units: mb.units,
+      pricePerUnitHour: mb.pricePerUnitHour,
+      state: mb.state,
+      shardsDone: doneBy.get(mb.leaseJobId) ?? 0,
+      ...(mb.lostBecause !== undefined ? { lostBecause: mb.lostBecause } : {})
+    })),
+    amount: m.cost.amount,
+    gpuSeconds: m.cost.gpuSeconds,
+    failures
+  }
+}
+
+export function summarizeBatch (o: BatchOutcome, outDir: string): BatchSummary {
+  return summarizeManifest(o.manifest, outDir)
+}
+
 export function toJson (value: unknown): string {
   return JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v))
 }
@@ -108,13 +179,16 @@ export type WireSubmission = Omit<JobSubmission, 'signal' | 'onEvent' | 'require
   maxOutputBytes?: string
   /** Rent a cluster (services/market/cluster.ts) instead of one provider. */
   cluster?: { minUnitsPerMember?: number }
+  /** With `cluster`: run the job once per shard (services/market/batch.ts) instead of once per member. */
+  batch?: Pick<BatchSubmission, 'shards' | 'shardUnits' | 'resume'>
 }
 
-export function submissionToWire (s: JobSubmission, cluster?: WireSubmission['cluster']): WireSubmission {
+export function submissionToWire (s: JobSubmission, cluster?: WireSubmission['cluster'], batch?: WireSubmission['batch']): WireSubmission {
   const { maxOutputBytes, signal: _signal, onEvent: _onEvent, ...rest } = s
   return {
     ...rest,
     ...(cluster !== undefined ? { cluster } : {}),
+    ...(batch !== undefined ? { batch } : {}),
     requirements: { ...s.requirements, minRamMib: s.requirements.minRamMib.toString() },
     maxPricePerUnitHour: s.maxPricePerUnitHour.toString(),
     ...(maxOutputBytes !== undefined ? { maxOutputBytes: maxOutputBytes.toString() } : {})
@@ -122,7 +196,7 @@ export function submissionToWire (s: JobSubmission, cluster?: WireSubmission['cl
 }
 
 export function submissionFromWire (w: WireSubmission): JobSubmission {
-  const { maxOutputBytes, cluster: _cluster, ...rest } = w
+  const { maxOutputBytes, cluster: _cluster, batch: _batch, ...rest } = w
   return {
     ...rest,
     requirements: { ...w.requirements, minRamMib: BigInt(w.requirements.minRamMib) },

@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
-import { ANY_GPU_CLASS, CPU_CLASS, Executor, makeRequirements, validateContainerSpec } from '@ionet-p2p/protocol'
+import { ANY_GPU_CLASS, CPU_CLASS, Executor, MAX_BATCH_SHARDS, makeRequirements, validateContainerSpec } from '@ionet-p2p/protocol'
 import type { ContainerSpec } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import { NodeEvents } from '../../events.js'
@@ -13,14 +13,15 @@ import type { NodeEvent } from '../../events.js'
 import { checkImageArchive } from '../../executors/container/image-blobs.js'
 import { validateWasmModule } from '../../executors/index.js'
 import type { JobSubmission } from '../../services/market/renter.js'
-import { submissionToWire, summarizeCluster, summarizeOutcome } from '../../control/wire.js'
-import type { ClusterSummary, OutcomeSummary, WireSubmission } from '../../control/wire.js'
+import { submissionToWire, summarizeBatch, summarizeCluster, summarizeOutcome } from '../../control/wire.js'
+import type { BatchSummary, ClusterSummary, OutcomeSummary, WireSubmission } from '../../control/wire.js'
 import type { IonetNode } from '../../node/ionet-node.js'
 import { addNetworkFlags, findDaemon, nodeOptions, withEphemeralNode } from '../common.js'
 import type { NetworkFlags } from '../common.js'
 import { applyJobFile, isJobFile } from '../job-file.js'
 import { collect, parseCount, parseGpuClass, parseInput, parseLamports, parseSizeMiB, parseVersion } from '../parse.js'
-import { createRenderer, lamports, short } from '../render.js'
+import { createRenderer, describeBatch, lamports, short } from '../render.js'
+import { shardInputs } from '../shard-inputs.js'
 
 interface SubmitFlags extends NetworkFlags {
   wasm?: string
@@ -45,6 +46,11 @@ interface SubmitFlags extends NetworkFlags {
   maxMemory?: number
   cluster: boolean
   minPerMember?: number
+  shardInputs?: string
+  shards?: number
+  shardAs?: string
+  gpusPerShard?: number
+  resume: boolean
 }
 
 export const DEFAULT_MAX_PRICE = 50_000_000n
@@ -76,6 +82,11 @@ export function submitCommand (): Command {
     .addOption(new Option('--max-memory <size>', 'WASM memory limit, e.g. 1GiB (default: the provider\'s)').argParser(v => parseSizeMiB('--max-memory', v)))
     .addOption(new Option('--cluster', 'lease --gpus over as many providers as it takes, all or none, and run the job once on each (outputs in --out/<member>/)').default(false))
     .addOption(new Option('--min-per-member <n>', 'with --cluster: fewest GPUs one provider may bring (e.g. 8 for NVLink work; default 1)').argParser(v => parseCount('--min-per-member', v, 1, 65_536)))
+    .addOption(new Option('--shard-inputs <path>', 'a sharded batch on a --gpus cluster: the job once per file of this directory (or per part of this file, with --shards), each shard on the next free GPU; outputs in --out/<shard>/, progress in --out/manifest.json'))
+    .addOption(new Option('--shards <n>', 'with --shard-inputs <file>: cut the file into n parts at line ends').argParser(v => parseCount('--shards', v, 1, MAX_BATCH_SHARDS)))
+    .addOption(new Option('--shard-as <name>', 'with --shard-inputs: the name each shard\'s file has in the job, in/<name> (default: the file\'s own name)').argParser(parseShardName))
+    .addOption(new Option('--gpus-per-shard <n>', 'with --shard-inputs: GPUs one shard\'s run takes (default 1)').argParser(v => parseCount('--gpus-per-shard', v, 1, 65_536)))
+    .addOption(new Option('--resume', 'with --shard-inputs: carry on from the manifest in --out; shards done are neither run nor paid again').default(false))
   // What a job file may set: the job's own options, not how this node joins the network.
   const jobOptions = new Set(cmd.options.map(o => (o.long ?? '').replace(/^--(no-)?/, '')).filter(n => n !== ''))
   addNetworkFlags(cmd, { listen: '/ip4/0.0.0.0/tcp/0' })
@@ -87,7 +98,10 @@ export function submitCommand (): Command {
 
 async function runSubmit (args: string[], flags: SubmitFlags): Promise<void> {
   const submission = await buildSubmission(args, flags)
-  if (flags.minPerMember !== undefined && !flags.cluster) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--min-per-member is for --cluster jobs')
+  const batchOnly = (['shards', 'shardAs', 'gpusPerShard'] as const).find(f => flags[f] !== undefined) ?? (flags.resume ? 'resume' : undefined)
+  if (batchOnly !== undefined && flags.shardInputs === undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--${batchOnly.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)} is for sharded batches (--shard-inputs)`)
+  if (flags.minPerMember !== undefined && !flags.cluster && flags.shardInputs === undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--min-per-member is for --cluster jobs')
+  if (flags.shardInputs !== undefined) return runBatchSubmit(submission, flags, flags.shardInputs)
   if (flags.cluster) return runClusterSubmit(submission, flags)
   const out = createRenderer({ json: flags.json })
   try {
@@ -130,10 +144,15 @@ async function onNode (flags: SubmitFlags, out: ReturnType<typeof createRenderer
   })
 }
 
+/** The gang lease's constraints of `--cluster` and `--shard-inputs`, checked before joining the network. */
+function clusterTerms (flags: SubmitFlags): { minUnitsPerMember?: number } {
+  if (flags.minPerMember !== undefined && flags.minPerMember > flags.gpus) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--min-per-member ${flags.minPerMember} is more than --gpus ${flags.gpus}`)
+  return flags.minPerMember !== undefined ? { minUnitsPerMember: flags.minPerMember } : {}
+}
+
 /** `submit --cluster`: a gang lease of --gpus over many providers, the job once on each (services/market/cluster.ts). */
 async function runClusterSubmit (submission: JobSubmission, flags: SubmitFlags): Promise<void> {
-  if (flags.minPerMember !== undefined && flags.minPerMember > flags.gpus) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--min-per-member ${flags.minPerMember} is more than --gpus ${flags.gpus}`)
-  const cluster = flags.minPerMember !== undefined ? { minUnitsPerMember: flags.minPerMember } : {}
+  const cluster = clusterTerms(flags)
   const out = createRenderer({ json: flags.json })
   try {
     const summary = await onNode(flags, out, submissionToWire(submission, cluster), async (node, onEvent) => summarizeCluster(await node.submitCluster({ ...submission, ...cluster, onEvent }))) as ClusterSummary
@@ -148,6 +167,30 @@ async function runClusterSubmit (submission: JobSubmission, flags: SubmitFlags):
       process.stdout.write(`  owed    ${lamports(summary.amount)} for ${summary.gpuSeconds} GPU-s, one receipt per member\n`)
     }
     if (!summary.ok) throw new IonetError(IonetErrorCode.JOB_FAILED, `the cluster job did not succeed on every member: ${summary.members.filter(m => m.status !== 'SUCCEEDED').map(m => `member ${m.index}: ${m.message} (${m.errorCode})`).join('; ')}; outputs and receipts were kept`)
+  } finally {
+    out.close()
+  }
+}
+
+/**
+ * `submit --shard-inputs`: a gang lease of --gpus, the job once per shard, each free GPU taking
+ * the next shard, lost shards moved to other members (services/market/batch.ts).
+ */
+async function runBatchSubmit (submission: JobSubmission, flags: SubmitFlags, path: string): Promise<void> {
+  const cluster = clusterTerms(flags)
+  if (flags.gpusPerShard !== undefined && flags.gpusPerShard > flags.gpus) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--gpus-per-shard ${flags.gpusPerShard} is more than --gpus ${flags.gpus}`)
+  const shards = await shardInputs(path, { outDir: submission.outDir, ...(flags.shards !== undefined ? { shards: flags.shards } : {}), ...(flags.shardAs !== undefined ? { as: flags.shardAs } : {}) })
+  const batch = { shards, resume: flags.resume, ...(flags.gpusPerShard !== undefined ? { shardUnits: flags.gpusPerShard } : {}) }
+  const out = createRenderer({ json: flags.json })
+  try {
+    const summary = await onNode(flags, out, submissionToWire(submission, cluster, batch), async (node, onEvent) => summarizeBatch(await node.submitBatch({ ...submission, ...cluster, ...batch, onEvent }), submission.outDir)) as BatchSummary
+    out.close()
+    out.result({ ...summary })
+    if (!flags.json) process.stdout.write(describeBatch(summary))
+    if (!summary.ok) {
+      const f = summary.shards.failed
+      throw new IonetError(IonetErrorCode.SHARD_FAILED, `${f} of ${summary.shards.total} shard${f === 1 ? '' : 's'} failed${summary.failures[0] !== undefined ? ` (shard ${summary.failures[0].shard}: ${summary.failures[0].reason}, ${summary.failures[0].code})` : ''}; shards done, their outputs and receipts were kept: fix the cause and run again with --resume`)
+    }
   } finally {
     out.close()
   }
@@ -223,6 +266,12 @@ async function mustBeFile (flag: string, path: string): Promise<void> {
   throw new IonetError(IonetErrorCode.FILE_NOT_FOUND, `${flag}: no such file: ${path}`)
 }
 
+
+/** A plain file name, for --shard-as: the shard's file lands in the job's input directory, never elsewhere. */
+function parseShardName (v: string): string {
+  if (v === '' || v === '.' || v === '..' || v.includes('/') || v.includes('\\')) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--shard-as ${v}: expected a plain file name (e.g. input.jsonl)`)
+  return v
+}
 
 /** NAME=value, for --env. */
 function parseEnv (v: string): { name: string, value: string } {
