@@ -67,9 +67,10 @@ async function split (file: string, size: number, parts: number, name: string, d
   try {
     const buf = Buffer.alloc(SCAN_BYTES)
     for (let k = 1; k < parts; k++) {
-      let from = Math.max(Math.floor(size * k / parts), cuts[k - 1] as number)
+      // From the byte before the even split point: a split point that falls on a line's start cuts there.
+      let from = Math.max(Math.floor(size * k / parts) - 1, cuts[k - 1] as number)
       let cut = size
-      // The first line end at or after the even split point; bounded by the file's size.
+      // The first line end from there on; bounded by the file's size.
       while (from < size) {
         const { bytesRead } = await handle.read(buf, 0, SCAN_BYTES, from)
         if (bytesRead === 0) break

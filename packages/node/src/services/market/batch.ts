@@ -196,8 +196,9 @@ export async function runBatch (stages: BatchStages, bus: NodeEvents, job: Batch
         stages.memberOutcome(events, m.provider)
         settle(rec, run.receipt, run.receiptPath, run.outputs.map(o => ({ name: o.name, size: o.size.toString(), sha256: o.sha256 })))
         rec.exitCode = run.result.exitCode
-        events.emit({ type: 'batch:shard', shard, provider: m.provider, state: 'done', amount: run.receipt.body.amount.toString() })
         await save()
+        // Said once it is on disk: a renter stopped after this line resumes with the shard done.
+        events.emit({ type: 'batch:shard', shard, provider: m.provider, state: 'done', amount: run.receipt.body.amount.toString() })
         notify()
       } catch (err) {
         if (errorCode(err) === IonetErrorCode.CANCELLED || aborted()) {
