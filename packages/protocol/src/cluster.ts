@@ -76,21 +76,28 @@ export function planGang (spec: GangSpec, offers: readonly Offer[]): GangPlan {
   const maxMembers = spec.maxMembers ?? MAX_GANG_MEMBERS
   const memberRequest: JobRequest = { ...spec.request, requirements: { ...spec.request.requirements, units: min } }
   const best = new Map<string, GangMemberPlan & { capacity: number }>()
+  /** Fitting providers left out for their round trip alone: the shortfall's message says so. */
+  const tooFar = new Set<string>()
   for (const offer of offers) {
     if (spec.exclude?.has(offer.provider) === true) continue
-    if (spec.maxRttMs !== undefined && !((spec.rttMs?.get(offer.provider) ?? Infinity) <= spec.maxRttMs)) continue
     // The fit of one member's smallest share; heard free capacity is left out (unitsOnOffer).
     const { unitsFree: _heard, ...standing } = offer
     if (!evaluateFit(memberRequest, standing).fits) continue
     const capacity = unitsOnOffer(spec.request, offer)
     if (capacity < min) continue
+    // After the fit: the shortfall counts only the providers the bound alone left out.
+    if (spec.maxRttMs !== undefined && !((spec.rttMs?.get(offer.provider) ?? Infinity) <= spec.maxRttMs)) {
+      tooFar.add(offer.provider)
+      continue
+    }
     const held = best.get(offer.provider)
     const price = offer.pricePerUnitHour
     if (held !== undefined && !cheaper(price, held.pricePerUnitHour)) continue
     best.set(offer.provider, { provider: offer.provider, gpuClass: offer.gpuClass, units: 0, capacity, ...(price !== undefined ? { pricePerUnitHour: price } : {}) })
   }
   const ranked = [...best.values()].sort((a, b) => compareCandidates(a, b))
-  if (ranked.length === 0) return { ok: false, shortfall: GangShortfall.NO_FITTING_PROVIDER, unitsFound: 0, message: `no known provider fits a member of ${min} ${unitLabel(spec, min)}` }
+  const far = tooFar.size === 0 ? '' : ` (${tooFar.size} more beyond the ${spec.maxRttMs as number} ms round trip allowed, or not answering)`
+  if (ranked.length === 0) return { ok: false, shortfall: GangShortfall.NO_FITTING_PROVIDER, unitsFound: 0, message: `no known provider fits a member of ${min} ${unitLabel(spec, min)}${far}` }
   const members: GangMemberPlan[] = []
   const spare: GangMemberPlan[] = []
   let missing = total
@@ -111,7 +118,7 @@ export function planGang (spec: GangSpec, offers: readonly Offer[]): GangPlan {
   if (unitsFound >= total) {
     return { ok: false, shortfall: GangShortfall.TOO_MANY_MEMBERS, unitsFound, message: `${total} ${unitLabel(spec, total)} would take more than ${maxMembers} members` }
   }
-  return { ok: false, shortfall: GangShortfall.NOT_ENOUGH_UNITS, unitsFound, message: `only ${unitsFound} of the ${total} ${unitLabel(spec, total)} wanted are on ${ranked.length} fitting provider${ranked.length === 1 ? '' : 's'} not yet tried` }
+  return { ok: false, shortfall: GangShortfall.NOT_ENOUGH_UNITS, unitsFound, message: `only ${unitsFound} of the ${total} ${unitLabel(spec, total)} wanted are on ${ranked.length} fitting provider${ranked.length === 1 ? '' : 's'} not yet tried${far}` }
 }
 
 function cheaper (a: bigint | undefined, b: bigint | undefined): boolean {

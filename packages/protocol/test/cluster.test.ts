@@ -57,6 +57,10 @@ describe('planGang', () => {
     const offers = [host('a', 2, 1n), host('b', 2, 2n), host('c', 2, 9_000_000n), host('d', 2, 3n)]
     expect(shares(planGang(spec(4, { exclude: new Set(['a']) }), offers))).toEqual([['b', 2], ['d', 2]])
     expect(shares(planGang(spec(4, { rttMs: new Map([['a', 80], ['b', 20], ['d', 30]]), maxRttMs: 50 }), offers))).toEqual([['b', 2], ['d', 2]])
+    // Not measured (did not answer) counts as beyond the bound; the shortfall says how many were left out for it.
+    expect(planGang(spec(6, { rttMs: new Map([['a', 80], ['b', 20]]), maxRttMs: 50 }), offers)).toMatchObject({
+      ok: false, shortfall: GangShortfall.NOT_ENOUGH_UNITS, unitsFound: 2, message: 'only 2 of the 6 GPUs wanted are on 1 fitting provider not yet tried (2 more beyond the 50 ms round trip allowed, or not answering)'
+    })
   })
 
   it('says why when no cluster can be planned', () => {

@@ -13,6 +13,7 @@ import { createServer } from '../http-module.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { errorCode } from '../errors.js'
 import type { IonetNode } from '../node/ionet-node.js'
+import { gangTermsOf } from '../services/market/gang.js'
 import { marketView } from '../services/market/market-view.js'
 import { nodeStatus, peerList } from './status.js'
 import { submissionFromWire, summarizeBatch, summarizeCluster, summarizeOutcome, toJson } from './wire.js'
@@ -82,7 +83,7 @@ export class ControlServer {
     res.writeHead(200, { 'content-type': 'application/x-ndjson' })
     try {
       const job = { ...submission, signal: cancel.signal, onEvent: (e: NodeEvent) => { res.write(toJson(e) + '\n') } }
-      const cluster = wire.cluster !== undefined ? { ...job, ...(wire.cluster.minUnitsPerMember !== undefined ? { minUnitsPerMember: wire.cluster.minUnitsPerMember } : {}) } : undefined
+      const cluster = wire.cluster !== undefined ? { ...job, ...gangTermsOf(wire.cluster) } : undefined
       const summary = cluster === undefined
         ? summarizeOutcome(await this.node.submit(job))
         : wire.batch !== undefined

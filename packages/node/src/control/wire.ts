@@ -6,6 +6,7 @@ import type { Requirements } from '@ionet-p2p/protocol'
 import type { JobOutcome, JobSubmission } from '../services/market/renter.js'
 import type { ClusterOutcome } from '../services/market/cluster.js'
 import type { BatchOutcome, BatchSubmission } from '../services/market/batch.js'
+import type { GangTerms } from '../services/market/gang.js'
 import { manifestPath } from '../services/market/batch-manifest.js'
 import type { BatchManifest } from '../services/market/batch-manifest.js'
 
@@ -178,7 +179,7 @@ export type WireSubmission = Omit<JobSubmission, 'signal' | 'onEvent' | 'require
   maxPricePerUnitHour: string
   maxOutputBytes?: string
   /** Rent a cluster (services/market/cluster.ts) instead of one provider. */
-  cluster?: { minUnitsPerMember?: number }
+  cluster?: GangTerms
   /** With `cluster`: run the job once per shard (services/market/batch.ts) instead of once per member. */
   batch?: Pick<BatchSubmission, 'shards' | 'shardUnits' | 'resume'>
 }

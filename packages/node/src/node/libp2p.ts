@@ -257,8 +257,10 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
       ...(autonat !== undefined ? { autonat } : {}),
       ...(options.nat.plan.relayServer ? { relay: relayServer(options.nat.options) } : {}),
       ...(upnpNat !== undefined ? { upnp: upnpNat } : {}),
-      // Two outbound pings per connection (kad-dht's and ours); listeners accept two by default.
-      ping: ping({ maxOutboundStreams: 2 }),
+      // Four each way per connection, not the default two: a ping stream that has ended on our side
+      // still counts until the remote's close arrives, and kad-dht, a quote's latency and a
+      // cluster's round-trip bound each ping (measured: a third ping within milliseconds refused at two).
+      ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
       dht: kadDHT({
         protocol: PROTOCOL_IDS.kad,
         // Left unset, kad-dht starts as a client and waits for a confirmed public address before

@@ -15,6 +15,7 @@ import type { NodeEvent } from '../../src/events.js'
 import { ProcessExecutor } from '../../src/executors/process-executor.js'
 import type { IonetNode } from '../../src/node/ionet-node.js'
 import { formGang } from '../../src/services/market/gang.js'
+import { shapingTap } from '../../src/network/connection-tap.js'
 import { runCluster } from '../../src/services/market/cluster.js'
 import type { GangSubmission } from '../../src/services/market/gang.js'
 import { TestNetwork, gpu, host, wants } from '../helpers/network.js'
@@ -219,4 +220,79 @@ describe('gang leases', () => {
     expect(old.scorer.score(renter.peerId)).toBe(before)
     expect(free()).toEqual([2, 1, 1])
   }, 60_000)
+})
+
+describe('gang leases with a round-trip bound', () => {
+  // far's links are 150 ms each way (a real delay line under the transport, both directions):
+  // a round trip of at least 300 ms, against well under a millisecond for the others on loopback.
+  const FAR_ONE_WAY_MS = 150
+  const BOUND_MS = 150
+  const net = new TestNetwork()
+  let work: string
+  const near: IonetNode[] = []
+  let far: IonetNode
+  let renter: IonetNode
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ionet-gang-rtt-'))
+    await net.seed()
+    const provider = (count: number): Parameters<TestNetwork['provider']>[1] => ({
+      hardware: host(Array.from({ length: count }, (_, i) => gpu('NVIDIA GeForce RTX 4090', 24564, i))),
+      terms: { pricePerGpuHour: 2_000_000n, maxDurationS: 600, maxInputBytes: 1n << 30n },
+      executors: [new ProcessExecutor()]
+    })
+    near.push(await net.provider('near-two', provider(2)), await net.provider('near-one', provider(1)))
+    // The cheapest, so that without the bound it is always a member.
+    far = await net.provider('far', { ...provider(1), terms: { pricePerGpuHour: 1_000_000n, maxDurationS: 600, maxInputBytes: 1n << 30n } }, {
+      connectionTap: shapingTap({ counter: { messages: 0, bytes: 0 }, delayMs: () => FAR_ONE_WAY_MS })
+    })
+    // TCP addresses on loopback differ by port alone.
+    const portOf = (a: { toString: () => string }): string => /\/tcp\/(\d+)/.exec(a.toString())?.[1] ?? ''
+    const farPorts = new Set(far.libp2p.getMultiaddrs().map(portOf))
+    renter = await net.node('renter', {
+      connectionTap: shapingTap({ counter: { messages: 0, bytes: 0 }, delayMs: remote => (farPorts.has(portOf(remote)) ? FAR_ONE_WAY_MS : 0) })
+    })
+    await Promise.all([...near, far].map(async n => n.publishCapability(AbortSignal.timeout(15_000))))
+    await waitUntil('the renter finds all three providers', async () => (await renter.directory.discover(RTX)).length === 3, { timeoutMs: 20_000, intervalMs: 200 })
+  }, 90_000)
+  afterAll(async () => {
+    await net.stop()
+    await rm(work, { recursive: true, force: true })
+  })
+
+  const free = (): number[] => [...near, far].map(p => p.ledger?.unitsFree(RTX) ?? -1)
+  const gang = (units: number, maxRttMs?: number): GangSubmission => {
+    const requirements = wants({ gpuClass: RTX, units, executor: Executor.PROCESS })
+    return {
+      job: { requirements, durationS: 60, maxPricePerUnitHour: 3_000_000n, command: ['true'], inputs: [], outDir: work },
+      request: { requirements, durationS: 60, maxPricePerUnitHour: 3_000_000n },
+      inputBytes: 0n,
+      ...(maxRttMs !== undefined ? { maxRttMs } : {})
+    }
+  }
+
+  it('leaves out a provider beyond --max-rtt, says so when the cluster needs it, and holds nothing then', async () => {
+    const rtt = await renter.renter.rtt([far.peerId, ...near.map(n => n.peerId)])
+    expect(rtt.get(far.peerId)).toBeGreaterThanOrEqual(2 * FAR_ONE_WAY_MS)
+
+    const within = await formGang(renter.renter, new NodeEvents(), gang(3, BOUND_MS))
+    expect(new Set(within.members.map(m => m.provider))).toEqual(new Set(near.map(n => n.peerId)))
+    await within.release()
+
+    const seen: NodeEvent[] = []
+    const events = new NodeEvents()
+    events.on(e => { seen.push(e) })
+    await expect(formGang(renter.renter, events, gang(4, BOUND_MS))).rejects.toThrow(/^no cluster of 4 units: only 3 of the 4 GPUs wanted are on 2 fitting providers not yet tried \(1 more beyond the 150 ms round trip allowed, or not answering\); every hold was released$/)
+    expect(seen.filter(e => e.type === 'lease:accepted' || e.type === 'bid:solicited')).toHaveLength(0)
+    await waitUntil('every GPU is free', async () => free().every((n, i) => n === [2, 1, 1][i]), { timeoutMs: 10_000, intervalMs: 100 })
+
+    // The bound is what left it out: one GPU goes to the cheapest, far, once the bound allows its
+    // round trip or there is none. (One member alone: a slow answer is not cut short by faster ones.)
+    for (const bound of [10_000, undefined]) {
+      const one = await formGang(renter.renter, new NodeEvents(), gang(1, bound))
+      expect(one.members.map(m => m.provider)).toEqual([far.peerId])
+      await one.release()
+    }
+    await waitUntil('every GPU is free again', async () => free().every((n, i) => n === [2, 1, 1][i]), { timeoutMs: 10_000, intervalMs: 100 })
+  }, 90_000)
 })

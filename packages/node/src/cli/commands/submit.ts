@@ -13,6 +13,8 @@ import type { NodeEvent } from '../../events.js'
 import { checkImageArchive } from '../../executors/container/image-blobs.js'
 import { validateWasmModule } from '../../executors/index.js'
 import type { JobSubmission } from '../../services/market/renter.js'
+import { gangTermsOf } from '../../services/market/gang.js'
+import type { GangTerms } from '../../services/market/gang.js'
 import { submissionToWire, summarizeBatch, summarizeCluster, summarizeOutcome } from '../../control/wire.js'
 import type { BatchSummary, ClusterSummary, OutcomeSummary, WireSubmission } from '../../control/wire.js'
 import type { IonetNode } from '../../node/ionet-node.js'
@@ -46,6 +48,7 @@ interface SubmitFlags extends NetworkFlags {
   maxMemory?: number
   cluster: boolean
   minPerMember?: number
+  maxRtt?: number
   shardInputs?: string
   shards?: number
   shardAs?: string
@@ -82,6 +85,7 @@ export function submitCommand (): Command {
     .addOption(new Option('--max-memory <size>', 'WASM memory limit, e.g. 1GiB (default: the provider\'s)').argParser(v => parseSizeMiB('--max-memory', v)))
     .addOption(new Option('--cluster', 'lease --gpus over as many providers as it takes, all or none, and run the job once on each (outputs in --out/<member>/)').default(false))
     .addOption(new Option('--min-per-member <n>', 'with --cluster: fewest GPUs one provider may bring (e.g. 8 for NVLink work; default 1)').argParser(v => parseCount('--min-per-member', v, 1, 65_536)))
+    .addOption(new Option('--max-rtt <ms>', 'with --cluster or --shard-inputs: members only among providers whose round trip to this node is at most ms, measured by ping before the lease').argParser(v => parseCount('--max-rtt', v, 1, 60_000)))
     .addOption(new Option('--shard-inputs <path>', 'a sharded batch on a --gpus cluster: the job once per file of this directory (or per part of this file, with --shards), each shard on the next free GPU; outputs in --out/<shard>/, progress in --out/manifest.json'))
     .addOption(new Option('--shards <n>', 'with --shard-inputs <file>: cut the file into n parts at line ends').argParser(v => parseCount('--shards', v, 1, MAX_BATCH_SHARDS)))
     .addOption(new Option('--shard-as <name>', 'with --shard-inputs: the name each shard\'s file has in the job, in/<name> (default: the file\'s own name)').argParser(parseShardName))
@@ -100,7 +104,9 @@ async function runSubmit (args: string[], flags: SubmitFlags): Promise<void> {
   const submission = await buildSubmission(args, flags)
   const batchOnly = (['shards', 'shardAs', 'gpusPerShard'] as const).find(f => flags[f] !== undefined) ?? (flags.resume ? 'resume' : undefined)
   if (batchOnly !== undefined && flags.shardInputs === undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--${batchOnly.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)} is for sharded batches (--shard-inputs)`)
-  if (flags.minPerMember !== undefined && !flags.cluster && flags.shardInputs === undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--min-per-member is for --cluster jobs')
+  for (const [flag, given] of [['--min-per-member', flags.minPerMember], ['--max-rtt', flags.maxRtt]] as const) {
+    if (given !== undefined && !flags.cluster && flags.shardInputs === undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `${flag} is for --cluster jobs and sharded batches (--shard-inputs)`)
+  }
   if (flags.shardInputs !== undefined) return runBatchSubmit(submission, flags, flags.shardInputs)
   if (flags.cluster) return runClusterSubmit(submission, flags)
   const out = createRenderer({ json: flags.json })
@@ -145,9 +151,9 @@ async function onNode (flags: SubmitFlags, out: ReturnType<typeof createRenderer
 }
 
 /** The gang lease's constraints of `--cluster` and `--shard-inputs`, checked before joining the network. */
-function clusterTerms (flags: SubmitFlags): { minUnitsPerMember?: number } {
+function clusterTerms (flags: SubmitFlags): GangTerms {
   if (flags.minPerMember !== undefined && flags.minPerMember > flags.gpus) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--min-per-member ${flags.minPerMember} is more than --gpus ${flags.gpus}`)
-  return flags.minPerMember !== undefined ? { minUnitsPerMember: flags.minPerMember } : {}
+  return gangTermsOf({ minUnitsPerMember: flags.minPerMember, maxRttMs: flags.maxRtt })
 }
 
 /** `submit --cluster`: a gang lease of --gpus over many providers, the job once on each (services/market/cluster.ts). */

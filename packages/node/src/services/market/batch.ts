@@ -31,7 +31,7 @@ import type { LocalFile } from '../jobs/job-client.js'
 import { MANIFEST_VERSION, readManifest, writeManifest } from './batch-manifest.js'
 import type { BatchManifest, ManifestFile, ManifestMember, ManifestShard } from './batch-manifest.js'
 import type { ClusterStages, ClusterSubmission } from './cluster.js'
-import { formGang } from './gang.js'
+import { formGang, gangTermsOf } from './gang.js'
 import type { GangMember } from './gang.js'
 import { inputBytesOf, jobRequest } from './renter.js'
 import type { BatchTerms, PreparedFiles } from './renter.js'
@@ -130,7 +130,7 @@ export async function runBatch (stages: BatchStages, bus: NodeEvents, job: Batch
     if (replacements >= MARKET_DEFAULTS.batchReplacements) return false
     replacements++
     try {
-      const gang = await formGang(stages, events, { job, request: { ...request, requirements: { ...request.requirements, units } }, inputBytes, minUnitsPerMember, batch, exclude: everMembers })
+      const gang = await formGang(stages, events, { job, request: { ...request, requirements: { ...request.requirements, units } }, inputBytes, ...gangTermsOf(job), minUnitsPerMember, batch, exclude: everMembers })
       admit(gang.members)
       await save()
       return true
@@ -228,7 +228,7 @@ export async function runBatch (stages: BatchStages, bus: NodeEvents, job: Batch
   }
 
   try {
-    const gang = await formGang(stages, events, { job, request, inputBytes, minUnitsPerMember, batch })
+    const gang = await formGang(stages, events, { job, request, inputBytes, ...gangTermsOf(job), minUnitsPerMember, batch })
     admit(gang.members)
     await save()
     // Slots join as members are replaced: wait until none is left running.

@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { NodeEvents } from '../../events.js'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import type { JobClientResult } from '../jobs/job-client.js'
-import { formGang } from './gang.js'
-import type { MemberStages } from './gang.js'
+import { formGang, gangTermsOf } from './gang.js'
+import type { GangTerms, MemberStages } from './gang.js'
 import { inputBytesOf, jobRequest } from './renter.js'
 import type { JobSubmission, MemberQuote, PreparedFiles } from './renter.js'
 import type { MessageKind, OpenedEnvelope } from '@ionet-p2p/protocol'
@@ -22,10 +22,7 @@ export interface ClusterStages extends MemberStages {
   runOnLease: (events: NodeEvents, job: JobSubmission, files: PreparedFiles, quote: MemberQuote, lease: OpenedEnvelope<MessageKind.LEASE>, inputBytes: bigint, shard?: number) => Promise<JobClientResult>
 }
 
-export interface ClusterSubmission extends JobSubmission {
-  /** Fewest units one member may bring (8: eight GPUs on one host). @default 1 */
-  minUnitsPerMember?: number
-}
+export interface ClusterSubmission extends JobSubmission, GangTerms {}
 
 export interface MemberOutcome {
   index: number
@@ -51,7 +48,7 @@ export async function runCluster (stages: ClusterStages, bus: NodeEvents, job: C
   const files = await stages.prepare(job)
   try {
     const inputBytes = inputBytesOf(files)
-    const gang = await formGang(stages, events, { job, request: jobRequest(job, files), inputBytes, ...(job.minUnitsPerMember !== undefined ? { minUnitsPerMember: job.minUnitsPerMember } : {}) })
+    const gang = await formGang(stages, events, { job, request: jobRequest(job, files), inputBytes, ...gangTermsOf(job) })
     if (job.signal?.aborted === true) {
       await gang.release()
       throw new IonetError(IonetErrorCode.CANCELLED, 'the renter cancelled the job')

@@ -28,18 +28,34 @@ export interface MemberStages {
   offers: (events: NodeEvents, gpuClass: string, fresh?: boolean) => Promise<Offer[]>
   solicitShares: (events: NodeEvents, job: JobSubmission, request: JobRequest, inputBytes: bigint, shares: ReadonlyArray<{ provider: string, units: number }>) => Promise<{ quotes: MemberQuote[], refusals: Declined[] }>
   hold: (events: NodeEvents, quote: MemberQuote, holdMs: number, batch?: BatchTerms) => Promise<OpenedEnvelope<MessageKind.LEASE> | undefined>
+  /** The renter's round trip to each provider (ms), measured now; a provider that does not answer in time is left out. */
+  rtt: (providers: readonly string[]) => Promise<Map<string, number>>
   commit: (events: NodeEvents, held: OpenedEnvelope<MessageKind.LEASE>, release: boolean) => Promise<OpenedEnvelope<MessageKind.LEASE> | 'released' | undefined>
 }
 
-export interface GangSubmission {
+/** What a renter may ask of a cluster's members, beyond the job's own requirements and price bound. */
+export interface GangTerms {
+  /** Fewest units one member may bring (8: eight GPUs on one host, for NVLink work). @default 1 */
+  minUnitsPerMember?: number
+  /** Members only among providers whose round trip to the renter is at most this (ms), measured before planning. @default no bound */
+  maxRttMs?: number
+}
+
+/** The terms set, without undefined fields (exactOptionalPropertyTypes). */
+export function gangTermsOf (t: { [K in keyof GangTerms]?: GangTerms[K] | undefined }): GangTerms {
+  return {
+    ...(t.minUnitsPerMember !== undefined ? { minUnitsPerMember: t.minUnitsPerMember } : {}),
+    ...(t.maxRttMs !== undefined ? { maxRttMs: t.maxRttMs } : {})
+  }
+}
+
+export interface GangSubmission extends GangTerms {
   /** The job each member runs; `requirements.units` is the cluster's total. */
   job: JobSubmission
   /** What the job asks of the market (renter.ts jobRequest); `requirements.units` is the cluster's total. */
   request: JobRequest
   /** The job's inputs and module, in bytes (each member's bid carries it). */
   inputBytes: bigint
-  /** Fewest units one member may bring. @default 1 */
-  minUnitsPerMember?: number
   /** How long each member holds its units before the commit. @default MARKET_DEFAULTS.gangHoldMs */
   holdMs?: number
   /** A sharded batch: every member's lease is a batch lease with these terms. */
@@ -84,7 +100,19 @@ export async function formGang (stages: MemberStages, events: NodeEvents, g: Gan
   const tried = new Set<string>(g.exclude)
   const refusals: Declined[] = []
   let shortfall: string | undefined
+  /** planGang's code when it is what ended the rounds (the error's details carry it, for the emulation and the API). */
+  let shortfallCode: GangShortfall | undefined
   let firstHoldLapsesAt: number | undefined
+  /** Round trips measured so far, with maxRttMs: each provider once, when it is first a candidate. */
+  const rttMs = new Map<string, number>()
+  const measure = async (): Promise<void> => {
+    if (g.maxRttMs === undefined) return
+    const fresh = [...new Set(offers.map(o => o.provider))].filter(p => !rttMs.has(p) && !tried.has(p))
+    if (fresh.length === 0) return
+    const measured = await stages.rtt(fresh)
+    // One not answering counts as beyond any bound, and is not asked again in this gang.
+    for (const p of fresh) rttMs.set(p, measured.get(p) ?? Infinity)
+  }
   const releaseAll = async (leases: Array<OpenedEnvelope<MessageKind.LEASE>>): Promise<void> => {
     await Promise.all(leases.map(async l => stages.commit(events, l, true)))
   }
@@ -93,15 +121,23 @@ export async function formGang (stages: MemberStages, events: NodeEvents, g: Gan
       const missing = total - held.reduce((n, m) => n + m.plan.units, 0)
       if (missing === 0) break
       if (firstHoldLapsesAt !== undefined && now() > firstHoldLapsesAt - COMMIT_MARGIN_MS) { shortfall = 'the first holds would lapse before more members were found'; break }
-      const spec = { request: { ...request, requirements: { ...r, units: missing } }, minUnitsPerMember: g.minUnitsPerMember ?? 1, exclude: tried }
+      const spec = {
+        request: { ...request, requirements: { ...r, units: missing } },
+        minUnitsPerMember: g.minUnitsPerMember ?? 1,
+        exclude: tried,
+        ...(g.maxRttMs !== undefined ? { maxRttMs: g.maxRttMs, rttMs } : {})
+      }
+      await measure()
       let plan = planGang(spec, offers)
       if (!plan.ok && !rediscovered) {
         // The renter's view of the class may be stale or narrow: once, look again, wider, before giving up.
         rediscovered = true
         offers = mergeOffers(offers, await stages.offers(events, r.gpuClass, true))
+        await measure()
         plan = planGang(spec, offers)
       }
       if (!plan.ok) {
+        shortfallCode = plan.shortfall
         shortfall = plan.shortfall === GangShortfall.NO_FITTING_PROVIDER && held.length > 0 ? `no other provider fits a member (${missing} ${missing === 1 ? 'unit' : 'units'} still missing)` : plan.message
         break
       }
@@ -130,7 +166,7 @@ export async function formGang (stages: MemberStages, events: NodeEvents, g: Gan
     await releaseAll(held.map(h => h.lease))
     const said = [...new Set(refusals.filter(d => d.message !== '').map(d => d.message))].slice(0, 3)
     const why = shortfall ?? `only ${unitsHeld} of ${total} units could be held in ${MARKET_DEFAULTS.gangRounds} rounds`
-    throw new IonetError(IonetErrorCode.GANG_INCOMPLETE, `no cluster of ${total} units: ${why}${said.length > 0 ? `; providers said: ${said.join('; ')}` : ''}; every hold was released`, { unitsHeld, unitsWanted: total })
+    throw new IonetError(IonetErrorCode.GANG_INCOMPLETE, `no cluster of ${total} units: ${why}${said.length > 0 ? `; providers said: ${said.join('; ')}` : ''}; every hold was released`, { unitsHeld, unitsWanted: total, ...(shortfallCode !== undefined ? { shortfall: shortfallCode } : {}) })
   }
   // Phase two: every hold committed, or every one released.
   const committed = await Promise.all(held.map(async h => ({ h, lease: await stages.commit(events, h.lease, false) })))

@@ -140,6 +140,8 @@ const {
   solicitRounds: SOLICIT_ROUNDS
 } = MARKET_DEFAULTS
 const BID_TTL_MS = 60_000
+/** Before a second ping of a provider whose first failed (rtt). */
+const PING_RETRY_MS = 500
 /** The longest a later solicitation round waits for records of providers a first round asked blind. */
 const RECORD_WAIT_MS = 1_000
 /**
@@ -351,6 +353,25 @@ export class RenterMarket {
   }
 
   /** Hold: phase one of a gang lease; the held lease, or undefined when the provider declines. */
+  /**
+   * Round trips by libp2p ping, all providers at once, each bounded by PING_TIMEOUT_MS a try;
+   * those that fail twice or time out are left out. Twice, PING_RETRY_MS apart: a new ping stream
+   * is refused while earlier ones of the same connection (kad-dht's, a quote's) still wait for the
+   * remote's close, which was seen to take over 100 ms on a busy machine.
+   */
+  async rtt (providers: readonly string[]): Promise<Map<string, number>> {
+    const measured = new Map<string, number>()
+    await Promise.all(providers.map(async p => {
+      for (let attempt = 0; attempt < 2 && !measured.has(p); attempt++) {
+        if (attempt > 0) await new Promise(resolve => setTimeout(resolve, PING_RETRY_MS))
+        try {
+          measured.set(p, await this.o.libp2p.services.ping.ping(peerIdFromString(p), { signal: AbortSignal.timeout(PING_TIMEOUT_MS) }))
+        } catch {}
+      }
+    }))
+    return measured
+  }
+
   async hold (events: NodeEvents, quote: MemberQuote, holdMs: number, batch?: BatchTerms): Promise<OpenedEnvelope<MessageKind.LEASE> | undefined> {
     // An older provider would refuse hold_ms as an unknown field (and score this renter down for
     // it): skip a provider whose identify lists protocols but not /ionet/commit/1.0.0.
