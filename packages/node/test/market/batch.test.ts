@@ -4,7 +4,7 @@
  * three providers with 2 + 1 + 1 RTX 4090s running real processes; the renter's own runner
  * (runBatch over RenterMarket) and a hand-made renter for what an honest renter never sends.
  */
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Executor, JobStatus, LeaseRejection, ReceiptBody, hex, shardJobId } from '@ionet-p2p/protocol'
@@ -13,7 +13,7 @@ import { IonetErrorCode } from '../../src/errors.js'
 import type { NodeEvent } from '../../src/events.js'
 import { ProcessExecutor } from '../../src/executors/process-executor.js'
 import type { IonetNode } from '../../src/node/ionet-node.js'
-import { readManifest } from '../../src/services/market/batch-manifest.js'
+import { readManifest, writeManifest } from '../../src/services/market/batch-manifest.js'
 import type { BatchSubmission } from '../../src/services/market/batch.js'
 import { TestNetwork, gpu, host, wants } from '../helpers/network.js'
 import { waitUntil } from '../helpers/wait.js'
@@ -133,8 +133,29 @@ describe('sharded batches', () => {
     expect(kept.length).toBeLessThan(10)
     await waitUntil('every GPU is free after the cancel', () => free().every((n, i) => n === [2, 1, 1][i]), { timeoutMs: 20_000 })
 
+    // A renter killed between storing a shard's receipt and moving its outputs into place leaves the
+    // shard `running` in the manifest and its outputs staged: so made here from a shard done.
+    const cut = kept[0]!
+    const cutDir = join(out, String(cut.shard))
+    await mkdir(join(cutDir, '.ionet-incoming-cut'))
+    await rename(join(cutDir, 'out.txt'), join(cutDir, '.ionet-incoming-cut', 'out.txt'))
+    const asKilled = structuredClone(stopped)
+    const rec = asKilled.shards[cut.shard]!
+    asKilled.cost.amount = (BigInt(asKilled.cost.amount) - BigInt(rec.receipt!.amount)).toString()
+    asKilled.cost.gpuSeconds = (BigInt(asKilled.cost.gpuSeconds) - BigInt(rec.receipt!.gpuSeconds)).toString()
+    rec.state = 'running'
+    delete rec.receipt
+    delete rec.outputs
+    // And one cut off mid-download: what it staged is not a result.
+    const partial = stopped.shards.find(s => s.state !== 'done')!
+    await mkdir(join(out, String(partial.shard), '.ionet-incoming-partial'), { recursive: true })
+    await writeFile(join(out, String(partial.shard), '.ionet-incoming-partial', 'out.txt'), 'par')
+    await writeManifest(out, asKilled)
+
     const again = await renter.submitBatch(batch(out, shards, { resume: true }))
     expect(again.failed).toBe(0)
+    expect(again.manifest.shards[cut.shard]).toMatchObject({ state: 'done', outputs: [{ name: 'out.txt', size: String(`part ${cut.shard}\n`.length) }] })
+    for (const d of [cutDir, join(out, String(partial.shard))]) expect((await readdir(d)).filter(n => n.startsWith('.ionet-incoming-'))).toEqual([])
     for (const s of kept) {
       const now = again.manifest.shards[s.shard]
       expect(now?.receipt?.jobId).toBe(s.receipt?.jobId)

@@ -7,8 +7,8 @@
  * only once the receipt is countersigned and stored: an attempt that breaks off (the provider
  * went away, the renter cancelled, a check failed) leaves nothing that could pass for results.
  */
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises'
+import { dirname, join, relative, sep } from 'node:path'
 import type { PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import {
   Executor, JobFrame, JobStatus, MAX_CLOCK_SKEW_MS, MAX_FRAME_BYTES, MessageKind, Phase,
@@ -20,7 +20,7 @@ import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import type { NodeEvents } from '../../events.js'
 import { StreamReader, sendFrame } from '../../network/stream-io.js'
 import type { ReceiptStore } from '../../receipts/receipt-store.js'
-import { pathUnder, receiveFile, sendFile } from './files.js'
+import { fileRef, pathUnder, receiveFile, sendFile } from './files.js'
 import { IdleWatchdog } from './idle-watchdog.js'
 
 export interface LocalFile {
@@ -168,7 +168,7 @@ export async function runJobOnProvider (o: JobClientOptions): Promise<JobClientR
     if (announced > o.maxOutputBytes) throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `provider announced ${announced} bytes of output, over the ${o.maxOutputBytes}-byte limit`)
     const outputs: ReceivedOutput[] = []
     await mkdir(o.outDir, { recursive: true })
-    staging = await mkdtemp(join(o.outDir, '.ionet-incoming-'))
+    staging = await mkdtemp(join(o.outDir, STAGING_PREFIX))
     for (const ref of result.outputs) {
       const header = (await next(`output ${ref.name}`)).file
       if (header === undefined || header.name !== ref.name || header.size !== ref.size || !equals(header.sha256, ref.sha256)) {
@@ -228,6 +228,41 @@ function runJobId (o: Pick<JobClientOptions, 'lease' | 'shard'>): Uint8Array {
 
 function cancelled (): IonetError {
   return new IonetError(IonetErrorCode.CANCELLED, 'the renter cancelled the job')
+}
+
+/** An attempt's staging directory, in its output directory: this prefix and a random tail. */
+const STAGING_PREFIX = '.ionet-incoming-'
+
+/**
+ * What an attempt cut off by the renter's own end (a kill, a crash) left staged in `outDir`. Given
+ * the attempt's countersigned receipt (on disk, so every output had been received and checked),
+ * the staged outputs whose set is the one the receipt signs (`outputs_hash`) are moved into place,
+ * as the attempt would have done next; anything else staged is removed: nothing unpaid, nothing
+ * the receipt does not describe, may pass for results. The outputs placed.
+ */
+export async function settleStaged (outDir: string, receipt?: VerifiedReceipt): Promise<ReceivedOutput[]> {
+  let entries
+  try {
+    entries = await readdir(outDir, { withFileTypes: true })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
+  }
+  const placed: ReceivedOutput[] = []
+  for (const e of entries.filter(e => e.isDirectory() && e.name.startsWith(STAGING_PREFIX))) {
+    const staging = join(outDir, e.name)
+    const files = receipt === undefined ? [] : (await readdir(staging, { withFileTypes: true, recursive: true })).filter(f => f.isFile())
+    const refs = await Promise.all(files.map(async f => {
+      const path = join(f.parentPath, f.name)
+      return { ref: await fileRef(relative(staging, path).split(sep).join('/'), path), path }
+    }))
+    if (receipt === undefined || placed.length > 0 || !equals(fileSetDigest(refs.map(r => r.ref)), receipt.body.outputsHash)) {
+      await rm(staging, { recursive: true, force: true })
+      continue
+    }
+    placed.push(...await placeOutputs(staging, outDir, refs.map(({ ref, path }) => ({ name: ref.name, path, size: ref.size, sha256: hex(ref.sha256) }))))
+  }
+  return placed
 }
 
 /** Moves a finished attempt's outputs from its staging directory into the output directory. */

@@ -27,6 +27,7 @@ import { fromString } from 'uint8arrays/from-string'
 import { IonetError, IonetErrorCode, errorCode } from '../../errors.js'
 import { NodeEvents } from '../../events.js'
 import { fileRef } from '../jobs/files.js'
+import { settleStaged } from '../jobs/job-client.js'
 import type { LocalFile } from '../jobs/job-client.js'
 import { MANIFEST_VERSION, readManifest, writeManifest } from './batch-manifest.js'
 import type { BatchManifest, ManifestFile, ManifestMember, ManifestShard } from './batch-manifest.js'
@@ -94,6 +95,8 @@ export async function runBatch (stages: BatchStages, bus: NodeEvents, job: Batch
   }
   await save()
   if (queue.settled) return finish()
+  /** The first manifest write that failed while shards ran: the batch reports it once it has settled. */
+  let saveFailed: unknown
 
   const files = await stages.prepare(job)
   const members: Member[] = []
@@ -196,9 +199,11 @@ export async function runBatch (stages: BatchStages, bus: NodeEvents, job: Batch
         stages.memberOutcome(events, m.provider)
         settle(rec, run.receipt, run.receiptPath, run.outputs.map(o => ({ name: o.name, size: o.size.toString(), sha256: o.sha256 })))
         rec.exitCode = run.result.exitCode
-        await save()
-        // Said once it is on disk: a renter stopped after this line resumes with the shard done.
-        events.emit({ type: 'batch:shard', shard, provider: m.provider, state: 'done', amount: run.receipt.body.amount.toString() })
+        // The member takes its next shard at once, not after the write: on a renter serving many
+        // members the writes queue up, and a GPU would stand idle behind them (bench makespan).
+        // Said done once it is on disk: a renter stopped after this line resumes with the shard done.
+        const amount = run.receipt.body.amount.toString()
+        void save().then(() => { events.emit({ type: 'batch:shard', shard, provider: m.provider, state: 'done', amount }) }, (err: unknown) => { saveFailed ??= err })
         notify()
       } catch (err) {
         if (errorCode(err) === IonetErrorCode.CANCELLED || aborted()) {
@@ -250,10 +255,11 @@ export async function runBatch (stages: BatchStages, bus: NodeEvents, job: Batch
       m.record.state = 'released'
     }))
     manifest.finished = manifest.shards.every(s => s.state === 'done' || s.state === 'failed')
-    await save().catch(() => {})
+    await save().catch((err: unknown) => { saveFailed ??= err })
     await files.cleanup()
   }
   if (stopped?.code === IonetErrorCode.CANCELLED) throw stopped
+  if (saveFailed !== undefined) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `the batch ran, but its manifest in ${job.outDir} could not be written: ${(saveFailed as Error).message}`)
   const outcome = finish()
   events.emit({ type: 'batch:finished', shards: count, done: count - outcome.failed, failed: outcome.failed, retried: queue.counts().retried, amount: manifest.cost.amount })
   return outcome
@@ -297,8 +303,8 @@ function fresh (job: BatchSubmission, shardFiles: LocalFile[][], shardUnits: num
 /**
  * The manifest of an earlier run of this batch, its inputs checked unchanged. Shards done stay
  * done; a shard the renter stopped while it ran counts as done when its run reached a
- * countersigned receipt (the outputs were placed before the manifest could say so); every other
- * shard runs again. Members of the earlier run are not reused: their leases lapsed with it.
+ * countersigned receipt (its outputs are moved into place if the stop came before that); every
+ * other shard runs again. Members of the earlier run are not reused: their leases lapsed with it.
  */
 async function resumed (stages: BatchStages, job: BatchSubmission, shardFiles: LocalFile[][], queue: ShardQueue): Promise<BatchManifest> {
   const m = await readManifest(job.outDir)
@@ -315,6 +321,9 @@ async function resumed (stages: BatchStages, job: BatchSubmission, shardFiles: L
       const last = rec.attempts[rec.attempts.length - 1]
       const receipt = last === undefined ? undefined : await stages.storedReceipt(hex(shardJobId(fromString(last.leaseJobId, 'base16'), rec.shard)))
       if (receipt !== undefined && last !== undefined) {
+        // Stopped between storing the receipt and moving the outputs into place: finish the move.
+        const placed = await settleStaged(join(job.outDir, String(rec.shard)), receipt)
+        if (placed.length > 0) rec.outputs = placed.map(o => ({ name: o.name, size: o.size.toString(), sha256: o.sha256 }))
         rec.state = 'done'
         rec.status = statusName(receipt.body.status)
         rec.receipt = { jobId: hex(receipt.body.jobId), path: '', amount: receipt.body.amount.toString(), gpuSeconds: receipt.body.gpuSeconds.toString() }
@@ -325,7 +334,12 @@ async function resumed (stages: BatchStages, job: BatchSubmission, shardFiles: L
       }
     }
     if (rec.state === 'done') queue.restore(rec.shard, rec.member ?? rec.attempts.at(-1)?.member ?? '')
-    else { rec.state = 'pending'; delete rec.member }
+    else {
+      rec.state = 'pending'
+      delete rec.member
+      // An attempt cut off mid-download leaves its staged part: not results, and the shard runs again.
+      await settleStaged(join(job.outDir, String(rec.shard)))
+    }
   }
   for (const mb of m.members) if (mb.state === 'active') mb.state = 'released'
   return m
