@@ -27,7 +27,7 @@ import {
 } from '@ionet-p2p/protocol'
 import type { Debts, GangSpec, InviteeState, JobRequest, Offer, QuoteCandidate } from '@ionet-p2p/protocol'
 import type { EngineContext } from '../engine.js'
-import { SimFailure } from '../metrics/recorder.js'
+import { BATCH_ABANDONED, SimFailure, batchSettled, idealMakespanS } from '../metrics/recorder.js'
 import type { Recorder } from '../metrics/recorder.js'
 import type { Scenario } from '../scenario/schema.js'
 import { ChurnSchedule } from '../workload/churn.js'
@@ -233,6 +233,8 @@ interface Batch {
   slots: BatchSlot[]
   forming: number
   replacements: number
+  /** Members the initial gang was formed with (a replacement may bring more than one). */
+  startMembers: number
   membersReplaced: number
   membersUnreplaced: number
   costLamports: number
@@ -1293,6 +1295,7 @@ export class Simulation {
       slots: [],
       forming: 0,
       replacements: 0,
+      startMembers: 0,
       membersReplaced: 0,
       membersUnreplaced: 0,
       costLamports: 0,
@@ -1443,6 +1446,7 @@ export class Simulation {
     if (f.initial) {
       b.state = 'running'
       b.formedS = t
+      b.startMembers = f.held.length
       const first = f.held[0] as BatchMember
       this.rec.jobMatched(t, b.spec.id, { provider: first.node, pricePerUnitHour: BigInt(first.price), quotes: f.held.length, reachability: this.relayed(b.spec.renter, first.node) ? 'relayed' : 'direct' })
     } else {
@@ -1524,7 +1528,7 @@ export class Simulation {
   private stopIfNoMembers (b: Batch, t: number): void {
     if (b.state !== 'running' || b.forming > 0 || b.members.some(m => m.state === 'active')) return
     b.queue.abandon(SimFailure.MEMBER_GONE)
-    b.stopReason = 'every member was lost and no other provider could replace them'
+    b.stopReason = BATCH_ABANDONED
     this.endBatch(b, t)
   }
 
@@ -1532,7 +1536,8 @@ export class Simulation {
     for (const m of b.members) this.releaseMember(m, t)
     const failed = b.queue.counts().failed
     this.rec.jobEnded(t, b.spec.id, failed === 0)
-    this.batchRow(b, t, failed === 0 ? 'completed' : 'incomplete', failed === 0 ? '' : (b.stopReason !== '' ? SimFailure.MEMBER_GONE : 'SHARD_FAILED'), b.stopReason)
+    const settled = batchSettled(failed, b.stopReason !== '')
+    this.batchRow(b, t, settled.outcome, settled.reason, b.stopReason)
   }
 
   /** A member's lease ends: its units are free again, unless it left (and took them with it). */
@@ -1578,12 +1583,12 @@ export class Simulation {
       message,
       formedAfterS: b.formedS - b.spec.atS,
       makespanS: settled ? t - b.spec.atS : NaN,
-      idealMakespanS: c.shards * c.shardSeconds * c.shardUnits / c.units,
+      idealMakespanS: idealMakespanS(c),
       costLamports: b.costLamports,
       shardsDone: counts.done,
       shardsRetried: counts.retried,
       shardsFailed: counts.failed,
-      members: b.members.length - replaced,
+      members: b.startMembers,
       membersReplaced: replaced,
       membersUnreplaced: b.membersUnreplaced
     })

@@ -10,7 +10,7 @@
  */
 import { LAMPORTS_PER_SOL } from '@ionet-p2p/protocol'
 import type { Scenario } from '../scenario/schema.js'
-import type { JobSpec } from '../workload/jobs.js'
+import type { BatchSpec, JobSpec } from '../workload/jobs.js'
 import type { Population } from '../workload/population.js'
 import { Histogram } from './histogram.js'
 
@@ -54,7 +54,7 @@ export interface BatchRow {
   /** Seconds from its arrival: the gang formed, the last shard settled (NaN when not). */
   formedAfterS: number
   makespanS: number
-  /** shards × shardSeconds × shardUnits / units: every unit busy from arrival to the end. */
+  /** shards × shardSeconds × shardUnits / units: every unit busy from arrival to the end (idealMakespanS()). */
   idealMakespanS: number
   costLamports: number
   shardsDone: number
@@ -64,6 +64,27 @@ export interface BatchRow {
   members: number
   membersReplaced: number
   membersUnreplaced: number
+}
+
+/** Why a batch settled with shards failed when every member was lost (batch.ts says the same). */
+export const BATCH_ABANDONED = 'every member was lost and no other provider could replace them'
+
+/**
+ * A batch's ideal makespan (BatchRow.idealMakespanS): shards × shardSeconds × shardUnits / units,
+ * every unit of the cluster busy from its arrival to its end. Both engines' rows use it.
+ */
+export function idealMakespanS (c: Pick<BatchSpec, 'shards' | 'shardSeconds' | 'shardUnits' | 'units'>): number {
+  return c.shards * c.shardSeconds * c.shardUnits / c.units
+}
+
+/**
+ * A settled batch's outcome and reason (BatchRow): completed when no shard failed; else
+ * incomplete, for MEMBER_GONE when its shards were abandoned because every member was lost
+ * (BATCH_ABANDONED), else SHARD_FAILED (shards that failed for good, ShardQueue's FAILED).
+ */
+export function batchSettled (failed: number, abandoned: boolean): { outcome: 'completed' | 'incomplete', reason: string } {
+  if (failed === 0) return { outcome: 'completed', reason: '' }
+  return { outcome: 'incomplete', reason: abandoned ? SimFailure.MEMBER_GONE : 'SHARD_FAILED' }
 }
 
 export type Reachability = 'direct' | 'relayed'

@@ -2,7 +2,9 @@
  * The emulation engine: a scenario run by the production node code itself. Every node of the
  * population becomes a real IonetNode (libp2p over TCP loopback, the DHT, gossipsub, the market
  * services, the process executor), and the scenario's jobs are submitted in real time, each by
- * its renter, as `sleep <duration>` process jobs. What the recorder gets is measured on that
+ * its renter, as `sleep <duration>` process jobs (a cluster job as a sharded batch on a real gang
+ * lease, IonetNode.submitBatch, each shard a `sleep <shardSeconds>` process job, recorded as a
+ * batch row as the discrete-event engine records one). What the recorder gets is measured on that
  * stack: matches and failures as the renters see them, gossip and DHT behaviour from inside
  * libp2p (network-probes.ts), bytes from the connections themselves (network/connection-tap.ts).
  *
@@ -21,11 +23,11 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MARKET_DEFAULTS } from '@ionet-p2p/protocol'
-import { ChurnSchedule, SimError, SimErrorCode, jobArrivals } from '@ionet-p2p/simulations'
-import type { Engine, EngineContext, EngineReport, JobSpec, Population, Reachability, Scenario } from '@ionet-p2p/simulations'
+import { ChurnSchedule, SimError, SimErrorCode, batchSettled, hasClusterJobs, idealMakespanS, jobArrivals } from '@ionet-p2p/simulations'
+import type { BatchRow, BatchSpec, Engine, EngineContext, EngineReport, JobSpec, Population, Reachability, Scenario } from '@ionet-p2p/simulations'
 import { HostProcess } from './host-process.js'
 import { LIBP2P_DEFAULTS, LIMIT_SLACK_S } from './host-protocol.js'
-import type { HostEvent, HostInit, HostTotals, JobEvent, PeerEntry } from './host-protocol.js'
+import type { HostBatchResult, HostEvent, HostInit, HostTotals, JobEvent, PeerEntry } from './host-protocol.js'
 import type { FloodTally } from './flooder.js'
 import { GossipTally, TopicTimeline, nowMs } from './network-probes.js'
 
@@ -75,6 +77,8 @@ const START_MS = 90_000
 const CONTROL_MS = 30_000
 /** How recent a host's load report must be to be shown in a progress line. */
 const LOAD_FRESH_MS = 5_000
+/** Most shards one cluster job may have: each is an input file written before the batch starts and a manifest entry rewritten at every change. */
+export const MAX_EMULATED_SHARDS = 10_000
 
 export class EmulationEngine implements Engine {
   readonly name = 'emulate' as const
@@ -109,6 +113,10 @@ function refuse (s: Scenario, population: Population, maxNodes: number, options:
   if (s.nodes.count > maxNodes) {
     throw new SimError(SimErrorCode.SCENARIO_TOO_LARGE, `${s.nodes.count} nodes is more than the emulation engine runs (at most ${maxNodes}): use --engine des`)
   }
+  const shards = Math.max(0, ...s.demand.jobs.map(j => j.cluster?.shards ?? 0))
+  if (shards > MAX_EMULATED_SHARDS) {
+    throw new SimError(SimErrorCode.SCENARIO_TOO_LARGE, `a cluster job of ${shards} shards is more than the emulation engine runs (at most ${MAX_EMULATED_SHARDS} a batch): use --engine des`)
+  }
   // Churn would mean stopping and restarting provider nodes mid-run; not emulated (yet).
   if (new ChurnSchedule(s, population).enabled) {
     throw new SimError(SimErrorCode.SCENARIO_TOO_LARGE, `the emulation engine does not emulate churn (churn.model: ${s.churn.model}): use --engine des, or churn: { model: none }`)
@@ -120,8 +128,22 @@ function interrupted (signal: AbortSignal): Error {
   return reason instanceof SimError ? reason : new SimError(SimErrorCode.INTERRUPTED, 'the emulation was stopped before the end')
 }
 
-/** A launched job, until its end is known. */
-interface LiveJob { spec: JobSpec, matched: boolean }
+/** A launched job, until its end is known; a cluster job's batch as its events said so far. */
+interface LiveJob { spec: JobSpec, matched: boolean, batch?: LiveBatch }
+
+interface LiveBatch {
+  c: BatchSpec
+  /** Scenario seconds when its gang formed; NaN before. */
+  formedS: number
+  members: number
+  membersReplaced: number
+  lost: number
+  unreplaced: number
+  done: number
+  failed: number
+  retried: Set<number>
+  costLamports: bigint
+}
 
 /** One run: its hosts, its clock, its measurements. */
 class EmulationRun {
@@ -236,6 +258,10 @@ class EmulationRun {
     while (nextSample <= s.duration) {
       r.sample(nextSample, onlineAsk)
       nextSample += s.output.sampleInterval
+    }
+    // Batches still running (or forming) at the end: their rows as they stood, as the discrete-event engine writes them.
+    for (const job of this.jobs.values()) {
+      if (job.batch !== undefined) r.batchEnded(s.duration, this.batchRow(job.spec, job.batch, 'running', '', '', s.duration))
     }
     this.gossip.flush(r, this.t0Wall, this.endWall)
     let messages = 0
@@ -411,11 +437,12 @@ class EmulationRun {
     }
     const r = this.ctx.recorder
     r.jobArrived(Math.min(this.elapsed(), this.s.duration), job)
-    this.jobs.set(job.id, { spec: job, matched: false })
+    const c = job.cluster
+    this.jobs.set(job.id, { spec: job, matched: false, ...(c !== undefined ? { batch: { c, formedS: NaN, members: 0, membersReplaced: 0, lost: 0, unreplaced: 0, done: 0, failed: 0, retried: new Set(), costLamports: 0n } } : {}) })
     this.hostOf(job.renter).send({
       type: 'submit',
       renter: job.renter,
-      job: { id: job.id, gpuClass: job.gpuClass, units: job.units, durationS: job.durationS, maxPricePerUnitHour: job.maxPricePerUnitHour },
+      job: { id: job.id, gpuClass: job.gpuClass, units: job.units, durationS: job.durationS, maxPricePerUnitHour: job.maxPricePerUnitHour, ...(c !== undefined ? { cluster: { ...c } } : {}) },
       quoteWindowMs: this.s.market.quoteWindow * 1000
     })
   }
@@ -527,6 +554,96 @@ class EmulationRun {
       case 'failed':
         this.jobs.delete(id)
         r.jobFailed(t, id, e.reason)
+        return
+      default:
+        if (job.batch !== undefined) this.batchEvent(job, job.batch, t, e)
+    }
+  }
+
+  /**
+   * A cluster job's events (emulation-host.ts runBatch), recorded as the discrete-event engine
+   * records its batches: the first gang is the job's match (its first member the provider, the
+   * gang's size the quotes), each shard keeps its units busy while it runs, and the end is the
+   * job's end (completed when no shard failed) or, for a gang that could not form, its failure;
+   * then the batch's row.
+   */
+  private batchEvent (job: LiveJob, b: LiveBatch, t: number, e: JobEvent): void {
+    const r = this.ctx.recorder
+    const spec = job.spec
+    switch (e.what) {
+      case 'formed': {
+        if (e.replacement) {
+          b.membersReplaced++
+          return
+        }
+        const first = e.members[0]
+        b.formedS = t
+        b.members = e.members.length
+        job.matched = true
+        r.jobMatched(t, spec.id, { provider: first?.provider ?? -1, pricePerUnitHour: first?.price ?? 0n, quotes: e.members.length, reachability: 'direct' })
+        return
+      }
+      case 'shard':
+        if (e.state === 'running') {
+          r.busy(t, spec.gpuClass, b.c.shardUnits)
+          return
+        }
+        r.busy(t, spec.gpuClass, -b.c.shardUnits)
+        if (e.state === 'done') {
+          b.done++
+          b.costLamports += e.amount ?? 0n
+        } else {
+          b.retried.add(e.shard)
+          if (e.state === 'failed') b.failed++
+        }
+        return
+      case 'member':
+        if (e.state === 'lost') b.lost++
+        else b.unreplaced++
+        return
+      case 'batch': {
+        this.jobs.delete(spec.id)
+        const x = e.result
+        if (!x.formed) {
+          r.jobFailed(t, spec.id, x.reason)
+          r.batchEnded(t, this.batchRow(spec, b, 'unformed', x.reason, x.message, t, x))
+          return
+        }
+        const settled = batchSettled(x.failed, x.abandoned)
+        r.jobEnded(t, spec.id, x.failed === 0)
+        r.batchEnded(t, this.batchRow(spec, b, settled.outcome, x.reason !== '' ? x.reason : settled.reason, x.message, t, x))
+        return
+      }
+      default:
+    }
+  }
+
+  /** A batch's row (Recorder.batchEnded) at scenario time t: from its renter's result when it ended, else from its events so far. */
+  private batchRow (spec: JobSpec, b: LiveBatch, outcome: BatchRow['outcome'], reason: string, message: string, t: number, x?: HostBatchResult): BatchRow {
+    const c = b.c
+    const settled = outcome === 'completed' || outcome === 'incomplete'
+    return {
+      id: spec.id,
+      arrivedS: spec.atS,
+      renter: spec.renter,
+      gpuClass: spec.gpuClass,
+      units: c.units,
+      shards: c.shards,
+      shardUnits: c.shardUnits,
+      shardSeconds: c.shardSeconds,
+      outcome,
+      reason,
+      message,
+      formedAfterS: b.formedS - spec.atS,
+      makespanS: settled ? t - spec.atS : NaN,
+      idealMakespanS: idealMakespanS(c),
+      costLamports: Number(x?.costLamports ?? b.costLamports),
+      shardsDone: x?.shardsDone ?? b.done,
+      shardsRetried: x?.shardsRetried ?? b.retried.size,
+      shardsFailed: x?.shardsFailed ?? b.failed,
+      members: x?.members ?? b.members,
+      membersReplaced: x?.membersReplaced ?? b.membersReplaced,
+      membersUnreplaced: x?.membersUnreplaced ?? Math.max(b.unreplaced, b.lost - b.membersReplaced)
     }
   }
 
@@ -591,6 +708,7 @@ class EmulationRun {
     if ((this.o.datastore ?? 'memory') === 'memory') notes.push('nodes keep their peer stores and DHT records in memory, not in LevelDB as a deployed node does')
     notes.push('messages and bytes per node: writes to the transport (about one per encrypted frame) and their bytes with encryption and yamux overhead, from the clock\'s start')
     notes.push(`jobs run as processes (sleep <duration>) with a time limit of duration + ${LIMIT_SLACK_S} s`)
+    if (hasClusterJobs(s)) notes.push(`cluster jobs run as sharded batches (IonetNode.submitBatch) on real gang leases: each shard a process job (sleep <shardSeconds>, then a copy of its own small input file) with a time limit of shardSeconds + ${LIMIT_SLACK_S} s; the receipts of shards are not counted for anchoring (as in the discrete-event engine)`)
     notes.push(`anchoring is counted, not performed: no ledger runs, a renter "anchors" at ${s.anchoring.atReceipts} unpaid receipts or ${s.anchoring.interval} s after its oldest`)
     notes.push('ask gossip: an ask is counted against the nodes subscribed when its first copy arrived (each host reports its nodes\' topics once a second; an ask that reaches no subscriber is not counted; a node that subscribes later and gets it from gossip history is not counted either); gossip hops follow each first copy back to the peer that sent it')
     notes.push('DHT lookups: the renters\' provider lookups; hops = depth in the iterative search of the peer that first returned a provider, latency = until the lookup ended')

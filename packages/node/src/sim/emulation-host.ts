@@ -3,7 +3,7 @@
  * nodes as real IonetNodes (libp2p over TCP loopback, the DHT, gossipsub, the market services,
  * the process executor). The engine (emulation-engine.ts) keeps the clock and the recorder; it
  * tells each host which node to start, whom it dials, and which job each of its renters
- * submits when. The host reports what its nodes see (job events, DHT lookups, gossip copies,
+ * submits when (a cluster job as a sharded batch on a gang lease: runBatch). The host reports what its nodes see (job events, DHT lookups, gossip copies,
  * gossip topics, bytes written, its own load), timed by the wall clock (host-protocol.ts).
  *
  * Nodes of different hosts reach each other over TCP loopback like any others; each host
@@ -14,16 +14,17 @@
  * goes away (the IPC channel closes), so that no host outlives its run.
  */
 import { setMaxListeners } from 'node:events'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { CPU_CLASS, Executor, JobStatus, MAX_DURATION_S, hex, makeRequirements } from '@ionet-p2p/protocol'
+import { CPU_CLASS, Executor, GangShortfall, JobStatus, MAX_DURATION_S, hex, makeRequirements } from '@ionet-p2p/protocol'
 import type { NoMatchExplanation } from '@ionet-p2p/protocol'
-import { SimFailure, latencyModel } from '@ionet-p2p/simulations'
-import type { LatencyModel, Population, Scenario } from '@ionet-p2p/simulations'
+import { BATCH_ABANDONED, SimFailure, latencyModel } from '@ionet-p2p/simulations'
+import type { BatchSpec, LatencyModel, Population, Scenario } from '@ionet-p2p/simulations'
 import { IonetErrorCode } from '../errors.js'
 import type { IonetError } from '../errors.js'
 import type { NodeEvent } from '../events.js'
@@ -36,7 +37,7 @@ import type { OverlayTuning } from '../node/libp2p.js'
 import { shapingTap } from '../network/connection-tap.js'
 import type { WireCounter } from '../network/connection-tap.js'
 import { FLUSH_MS, GOSSIP_BATCH, LIBP2P_DEFAULTS, LIMIT_SLACK_S } from './host-protocol.js'
-import type { CopyRow, HostCommand, HostEvent, HostInit, HostJob, HostRequests, HostTotals, JobEvent, PeerEntry, RequestName } from './host-protocol.js'
+import type { CopyRow, HostBatchResult, HostCommand, HostEvent, HostInit, HostJob, HostRequests, HostTotals, JobEvent, PeerEntry, RequestName } from './host-protocol.js'
 import { GossipWatch, nowMs, tapProviderLookups } from './network-probes.js'
 import { flood } from './flooder.js'
 import type { FloodTally } from './flooder.js'
@@ -47,6 +48,12 @@ const DRAIN_MS = 10_000
 const BOOTSTRAP_ATTEMPTS = 3
 /** How long a host whose engine went away takes to stop its nodes before it exits anyway. */
 const ORPHAN_EXIT_MS = 15_000
+/**
+ * A batch's shard: `sleep <shardSeconds>` as a single job's `sleep <duration>`, then its own
+ * input (shard.txt, a few bytes written for it) copied to its outputs, so every shard has inputs
+ * and an output to send and check like a real one.
+ */
+const SHARD_SCRIPT = 'sleep "$1" && cp "$IONET_INPUT_DIR/shard.txt" "$IONET_OUTPUT_DIR/shard.txt"'
 
 type Ranking = Extract<NodeEvent, { type: 'quotes:ranked' }>['ranking']
 
@@ -349,7 +356,7 @@ export class NodeHost {
   }
 
   private launch (renter: number, job: HostJob, quoteWindowMs: number): void {
-    const run = this.runJob(renter, job, quoteWindowMs).catch(() => {})
+    const run = (job.cluster !== undefined ? this.runBatch(renter, job, job.cluster, quoteWindowMs) : this.runJob(renter, job, quoteWindowMs)).catch(() => {})
     this.inFlight.add(run)
     void run.finally(() => { this.inFlight.delete(run) })
   }
@@ -408,6 +415,132 @@ export class NodeHost {
       else this.job(job.id, { what: 'failed', reason: failureReason(err, discovered) })
     }
   }
+
+  /**
+   * A sharded batch, as a renter runs one: IonetNode.submitBatch over a gang lease of the
+   * cluster's units (at least minUnitsPerMember a member), each of its `shards` shards a process
+   * job on `shardUnits` units that sleeps shardSeconds (time limit shardSeconds + LIMIT_SLACK_S,
+   * as a single job's) and copies its own small input file. Reported as it goes (the gang formed,
+   * shards started and settled, members lost) and at its end from the batch's manifest.
+   */
+  private async runBatch (renter: number, job: HostJob, c: BatchSpec, quoteWindowMs: number): Promise<void> {
+    const node = this.node(renter)
+    const dir = join(this.init.workDir, 'jobs', String(job.id))
+    /** Quoted prices by job id and provider: a gang member's is its quote's. */
+    const prices = new Map<string, bigint>()
+    let gangs = 0
+    let initialMembers = 0
+    let lost = 0
+    let discovered = -1
+    /** What the shards' events said so far (for a batch that broke off before its manifest's end). */
+    const seen = { done: 0, retried: new Set<number>(), cost: 0n }
+    const nodeOf = (peerId: string): number => this.peerToNode.get(peerId) ?? -1
+    const onEvent = (e: NodeEvent): void => {
+      switch (e.type) {
+        case 'discovery':
+          discovered = e.providers
+          break
+        case 'quote:received':
+          prices.set(`${e.jobId} ${e.provider}`, BigInt(e.price))
+          break
+        case 'gang:formed':
+          gangs++
+          if (gangs === 1) initialMembers = e.members.length
+          if (this.recording()) {
+            this.job(job.id, {
+              what: 'formed',
+              members: e.members.map(m => ({ provider: nodeOf(m.provider), units: m.units, price: prices.get(`${m.jobId} ${m.provider}`) ?? 0n })),
+              replacement: gangs > 1
+            })
+          }
+          break
+        case 'batch:shard':
+          if (e.state === 'done') { seen.done++; seen.cost += BigInt(e.amount ?? '0') }
+          if (e.state === 'retry' || e.state === 'failed') seen.retried.add(e.shard)
+          if (this.recording()) this.job(job.id, { what: 'shard', shard: e.shard, provider: nodeOf(e.provider), state: e.state, ...(e.amount !== undefined ? { amount: BigInt(e.amount) } : {}) })
+          break
+        case 'batch:member':
+          if (e.state === 'active') break
+          if (e.state === 'lost') lost++
+          if (this.recording()) this.job(job.id, { what: 'member', provider: e.state === 'lost' ? nodeOf(e.provider) : -1, state: e.state })
+          break
+        default:
+      }
+    }
+    let result: HostBatchResult
+    try {
+      const shards = await shardInputs(join(dir, 'in'), c.shards)
+      const outcome = await node.submitBatch({
+        requirements: makeRequirements({ gpuClass: job.gpuClass, units: c.units, executor: Executor.PROCESS }),
+        durationS: Math.min(MAX_DURATION_S, c.shardSeconds + LIMIT_SLACK_S),
+        maxPricePerUnitHour: job.maxPricePerUnitHour,
+        command: ['sh', '-c', SHARD_SCRIPT, 'shard', String(c.shardSeconds)],
+        inputs: [],
+        outDir: join(dir, 'out'),
+        quoteWindowMs,
+        minUnitsPerMember: c.minUnitsPerMember,
+        shardUnits: c.shardUnits,
+        shards,
+        signal: this.jobsAbort.signal,
+        onEvent
+      })
+      const m = outcome.manifest
+      const abandoned = outcome.failed > 0 && m.members.length > 0 && m.members.every(x => x.state === 'lost')
+      const replaced = Math.max(0, gangs - 1)
+      result = {
+        formed: true,
+        reason: '',
+        message: abandoned ? BATCH_ABANDONED : '',
+        failed: outcome.failed,
+        abandoned,
+        costLamports: BigInt(m.cost.amount),
+        shardsDone: m.shards.filter(x => x.state === 'done').length,
+        shardsRetried: m.shards.filter(x => x.attempts.some(a => a.fault !== undefined)).length,
+        shardsFailed: outcome.failed,
+        members: initialMembers,
+        membersReplaced: replaced,
+        membersUnreplaced: Math.max(0, lost - replaced)
+      }
+    } catch (err) {
+      // Cancelled because the run is over: the engine writes the batch's row as still running.
+      if (this.jobsAbort.signal.aborted || !this.recording()) return
+      const e = err as IonetError
+      const message = (e.message ?? String(err)).split('\n')[0] as string
+      if (gangs === 0) {
+        result = { formed: false, reason: gangReason(err, discovered), message, failed: c.shards, abandoned: false, costLamports: 0n, shardsDone: 0, shardsRetried: 0, shardsFailed: 0, members: 0, membersReplaced: 0, membersUnreplaced: 0 }
+      } else {
+        // Broke off after its gang formed (not a shard's failure: those settle in the queue): every shard not reported done failed.
+        const failed = c.shards - seen.done
+        result = { formed: true, reason: e.code ?? 'ERR_UNKNOWN', message, failed, abandoned: false, costLamports: seen.cost, shardsDone: seen.done, shardsRetried: seen.retried.size, shardsFailed: failed, members: initialMembers, membersReplaced: Math.max(0, gangs - 1), membersUnreplaced: Math.max(0, lost - gangs + 1) }
+      }
+    }
+    if (this.recording()) this.job(job.id, { what: 'batch', result })
+  }
+}
+
+/** One small input file per shard (shard.txt, holding its number), in `dir`. */
+async function shardInputs (dir: string, count: number): Promise<Array<Array<{ name: string, path: string }>>> {
+  await mkdir(dir, { recursive: true })
+  const out: Array<Array<{ name: string, path: string }>> = []
+  for (let k = 0; k < count; k++) {
+    const path = join(dir, `shard-${k}.txt`)
+    await writeFile(path, `shard ${k}\n`)
+    out.push([{ name: 'shard.txt', path }])
+  }
+  return out
+}
+
+/**
+ * Why a batch's gang could not be formed, as the discrete-event engine says it: the protocol's
+ * GangShortfall when planGang found no plan (gang.ts puts its code in the error's details), else
+ * GANG_INCOMPLETE (units not all held in time, or a hold not committed); an error of another
+ * kind as a single job's (failureReason).
+ */
+function gangReason (err: unknown, discovered: number): string {
+  const e = err as IonetError
+  if (e.code !== IonetErrorCode.GANG_INCOMPLETE) return failureReason(err, discovered)
+  const code = (e.details as { shortfall?: unknown } | undefined)?.shortfall
+  return typeof code === 'string' && (Object.values(GangShortfall) as string[]).includes(code) ? code : SimFailure.GANG_INCOMPLETE
 }
 
 /** The TCP port of a multiaddr on loopback; -1 when it has none. */

@@ -10,7 +10,7 @@
  * milliseconds (`nowMs()`: every process on the machine reads the same clock), so the parent
  * places each event at the moment it happened in its host, not when the message arrived.
  */
-import type { Population, Scenario } from '@ionet-p2p/simulations'
+import type { BatchSpec, Population, Scenario } from '@ionet-p2p/simulations'
 import type { FloodTally } from './flooder.js'
 
 /** js-libp2p's defaults (gossipsub 17, kad-dht 16): scenario values that differ are applied to every node. */
@@ -52,6 +52,33 @@ export interface HostJob {
   units: number
   durationS: number
   maxPricePerUnitHour: bigint
+  /**
+   * A sharded batch on a gang lease (the scenario's demand.jobs[].cluster): the renter runs it
+   * with IonetNode.submitBatch, each shard a process job of `shardSeconds` (emulation-host.ts);
+   * `units` is then the cluster's total and `durationS` one shard's run time.
+   */
+  cluster?: BatchSpec
+}
+
+/** What a batch's renter reports when its batch settled or could not form its gang (JobEvent 'batch'). */
+export interface HostBatchResult {
+  /** Whether its gang was formed; when not, `reason` and `message` say why (a GangShortfall or GANG_INCOMPLETE). */
+  formed: boolean
+  reason: string
+  message: string
+  /** Shards failed for good, and whether they failed because every member was lost (none could be replaced). */
+  failed: number
+  abandoned: boolean
+  /** The receipts' amounts, all together (the manifest's cost), lamports. */
+  costLamports: bigint
+  shardsDone: number
+  /** Shards with an attempt a member lost (ShardQueue counts' retried). */
+  shardsRetried: number
+  shardsFailed: number
+  /** Members the gang started with, replacement gangs leased, members lost and not replaced. */
+  members: number
+  membersReplaced: number
+  membersUnreplaced: number
 }
 
 /** Requests, each answered by one `reply` with the same `req`. */
@@ -118,6 +145,15 @@ export type JobEvent =
   | { what: 'matched', provider: number, price: bigint, quotes: number, relayed: boolean }
   | { what: 'ended', completed: boolean, afterLeaseCode?: string }
   | { what: 'failed', reason: string }
+  // A sharded batch's (HostJob.cluster):
+  /** A gang was formed: the batch's first (its match), or one replacing a lost member. */
+  | { what: 'formed', members: Array<{ provider: number, units: number, price: bigint }>, replacement: boolean }
+  /** A shard started on a member, was done (its receipt's amount), went back to the queue (retry) or failed for good. */
+  | { what: 'shard', shard: number, provider: number, state: 'running' | 'done' | 'retry' | 'failed', amount?: bigint }
+  /** A member was lost (it failed a shard by its own fault), or a lost member could not be replaced. */
+  | { what: 'member', provider: number, state: 'lost' | 'unreplaced' }
+  /** The batch settled, or its gang could not be formed. */
+  | { what: 'batch', result: HostBatchResult }
 
 export type HostEvent =
   | { type: 'ready', pid: number }
