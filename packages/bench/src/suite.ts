@@ -6,6 +6,7 @@ import { cluster } from './benches/cluster.js'
 import { CONTAINER_GOAL, container } from './benches/container.js'
 import { imagePeers } from './benches/image-peers.js'
 import { imageTransfer } from './benches/image-transfer.js'
+import { MAKESPAN_GOAL, makespan } from './benches/makespan.js'
 import { market } from './benches/market.js'
 import { memory } from './benches/memory.js'
 import { nat } from './benches/nat.js'
@@ -97,6 +98,28 @@ export const BENCHES: Bench[] = [
           percentileRow(b, 'submit to every member running', 'ms', r.allRunningMs, 'p90', one),
           medianRow(b, 'submit to every hold committed (p50)', 'ms', r.formedMs, one),
           medianRow(b, 'one single-provider job: submit to started (p50)', 'ms', r.singleMs)
+        ]
+      }
+    }
+  },
+  {
+    name: 'makespan',
+    describe: `makespan of a 32-shard batch (each shard a 2 s process) on a gang of 8 loopback providers, against 32 × one job / 8 in the same run (goal: efficiency ≥ ${MAKESPAN_GOAL}), and with one provider killed halfway`,
+    async run (options) {
+      const r = await makespan({ shards: sized(options, 32, 4), providers: sized(options, 8, 2), shardS: sized(options, 2, 0.2), repeat: options.repeat ?? sized(options, 3, 1) })
+      const b = `makespan ${r.shards} shards on ${r.providers} providers`
+      const undisturbed = { name: 'undisturbed makespan p50', value: r.makespanMs.median }
+      const k = r.killed
+      return {
+        result: r,
+        rows: [
+          medianRow(b, 'makespan, undisturbed (p50)', 'ms', r.makespanMs, { name: `ideal ${r.shards} × one job / ${r.providers}`, value: r.idealMs }),
+          medianRow(b, `efficiency: ideal / makespan (goal ≥ ${MAKESPAN_GOAL})`, '', r.efficiency, { name: 'goal', value: MAKESPAN_GOAL }),
+          medianRow(b, 'makespan, undisturbed, against the sleeps alone', 'ms', r.makespanMs, { name: `${r.shards} × ${r.shardS} s / ${r.providers}`, value: r.sleepsMs }),
+          medianRow(b, 'submit to last shard done (p50)', 'ms', r.lastShardMs, undisturbed),
+          medianRow(b, 'submit to every hold committed (p50)', 'ms', r.formedMs, undisturbed),
+          medianRow(b, `makespan, 1 provider killed at ${formatMs(k.killAtMs)} (${k.lostShards} shard${k.lostShards === 1 ? '' : 's'} moved, all ${r.shards} done)`, 'ms', summarize([k.makespanMs]), undisturbed),
+          medianRow(b, 'one job of the same command: submit to result (p50)', 'ms', r.singleMs)
         ]
       }
     }
@@ -272,5 +295,7 @@ export const BENCHES: Bench[] = [
     }
   }
 ]
+
+const formatMs = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`)
 
 const sizeOf = (kib: number): string => (kib >= 1024 ? `${kib / 1024} MiB` : `${kib} KiB`)

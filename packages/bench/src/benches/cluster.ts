@@ -10,15 +10,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { makeRequirements } from '@ionet-p2p/protocol'
-import { LocalNetwork, createExecutors, declaredGpu, declaredHost } from 'ionet-p2p'
-import type { IonetNode } from 'ionet-p2p'
-import { progress } from '../progress.js'
-import { settle } from '../settle.js'
+import { RTX_4090 as CLASS, loopbackNetwork, startLoopbackMarket } from '../loopback-market.js'
 import { ratio, summarize } from '../stats.js'
 import type { Summary } from '../stats.js'
 
 const TRIVIAL_JOB = fileURLToPath(new URL('../../../node/examples/wasm/copy.wasm', import.meta.url))
-const CLASS = 'nvidia-rtx-4090'
 
 export interface ClusterResult {
   providers: number
@@ -33,22 +29,10 @@ export interface ClusterResult {
 }
 
 export async function cluster (options: { providers: number, repeat: number }): Promise<ClusterResult> {
-  const net = new LocalNetwork({ timing: { capabilityEarlyRepublishMs: [] } })
+  const net = loopbackNetwork()
   const work = await mkdtemp(join(tmpdir(), 'ionet-bench-cluster-'))
   try {
-    await net.seed()
-    const providers: IonetNode[] = []
-    for (let i = 0; i < options.providers; i++) {
-      providers.push(await net.provider(`p${i}`, {
-        hardware: declaredHost([declaredGpu('NVIDIA GeForce RTX 4090', 24564)]),
-        terms: { pricePerGpuHour: 2_000_000n + BigInt(i) * 10_000n, maxDurationS: 600, maxInputBytes: 1n << 30n },
-        executors: createExecutors({ allowProcess: false })
-      }))
-    }
-    const renter = await net.node('renter')
-    await Promise.all(providers.map(async p => p.publishCapability(AbortSignal.timeout(30_000))))
-    const busy = await settle(120_000)
-    progress(`cluster: settled, event loop ${(busy * 100).toFixed(0)} % busy`)
+    const { providers, renter } = await startLoopbackMarket(net, { bench: 'cluster', providers: options.providers, allowProcess: false })
 
     const started = new Map<string, number>()
     for (const p of providers) p.events.on(e => { if (e.type === 'job:started') started.set(e.jobId, performance.now()) })
