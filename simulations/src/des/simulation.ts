@@ -27,7 +27,7 @@ import {
 } from '@ionet-p2p/protocol'
 import type { Debts, GangSpec, InviteeState, JobRequest, Offer, QuoteCandidate } from '@ionet-p2p/protocol'
 import type { EngineContext } from '../engine.js'
-import { BATCH_ABANDONED, SimFailure, batchSettled, idealMakespanS } from '../metrics/recorder.js'
+import { BATCH_ABANDONED, SimFailure, batchRowHead, batchSettled } from '../metrics/recorder.js'
 import type { Recorder } from '../metrics/recorder.js'
 import type { Scenario } from '../scenario/schema.js'
 import { ChurnSchedule } from '../workload/churn.js'
@@ -1567,23 +1567,9 @@ export class Simulation {
     b.state = 'ended'
     const c = b.c
     const counts = b.queue.counts()
-    const settled = outcome === 'completed' || outcome === 'incomplete'
     const replaced = b.membersReplaced
     this.rec.batchEnded(t, {
-      id: b.spec.id,
-      arrivedS: b.spec.atS,
-      renter: b.spec.renter,
-      gpuClass: b.spec.gpuClass,
-      units: c.units,
-      shards: c.shards,
-      shardUnits: c.shardUnits,
-      shardSeconds: c.shardSeconds,
-      outcome,
-      reason,
-      message,
-      formedAfterS: b.formedS - b.spec.atS,
-      makespanS: settled ? t - b.spec.atS : NaN,
-      idealMakespanS: idealMakespanS(c),
+      ...batchRowHead(b.spec, c, { outcome, reason, message, formedS: b.formedS, t }),
       costLamports: b.costLamports,
       shardsDone: counts.done,
       shardsRetried: counts.retried,

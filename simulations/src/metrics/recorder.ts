@@ -66,6 +66,31 @@ export interface BatchRow {
   membersUnreplaced: number
 }
 
+/** The part of a batch's row both engines fill alike: what it asked for, how it settled, when. */
+export function batchRowHead (
+  spec: Pick<JobSpec, 'id' | 'atS' | 'renter' | 'gpuClass'>,
+  c: Pick<BatchSpec, 'units' | 'shards' | 'shardUnits' | 'shardSeconds'>,
+  end: { outcome: BatchRow['outcome'], reason: string, message: string, formedS: number, t: number }
+): Omit<BatchRow, 'costLamports' | 'shardsDone' | 'shardsRetried' | 'shardsFailed' | 'members' | 'membersReplaced' | 'membersUnreplaced'> {
+  const settled = end.outcome === 'completed' || end.outcome === 'incomplete'
+  return {
+    id: spec.id,
+    arrivedS: spec.atS,
+    renter: spec.renter,
+    gpuClass: spec.gpuClass,
+    units: c.units,
+    shards: c.shards,
+    shardUnits: c.shardUnits,
+    shardSeconds: c.shardSeconds,
+    outcome: end.outcome,
+    reason: end.reason,
+    message: end.message,
+    formedAfterS: end.formedS - spec.atS,
+    makespanS: settled ? end.t - spec.atS : NaN,
+    idealMakespanS: idealMakespanS(c)
+  }
+}
+
 /** Why a batch settled with shards failed when every member was lost (batch.ts says the same). */
 export const BATCH_ABANDONED = 'every member was lost and no other provider could replace them'
 

@@ -23,7 +23,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MARKET_DEFAULTS } from '@ionet-p2p/protocol'
-import { ChurnSchedule, SimError, SimErrorCode, batchSettled, hasClusterJobs, idealMakespanS, jobArrivals } from '@ionet-p2p/simulations'
+import { ChurnSchedule, SimError, SimErrorCode, batchRowHead, batchSettled, hasClusterJobs, jobArrivals } from '@ionet-p2p/simulations'
 import type { BatchRow, BatchSpec, Engine, EngineContext, EngineReport, JobSpec, Population, Reachability, Scenario } from '@ionet-p2p/simulations'
 import { HostProcess } from './host-process.js'
 import { LIBP2P_DEFAULTS, LIMIT_SLACK_S } from './host-protocol.js'
@@ -621,22 +621,8 @@ class EmulationRun {
   /** A batch's row (Recorder.batchEnded) at scenario time t: from its renter's result when it ended, else from its events so far. */
   private batchRow (spec: JobSpec, b: LiveBatch, outcome: BatchRow['outcome'], reason: string, message: string, t: number, x?: HostBatchResult): BatchRow {
     const c = b.c
-    const settled = outcome === 'completed' || outcome === 'incomplete'
     return {
-      id: spec.id,
-      arrivedS: spec.atS,
-      renter: spec.renter,
-      gpuClass: spec.gpuClass,
-      units: c.units,
-      shards: c.shards,
-      shardUnits: c.shardUnits,
-      shardSeconds: c.shardSeconds,
-      outcome,
-      reason,
-      message,
-      formedAfterS: b.formedS - spec.atS,
-      makespanS: settled ? t - spec.atS : NaN,
-      idealMakespanS: idealMakespanS(c),
+      ...batchRowHead(spec, c, { outcome, reason, message, formedS: b.formedS, t }),
       costLamports: Number(x?.costLamports ?? b.costLamports),
       shardsDone: x?.shardsDone ?? b.done,
       shardsRetried: x?.shardsRetried ?? b.retried.size,
