@@ -4,15 +4,19 @@
  * three providers with 2 + 1 + 1 RTX 4090s running real processes; the renter's own runner
  * (runBatch over RenterMarket) and a hand-made renter for what an honest renter never sends.
  */
+import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Executor, JobStatus, LeaseRejection, ReceiptBody, hex, shardJobId } from '@ionet-p2p/protocol'
+import type { Stream } from '@libp2p/interface'
+import { Executor, JobFrame, JobStatus, LeaseRejection, ReceiptBody, hex, shardJobId } from '@ionet-p2p/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { IonetErrorCode } from '../../src/errors.js'
 import type { NodeEvent } from '../../src/events.js'
 import { ProcessExecutor } from '../../src/executors/process-executor.js'
 import type { IonetNode } from '../../src/node/ionet-node.js'
+import { sendFrame } from '../../src/network/stream-io.js'
+import { sendFile } from '../../src/services/jobs/files.js'
 import { readManifest, writeManifest } from '../../src/services/market/batch-manifest.js'
 import type { BatchSubmission } from '../../src/services/market/batch.js'
 import { TestNetwork, gpu, host, wants } from '../helpers/network.js'
@@ -249,4 +253,114 @@ describe('sharded batches', () => {
     expect(seen.some(e => e.type === 'batch:member' && e.state === 'unreplaced')).toBe(true)
     expect((await readdir(out)).filter(f => /^\d+$/.test(f))).toHaveLength(12)
   }, 120_000)
+})
+
+describe('a sharded batch with a dishonest member', () => {
+  // The cheapest of three, so that it is always a member of a 2-GPU gang; the third provider is
+  // left to replace it.
+  const net = new TestNetwork()
+  let work: string
+  let liar: IonetNode
+  const honest: IonetNode[] = []
+  let renter: IonetNode
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ionet-batch-liar-'))
+    await net.seed()
+    const provider = (price: bigint): Parameters<TestNetwork['provider']>[1] => ({
+      hardware: host([gpu('NVIDIA GeForce RTX 4090', 24564, 0)]),
+      terms: { pricePerGpuHour: price, maxDurationS: 600, maxInputBytes: 1n << 30n },
+      executors: [new ProcessExecutor()]
+    })
+    liar = await net.provider('liar', provider(1_000_000n))
+    honestRun = server(liar).runJob
+    honest.push(await net.provider('honest-a', provider(2_000_000n)), await net.provider('honest-b', provider(2_000_000n)))
+    renter = await net.node('renter')
+    await Promise.all([liar, ...honest].map(async n => n.publishCapability(AbortSignal.timeout(15_000))))
+    await waitUntil('the renter finds all three providers', async () => (await renter.directory.discover(RTX)).length === 3, { timeoutMs: 20_000, intervalMs: 200 })
+  }, 90_000)
+  afterAll(async () => {
+    await net.stop()
+    await rm(work, { recursive: true, force: true })
+  })
+
+  /** The provider's job server, its run phase replaced: what a provider running other code would do. */
+  type RunJob = (s: { stream: Stream }, job: { jobId: string, shard?: number, lease: { body: { jobId: Uint8Array } } }, jobDir: string) => Promise<void>
+  const server = (n: IonetNode): { runJob: RunJob } => (n as unknown as { jobServer: { runJob: RunJob } }).jobServer
+  let honestRun: RunJob
+  const result = (outputs: Array<{ name: string, size: bigint, sha256: Uint8Array }>): Uint8Array => JobFrame.encode({
+    result: { status: JobStatus.SUCCEEDED, exitCode: 0, errorCode: '', message: '', outputs: outputs as never, startedAtMs: BigInt(Date.now() - 10), endedAtMs: BigInt(Date.now()) }
+  })
+  /** The provider's first answer to a spec: which files it needs (here none, so the renter sends none). */
+  const needNothing = JobFrame.encode({ need: { sha256: [] } })
+  const sha = (text: string): Uint8Array<ArrayBuffer> => new Uint8Array(createHash('sha256').update(text).digest())
+
+  const lies: Array<[string, string, RunJob]> = [
+    // Announces one output and sends other bytes of the same size.
+    ['sends an output that does not match its announced hash', IonetErrorCode.HASH_MISMATCH, async (s, _job, dir) => {
+      await mkdir(dir, { recursive: true })
+      await writeFile(join(dir, 'out.txt'), 'forged\n')
+      const ref = { name: 'out.txt', size: 7n, sha256: sha('honest\n') }
+      await sendFrame(s.stream, needNothing)
+      await sendFrame(s.stream, result([ref]))
+      await sendFile(s.stream, join(dir, 'out.txt'), ref)
+      await s.stream.close()
+    }],
+    // Says it finished, with an output, and ends the stream without sending it.
+    ['claims to have finished and sends nothing', IonetErrorCode.PROTOCOL_VIOLATION, async (s) => {
+      await sendFrame(s.stream, needNothing)
+      await sendFrame(s.stream, result([{ name: 'out.txt', size: 7n, sha256: sha('honest\n') }]))
+      await s.stream.close()
+    }],
+    // Runs the shard it was given, and signs a receipt for another one.
+    ['signs its result as another shard\'s', IonetErrorCode.RECEIPT_INVALID, async function (this: unknown, s, job, dir) {
+      const other = (job.shard ?? 0) + 1
+      await honestRun.call(this, s, { ...job, shard: other, jobId: hex(shardJobId(job.lease.body.jobId, other)) }, dir)
+    }]
+  ]
+
+  for (const [what, code, lie] of lies) {
+    it(`drops a member that ${what} (${code}), scores it down and moves its shard; the batch goes on`, async () => {
+      server(liar).runJob = lie
+      try {
+        const out = join(work, code)
+        const before = renter.scorer.score(liar.peerId)
+        const seen: NodeEvent[] = []
+        const done = await renter.submitBatch({
+          requirements: wants({ gpuClass: RTX, units: 2, executor: Executor.PROCESS }),
+          durationS: 60,
+          maxPricePerUnitHour: 3_000_000n,
+          command: COPY,
+          inputs: [],
+          outDir: out,
+          shards: await (async () => {
+            await mkdir(join(out, '..', `in-${code}`), { recursive: true })
+            return Promise.all(Array.from({ length: 4 }, async (_, k) => {
+              const path = join(out, '..', `in-${code}`, `part-${k}.txt`)
+              await writeFile(path, `part ${k}\n`)
+              return [{ name: 'part.txt', path }]
+            }))
+          })(),
+          onEvent: e => { seen.push(e) }
+        })
+        expect(done.failed).toBe(0)
+        const m = done.manifest
+        expect(m.members.find(x => x.provider === liar.peerId)?.state).toBe('lost')
+        const lost = seen.filter(e => e.type === 'batch:shard' && e.state === 'retry' && e.provider === liar.peerId)
+        expect(lost.map(e => (e as Extract<NodeEvent, { type: 'batch:shard' }>).code), JSON.stringify(lost)).toEqual([code])
+        // Every shard done by an honest member, once, with its own output; nothing paid to the liar.
+        for (const s of m.shards) {
+          expect(honest.map(n => n.peerId)).toContain(s.member)
+          expect(await readFile(join(out, String(s.shard), 'out.txt'), 'utf8')).toBe(`part ${s.shard}\n`)
+        }
+        expect(new Set(m.shards.map(s => s.receipt?.jobId)).size).toBe(4)
+        expect(BigInt(m.cost.amount)).toBe(m.shards.reduce((t, s) => t + BigInt(s.receipt?.amount ?? '0'), 0n))
+        expect(renter.scorer.score(liar.peerId)).toBeLessThan(before)
+        // Nothing of the lie was left in the output directory.
+        expect((await readdir(join(out, String(lost[0]!.type === 'batch:shard' ? lost[0]!.shard : 0)))).filter(n => n.startsWith('.ionet-'))).toEqual([])
+      } finally {
+        server(liar).runJob = honestRun
+      }
+    }, 90_000)
+  }
 })

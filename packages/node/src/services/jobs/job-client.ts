@@ -90,8 +90,17 @@ export async function runJobOnProvider (o: JobClientOptions): Promise<JobClientR
   let staging: string | undefined
   /** Set once a countersigned receipt is on disk: what arrived is paid for and is never discarded. */
   let owed = false
+  /** Set once the provider's result is in: it has said the job ran, and which outputs follow. */
+  let resultIn = false
   const next = async (what: string): Promise<JobFrame> => {
-    const frame = await reader.readMessage(JobFrame, MAX_FRAME_BYTES, what, watchdog.signal)
+    const frame = await reader.readMessage(JobFrame, MAX_FRAME_BYTES, what, watchdog.signal).catch((err: unknown) => {
+      // A provider that dies takes the stream down with it (reset, connection gone); one that ends
+      // its side cleanly after its result, the stream still open our way, withholds what it announced.
+      if (resultIn && errorCode(err) === IonetErrorCode.STREAM_ENDED && stream.status === 'open') {
+        throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, `the provider ended the job stream after its result, without sending ${what}`)
+      }
+      throw err
+    })
     watchdog.touch()
     if (frame.failure !== undefined) {
       // A provider shutting down leaves the job unfinished and uncharged, as one that vanished does.
@@ -151,6 +160,7 @@ export async function runJobOnProvider (o: JobClientOptions): Promise<JobClientR
         events.emit({ type: 'job:log', jobId, fd, text: new TextDecoder().decode(frame.log.data) })
       } else if (frame.result !== undefined) {
         result = frame.result
+        resultIn = true
       } else if (frame.progress === undefined) {
         throw new IonetError(IonetErrorCode.PROTOCOL_VIOLATION, 'unexpected frame while the job runs')
       }
