@@ -295,9 +295,10 @@ describe('a sharded batch with a dishonest member', () => {
   const needNothing = JobFrame.encode({ need: { sha256: [] } })
   const sha = (text: string): Uint8Array<ArrayBuffer> => new Uint8Array(createHash('sha256').update(text).digest())
 
-  const lies: Array<[string, string, RunJob]> = [
+  // [what it does, the code the renter gives it, whether that is bad input (its peer score drops too), the lie]
+  const lies: Array<[string, string, boolean, RunJob]> = [
     // Announces one output and sends other bytes of the same size.
-    ['sends an output that does not match its announced hash', IonetErrorCode.HASH_MISMATCH, async (s, _job, dir) => {
+    ['sends an output that does not match its announced hash', IonetErrorCode.HASH_MISMATCH, true, async (s, _job, dir) => {
       await mkdir(dir, { recursive: true })
       await writeFile(join(dir, 'out.txt'), 'forged\n')
       const ref = { name: 'out.txt', size: 7n, sha256: sha('honest\n') }
@@ -307,24 +308,30 @@ describe('a sharded batch with a dishonest member', () => {
       await s.stream.close()
     }],
     // Says it finished, with an output, and ends the stream without sending it.
-    ['claims to have finished and sends nothing', IonetErrorCode.PROTOCOL_VIOLATION, async (s) => {
+    ['claims to have finished and sends nothing', IonetErrorCode.PROTOCOL_VIOLATION, true, async (s) => {
       await sendFrame(s.stream, needNothing)
       await sendFrame(s.stream, result([{ name: 'out.txt', size: 7n, sha256: sha('honest\n') }]))
       await s.stream.close()
     }],
+    // Committed its lease, then refuses the shard's job as if it had no such lease: a broken
+    // promise (its reputation), not malformed input (its peer score).
+    ['commits and then refuses the shard', IonetErrorCode.JOB_FAILED, false, async (s) => {
+      await sendFrame(s.stream, JobFrame.encode({ failure: { code: IonetErrorCode.LEASE_UNKNOWN, message: 'no unused lease for this job' } }))
+      await s.stream.close()
+    }],
     // Runs the shard it was given, and signs a receipt for another one.
-    ['signs its result as another shard\'s', IonetErrorCode.RECEIPT_INVALID, async function (this: unknown, s, job, dir) {
+    ['signs its result as another shard\'s', IonetErrorCode.RECEIPT_INVALID, true, async function (this: unknown, s, job, dir) {
       const other = (job.shard ?? 0) + 1
       await honestRun.call(this, s, { ...job, shard: other, jobId: hex(shardJobId(job.lease.body.jobId, other)) }, dir)
     }]
   ]
 
-  for (const [what, code, lie] of lies) {
-    it(`drops a member that ${what} (${code}), scores it down and moves its shard; the batch goes on`, async () => {
+  for (const [what, code, badInput, lie] of lies) {
+    it(`drops a member that ${what} (${code}), lowers its reputation${badInput ? ' and peer score' : ''} and moves its shard; the batch goes on`, async () => {
       server(liar).runJob = lie
       try {
         const out = join(work, code)
-        const before = renter.scorer.score(liar.peerId)
+        const before = { peer: renter.scorer.score(liar.peerId), reputation: renter.reputation.score(liar.peerId) }
         const seen: NodeEvent[] = []
         const done = await renter.submitBatch({
           requirements: wants({ gpuClass: RTX, units: 2, executor: Executor.PROCESS }),
@@ -355,7 +362,10 @@ describe('a sharded batch with a dishonest member', () => {
         }
         expect(new Set(m.shards.map(s => s.receipt?.jobId)).size).toBe(4)
         expect(BigInt(m.cost.amount)).toBe(m.shards.reduce((t, s) => t + BigInt(s.receipt?.amount ?? '0'), 0n))
-        expect(renter.scorer.score(liar.peerId)).toBeLessThan(before)
+        expect(renter.reputation.score(liar.peerId)).toBeLessThan(before.reputation)
+        if (badInput) expect(renter.scorer.score(liar.peerId)).toBeLessThan(before.peer)
+        // Not lowered (a score only recovers with time meanwhile).
+        else expect(renter.scorer.score(liar.peerId)).toBeGreaterThanOrEqual(before.peer)
         // Nothing of the lie was left in the output directory.
         expect((await readdir(join(out, String(lost[0]!.type === 'batch:shard' ? lost[0]!.shard : 0)))).filter(n => n.startsWith('.ionet-'))).toEqual([])
       } finally {
