@@ -48,7 +48,7 @@ describe('ionet-p2p sim', () => {
     await writeFile(bad, 'name: x\nseed: 1\nduration: soon\nnodes: { count: 1, providerFraction: 2, onlineFraction: 1 }\n')
     const cases: Array<[string[], number, RegExp]> = [
       [['sim', 'run', bad], 1, /^ionet-p2p: .*bad\.yaml is not a valid scenario: duration: expected a positive duration.*nodes\.count: .*nodes\.providerFraction: .*supply: missing; demand: missing$/],
-      [['sim', 'run', join(dir, 'nope.yaml')], 1, /^ionet-p2p: scenario file .*nope\.yaml does not exist \(built-in scenarios: cross-check-100, ionet-may-2024, small-100\)$/],
+      [['sim', 'run', join(dir, 'nope.yaml')], 1, /^ionet-p2p: scenario file .*nope\.yaml does not exist \(built-in scenarios: clusters-churn, cross-check-100, ionet-may-2024, small-100\)$/],
       [['sim', 'run', 'small-100', '--engine', 'quantum'], 2, /^ionet-p2p sim run: option '--engine <engine>' argument 'quantum' is invalid\. Allowed choices are des, emulate\.$/],
       [['sim', 'run', 'small-100', '--nodes', 'many'], 2, /^ionet-p2p: --nodes: "many" is not valid; expected a whole number from 2 to 10000000$/],
       [['sim', 'run', 'ionet-may-2024', '--engine', 'emulate'], 1, /^ionet-p2p: .*17700 nodes.*--engine des/],
