@@ -92,6 +92,11 @@ export class ReceiptStore {
     return path
   }
 
+  /** Where the co-signed receipt of a job id (hex) is stored, or would be. */
+  receiptPath (jobId: string): string {
+    return this.pathOf(COMPLETE, jobId)
+  }
+
   /**
    * A co-signed receipt by job id (hex), verified; undefined when there is none. Throws
    * ERR_DATA_DIR when the receipt for that job is damaged (found so now, or kept aside before).

@@ -159,6 +159,7 @@ describe('sharded batches', () => {
     const again = await renter.submitBatch(batch(out, shards, { resume: true }))
     expect(again.failed).toBe(0)
     expect(again.manifest.shards[cut.shard]).toMatchObject({ state: 'done', outputs: [{ name: 'out.txt', size: String(`part ${cut.shard}\n`.length) }] })
+    expect(again.manifest.shards[cut.shard]?.receipt?.path).toBe(cut.receipt?.path)
     for (const d of [cutDir, join(out, String(partial.shard))]) expect((await readdir(d)).filter(n => n.startsWith('.ionet-incoming-'))).toEqual([])
     for (const s of kept) {
       const now = again.manifest.shards[s.shard]

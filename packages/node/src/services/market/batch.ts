@@ -40,7 +40,7 @@ import type { BatchTerms, PreparedFiles } from './renter.js'
 /** The renter's stages a batch uses beyond a cluster's (RenterMarket implements them). */
 export interface BatchStages extends ClusterStages {
   /** The countersigned receipt this renter stored for a job id (hex), if any. */
-  storedReceipt: (jobId: string) => Promise<VerifiedReceipt | undefined>
+  storedReceipt: (jobId: string) => Promise<{ receipt: VerifiedReceipt, path: string } | undefined>
   /** A member ran a shard to its receipt, or lost one by its own fault (reputation, and the peer's score for bad input). */
   memberOutcome: (events: NodeEvents, provider: string, err?: unknown) => void
 }
@@ -319,14 +319,15 @@ async function resumed (stages: BatchStages, job: BatchSubmission, shardFiles: L
   for (const rec of m.shards) {
     if (rec.state === 'running') {
       const last = rec.attempts[rec.attempts.length - 1]
-      const receipt = last === undefined ? undefined : await stages.storedReceipt(hex(shardJobId(fromString(last.leaseJobId, 'base16'), rec.shard)))
-      if (receipt !== undefined && last !== undefined) {
+      const stored = last === undefined ? undefined : await stages.storedReceipt(hex(shardJobId(fromString(last.leaseJobId, 'base16'), rec.shard)))
+      const receipt = stored?.receipt
+      if (stored !== undefined && receipt !== undefined && last !== undefined) {
         // Stopped between storing the receipt and moving the outputs into place: finish the move.
         const placed = await settleStaged(join(job.outDir, String(rec.shard)), receipt)
         if (placed.length > 0) rec.outputs = placed.map(o => ({ name: o.name, size: o.size.toString(), sha256: o.sha256 }))
         rec.state = 'done'
         rec.status = statusName(receipt.body.status)
-        rec.receipt = { jobId: hex(receipt.body.jobId), path: '', amount: receipt.body.amount.toString(), gpuSeconds: receipt.body.gpuSeconds.toString() }
+        rec.receipt = { jobId: hex(receipt.body.jobId), path: stored.path, amount: receipt.body.amount.toString(), gpuSeconds: receipt.body.gpuSeconds.toString() }
         m.cost = { amount: (BigInt(m.cost.amount) + receipt.body.amount).toString(), gpuSeconds: (BigInt(m.cost.gpuSeconds) + receipt.body.gpuSeconds).toString() }
       } else if (last !== undefined) {
         last.fault = IonetErrorCode.CANCELLED

@@ -423,9 +423,10 @@ export class RenterMarket {
     return this.timed(events, 'run', async () => this.runAttempt(events, job, files, { jobId }, { choice, quote, lease, path }, inputBytes, shard))
   }
 
-  /** The countersigned receipt this renter stored for a job id (hex), if any (a batch resumed). */
-  async storedReceipt (jobId: string): Promise<VerifiedReceipt | undefined> {
-    return this.o.receipts.get(jobId)
+  /** The countersigned receipt this renter stored for a job id (hex), and its path, if any (a batch resumed). */
+  async storedReceipt (jobId: string): Promise<{ receipt: VerifiedReceipt, path: string } | undefined> {
+    const receipt = await this.o.receipts.get(jobId)
+    return receipt === undefined ? undefined : { receipt, path: this.o.receipts.receiptPath(jobId) }
   }
 
   /**
