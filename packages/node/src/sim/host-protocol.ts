@@ -10,7 +10,7 @@
  * milliseconds (`nowMs()`: every process on the machine reads the same clock), so the parent
  * places each event at the moment it happened in its host, not when the message arrived.
  */
-import type { BatchSpec, Population, Scenario } from '@ionet-p2p/simulations'
+import type { BatchRow, BatchSpec, Population, Scenario } from '@ionet-p2p/simulations'
 import type { FloodTally } from './flooder.js'
 
 /** js-libp2p's defaults (gossipsub 17, kad-dht 16): scenario values that differ are applied to every node. */
@@ -60,8 +60,11 @@ export interface HostJob {
   cluster?: BatchSpec
 }
 
-/** What a batch's renter reports when its batch settled or could not form its gang (JobEvent 'batch'). */
-export interface HostBatchResult {
+/**
+ * What a batch's renter reports when its batch settled or could not form its gang (JobEvent
+ * 'batch'); its counts mean what the batch row's do (simulations' BatchRow).
+ */
+export interface HostBatchResult extends Pick<BatchRow, 'shardsDone' | 'shardsRetried' | 'shardsFailed' | 'members' | 'membersReplaced' | 'membersUnreplaced'> {
   /** Whether its gang was formed; when not, `reason` and `message` say why (a GangShortfall or GANG_INCOMPLETE). */
   formed: boolean
   reason: string
@@ -71,14 +74,6 @@ export interface HostBatchResult {
   abandoned: boolean
   /** The receipts' amounts, all together (the manifest's cost), lamports. */
   costLamports: bigint
-  shardsDone: number
-  /** Shards with an attempt a member lost (ShardQueue counts' retried). */
-  shardsRetried: number
-  shardsFailed: number
-  /** Members the gang started with, replacement gangs leased, members lost and not replaced. */
-  members: number
-  membersReplaced: number
-  membersUnreplaced: number
 }
 
 /** Requests, each answered by one `reply` with the same `req`. */
