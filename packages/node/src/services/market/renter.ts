@@ -352,7 +352,6 @@ export class RenterMarket {
     return { quotes: received.map(q => ({ ...q, jobIdBytes: (bids.get(q.quote.signer.toString()) as SealedBid).jobIdBytes })), refusals }
   }
 
-  /** Hold: phase one of a gang lease; the held lease, or undefined when the provider declines. */
   /**
    * Round trips by libp2p ping, all providers at once, each bounded by PING_TIMEOUT_MS a try;
    * those that fail twice or time out are left out. Twice, PING_RETRY_MS apart: a new ping stream
@@ -372,6 +371,7 @@ export class RenterMarket {
     return measured
   }
 
+  /** Hold: phase one of a gang lease; the held lease, or undefined when the provider declines. */
   async hold (events: NodeEvents, quote: MemberQuote, holdMs: number, batch?: BatchTerms): Promise<OpenedEnvelope<MessageKind.LEASE> | undefined> {
     // An older provider would refuse hold_ms as an unknown field (and score this renter down for
     // it): skip a provider whose identify lists protocols but not /ionet/commit/1.0.0.
