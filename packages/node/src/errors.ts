@@ -77,7 +77,18 @@ export const IonetErrorCode = {
   /** The ledger refused a transaction (e.g. the payer cannot cover the payments and fees). */
   LEDGER_REJECTED: 'ERR_LEDGER_REJECTED',
   /** A receipt's anchoring transaction is missing, or does not hold its root or its payment. */
-  ANCHOR_INVALID: 'ERR_ANCHOR_INVALID'
+  ANCHOR_INVALID: 'ERR_ANCHOR_INVALID',
+  // The node's HTTP API and control socket (api/router.ts maps each to its HTTP status)
+  /** No route at that path. */
+  NOT_FOUND: 'ERR_NOT_FOUND',
+  /** A route exists at that path, but not for that method (the HTTP server has no state-changing routes). */
+  METHOD_NOT_ALLOWED: 'ERR_METHOD_NOT_ALLOWED',
+  /** The HTTP server has a token and the request did not carry it. */
+  UNAUTHORIZED: 'ERR_UNAUTHORIZED',
+  /** A client from off this machine, and the HTTP server has no token to let it in. */
+  FORBIDDEN: 'ERR_FORBIDDEN',
+  /** A request body over the route's limit. */
+  BODY_TOO_LARGE: 'ERR_BODY_TOO_LARGE'
 } as const
 export type IonetErrorCode = typeof IonetErrorCode[keyof typeof IonetErrorCode]
 

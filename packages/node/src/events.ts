@@ -5,6 +5,8 @@
  */
 export type NodeEvent =
   | { type: 'node:started', peerId: string, addresses: string[], classes: string[] }
+  /** The web pages and /metrics are served (`start --http`); page URLs carry the token when there is one. */
+  | { type: 'http:listening', url: string, worker: string, explorer: string, metrics: string }
   | { type: 'bootstrap:connected', peers: number, firstMs: number }
   /** How others reach this node (behind NAT: through which relays). */
   | { type: 'reachability', reachability: string, why: string, relays: string[], addresses: string[] }

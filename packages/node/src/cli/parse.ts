@@ -2,6 +2,7 @@
  * Parsers for command-line values. Each throws IonetError(INVALID_ARGUMENT) with one line that
  * names the flag and shows a valid example.
  */
+import { isIP } from 'node:net'
 import { ANY_GPU_CLASS, CPU_CLASS, gpuClassOf, isClassSlug, isVersion } from '@ionet-p2p/protocol'
 import { multiaddr } from '@multiformats/multiaddr'
 import { IonetError, IonetErrorCode } from '../errors.js'
@@ -48,6 +49,16 @@ export function parseLamports (flag: string, value: string): bigint {
   if (sol !== null) return BigInt(sol[1] as string) * 1_000_000_000n + BigInt((sol[2] ?? '').padEnd(9, '0'))
   if (/^\d+$/.test(v) && BigInt(v) > 0n) return BigInt(v)
   bad(flag, value, 'lamports like 2500000, or SOL like 0.0025sol')
+}
+
+/** An HTTP listen address: "127.0.0.1:8470", "[::1]:8470", "0.0.0.0:80", or a bare port (loopback). */
+export function parseHttpAddress (flag: string, value: string): { host: string, port: number } {
+  const v = value.trim()
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(v) ?? /^()()(\d{1,5})$/.exec(v)
+  const port = Number(m?.[3] ?? Number.NaN)
+  const host = (m?.[1] ?? '') !== '' ? m?.[1] as string : (m?.[2] ?? '') !== '' ? m?.[2] as string : '127.0.0.1'
+  if (m === null || !(port >= 0 && port <= 65535) || !(isIP(host) !== 0 || host === 'localhost')) bad(flag, value, 'an IP address and port like 127.0.0.1:8470 (or [::1]:8470, or just a port)')
+  return { host, port }
 }
 
 export function parseVersion (flag: string, value: string): string {

@@ -90,6 +90,7 @@ export function describe (e: NodeEvent): string | undefined {
       ? `payload goes direct to ${short(e.provider)}${e.holePunchMs !== undefined ? ` (hole punched in ${e.holePunchMs} ms)` : ''} over ${transportOf(e.address)}`
       : `payload goes through a relay to ${short(e.provider)}: ${e.relayedBecause ?? 'no direct connection'}; output limited to ${formatBytes(BigInt(e.maxOutputBytes ?? '0'))} by the relay`
     case 'bootstrap:connected': return undefined
+    case 'http:listening': return `pages: worker ${e.worker}, explorer ${e.explorer}, metrics ${e.metrics}`
     case 'reachability': return e.relays.length > 0 ? `behind NAT: reachable through relay ${e.relays.map(short).join(', ')}, and directly by hole punching` : `! ${e.why}: peers cannot dial this node`
     case 'job:no-path': return `! cannot send the job to ${short(e.provider)}: ${e.reason}`
     case 'job:provider-gone': return `provider ${short(e.provider)} gone (${e.reason}); nothing charged for that attempt; ${e.next !== undefined ? `running on ${short(e.next)}…` : 'no quote still valid, bidding again…'}`

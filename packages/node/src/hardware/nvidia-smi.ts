@@ -24,39 +24,71 @@ export type NvidiaSmiResult =
   | { ok: true, gpus: GpuDevice[], warnings: string[] }
   | { ok: false, reason: 'not-installed' | 'driver-error' | 'timeout' | 'unparseable', message: string }
 
-const PROBLEM = /(Unable to determine the device handle|Failed to initialize NVML|couldn't communicate with the NVIDIA driver|No devices were found|Unknown Error)/i
+// Lines where nvidia-smi says something is wrong. "GPU is lost" and "fallen off the bus" are how
+// newer drivers word a GPU that dropped off PCIe (the device handle message, with a reason).
+const PROBLEM = /(Unable to determine the device handle|Failed to initialize NVML|couldn't communicate with the NVIDIA driver|No devices were found|Unknown Error|GPU is lost|fallen off the bus)/i
 const GPU_HEADER = /^GPU ([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-7])\s*$/
 const KEY_VALUE = /^(\s*)([^:]+?)\s*:\s*(.*?)\s*$/
 
-/** Parses the output of `nvidia-smi -q`. Never throws: what it cannot read it leaves out. */
-export function parseNvidiaSmiLog (text: string): NvidiaSmiLog {
-  const log: NvidiaSmiLog = { driverVersion: '', cudaVersion: '', gpus: [], problems: [] }
-  let gpu: (GpuDevice & { busId: string }) | undefined
-  let section = ''
+/**
+ * One GPU of an `nvidia-smi -q` log, as the walker saw it: its bus id and every value by its path
+ * of section titles ("FB Memory Usage > Total", "Temperature > GPU Current Temp", "Product Name").
+ */
+export interface NvidiaSmiLogGpu {
+  /** The position among the GPUs kept (those with a name and memory), as parseNvidiaSmiLog numbers them. */
+  index: number
+  busId: string
+  model: string
+  vramMib: number
+  /** The first value under each path (a path that repeats keeps its first). */
+  fields: ReadonlyMap<string, string>
+}
+
+export interface NvidiaSmiLogWalk {
+  driverVersion: string
+  cudaVersion: string
+  gpus: NvidiaSmiLogGpu[]
+  problems: string[]
+}
+
+/**
+ * Walks the sections of `nvidia-smi -q` output: the one reader of the log's layout, shared by
+ * detection (parseNvidiaSmiLog) and telemetry (parseGpuTelemetry), so both number GPUs alike.
+ * A GPU without a name or memory is left out (and said so in problems). Never throws.
+ */
+export function walkNvidiaSmiLog (text: string): NvidiaSmiLogWalk {
+  const log: NvidiaSmiLogWalk = { driverVersion: '', cudaVersion: '', gpus: [], problems: [] }
+  let gpu: { busId: string, fields: Map<string, string> } | undefined
+  // Section titles above the current line, by indentation ("    Temperature", "        GPU Link Info").
+  let titles: Array<{ indent: number, title: string }> = []
   const finish = (): void => {
     if (gpu === undefined) return
-    if (gpu.model === '' || gpu.vramMib === 0) {
-      log.problems.push(`GPU ${gpu.busId} reports ${gpu.model === '' ? 'no name' : 'no memory'}; it is left out`)
+    const model = (gpu.fields.get('Product Name') ?? '').slice(0, 128)
+    const vramMib = mib(gpu.fields.get('FB Memory Usage > Total') ?? '')
+    if (model === '' || vramMib === 0) {
+      log.problems.push(`GPU ${gpu.busId} reports ${model === '' ? 'no name' : 'no memory'}; it is left out`)
     } else {
-      log.gpus.push({ ...gpu, index: log.gpus.length })
+      log.gpus.push({ index: log.gpus.length, busId: gpu.busId, model, vramMib, fields: gpu.fields })
     }
     gpu = undefined
   }
   for (const rawLine of text.split(/\r?\n/)) {
     const line = rawLine.replace(/\s+$/, '')
+    if (line === '') continue
     if (PROBLEM.test(line) && !/:\s*(N\/A|None)$/.test(line)) log.problems.push(line.trim())
     const header = GPU_HEADER.exec(line)
     if (header !== null) {
       finish()
-      gpu = { vendor: 'nvidia', model: '', vramMib: 0, driverVersion: log.driverVersion, cudaVersion: log.cudaVersion, computeCapability: '', pciId: '', index: 0, declared: false, busId: normalizeBusId(header[1] as string) }
-      section = ''
+      gpu = { busId: normalizeBusId(header[1] as string), fields: new Map() }
+      titles = []
       continue
     }
     const kv = KEY_VALUE.exec(line)
     const indent = kv?.[1]?.length ?? line.length - line.trimStart().length
+    titles = titles.filter(t => t.indent < indent)
     if (kv === null) {
-      // A section title ("    FB Memory Usage") has no colon; remember it for the lines below.
-      if (indent === 4) section = line.trim()
+      // A section title ("    FB Memory Usage") has no colon; it names the lines indented below it.
+      if (gpu !== undefined && indent >= 4) titles.push({ indent, title: line.trim() })
       continue
     }
     const key = kv[2] as string
@@ -66,16 +98,33 @@ export function parseNvidiaSmiLog (text: string): NvidiaSmiLog {
       if (key === 'CUDA Version' || key === 'CUDA UMD Version') log.cudaVersion = cleanVersion(value)
       continue
     }
-    if (indent === 4) {
-      section = ''
-      if (key === 'Product Name') gpu.model = value.slice(0, 128)
-      continue
-    }
-    if (section === 'FB Memory Usage' && key === 'Total' && gpu.vramMib === 0) gpu.vramMib = mib(value)
-    if (section === 'PCI' && key === 'Device Id') gpu.pciId = pciId(value)
+    const path = [...titles.map(t => t.title), key].join(' > ')
+    if (!gpu.fields.has(path)) gpu.fields.set(path, value)
   }
   finish()
   return log
+}
+
+/** Parses the output of `nvidia-smi -q`. Never throws: what it cannot read it leaves out. */
+export function parseNvidiaSmiLog (text: string): NvidiaSmiLog {
+  const walk = walkNvidiaSmiLog(text)
+  return {
+    driverVersion: walk.driverVersion,
+    cudaVersion: walk.cudaVersion,
+    problems: walk.problems,
+    gpus: walk.gpus.map(g => ({
+      vendor: 'nvidia',
+      model: g.model,
+      vramMib: g.vramMib,
+      driverVersion: walk.driverVersion,
+      cudaVersion: walk.cudaVersion,
+      computeCapability: '',
+      pciId: pciId(g.fields.get('PCI > Device Id') ?? ''),
+      index: g.index,
+      declared: false,
+      busId: g.busId
+    }))
+  }
 }
 
 /** Parses `--query-gpu=pci.bus_id,compute_cap --format=csv,noheader` into bus id → capability. */
@@ -101,16 +150,16 @@ export async function queryNvidiaSmi (options: QueryOptions = {}): Promise<Nvidi
   // some hosts. The second is stopped when the first finds no GPU.
   const unneeded = new AbortController()
   const signal = options.signal !== undefined ? AbortSignal.any([options.signal, unneeded.signal]) : unneeded.signal
-  const capsRun = run(command, ['--query-gpu=pci.bus_id,compute_cap', '--format=csv,noheader'], { ...options, signal })
-  const log = await run(command, ['-q'], options)
+  const capsRun = runNvidiaSmi(command, ['--query-gpu=pci.bus_id,compute_cap', '--format=csv,noheader'], { ...options, signal })
+  const log = await runNvidiaSmi(command, ['-q'], options)
   const result = await interpret(command, log, capsRun, options)
   if (!result.ok) unneeded.abort()
   return result
 }
 
-async function interpret (command: string, log: RunResult, capsRun: Promise<RunResult>, options: QueryOptions): Promise<NvidiaSmiResult> {
+async function interpret (command: string, log: NvidiaSmiRun, capsRun: Promise<NvidiaSmiRun>, options: QueryOptions): Promise<NvidiaSmiResult> {
   if (log.kind === 'missing') return { ok: false, reason: 'not-installed', message: `${command} not found` }
-  if (log.kind === 'timeout') return { ok: false, reason: 'timeout', message: `${command} did not answer within ${(options.timeoutMs ?? 10_000) / 1000} s` }
+  if (log.kind === 'timeout') return { ok: false, reason: 'timeout', message: `${command} did not answer within ${(options.timeoutMs ?? NVIDIA_SMI_TIMEOUT_MS) / 1000} s` }
   const parsed = parseNvidiaSmiLog(log.stdout + '\n' + log.stderr)
   if (parsed.gpus.length === 0) {
     const first = parsed.problems[0] ?? firstLine(log.stderr) ?? firstLine(log.stdout)
@@ -123,11 +172,16 @@ async function interpret (command: string, log: RunResult, capsRun: Promise<RunR
   return { ok: true, gpus, warnings: parsed.problems.map(p => `nvidia-smi: ${p}`) }
 }
 
-type RunResult = { kind: 'done', code: number, stdout: string, stderr: string } | { kind: 'missing' } | { kind: 'timeout' }
+/** How one nvidia-smi run ended: its output, no such program, or past its time limit (or aborted). */
+export type NvidiaSmiRun = { kind: 'done', code: number, stdout: string, stderr: string } | { kind: 'missing' } | { kind: 'timeout' }
 
-async function run (command: string, args: string[], options: QueryOptions): Promise<RunResult> {
+/** The default time limit of one nvidia-smi run. */
+export const NVIDIA_SMI_TIMEOUT_MS = 10_000
+
+/** Runs nvidia-smi once, within `timeoutMs` (@default 10 s); an abort reads as a timeout. Never throws. */
+export async function runNvidiaSmi (command: string, args: string[], options: Pick<QueryOptions, 'timeoutMs' | 'signal'> = {}): Promise<NvidiaSmiRun> {
   return new Promise((resolve) => {
-    execFile(command, args, { timeout: options.timeoutMs ?? 10_000, maxBuffer: 16 * 1024 * 1024, ...(options.signal !== undefined ? { signal: options.signal } : {}) }, (err, stdout, stderr) => {
+    execFile(command, args, { timeout: options.timeoutMs ?? NVIDIA_SMI_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, ...(options.signal !== undefined ? { signal: options.signal } : {}) }, (err, stdout, stderr) => {
       if (err === null) return resolve({ kind: 'done', code: 0, stdout, stderr })
       const e = err as NodeJS.ErrnoException & { killed?: boolean, code?: number | string }
       if (e.code === 'ENOENT' || e.code === 'EACCES') return resolve({ kind: 'missing' })
@@ -138,7 +192,7 @@ async function run (command: string, args: string[], options: QueryOptions): Pro
 }
 
 /** "00000000:18:00.0" whatever the case or domain width nvidia-smi printed. */
-function normalizeBusId (busId: string): string {
+export function normalizeBusId (busId: string): string {
   const [domain, rest] = busId.trim().split(/:(.*)/s) as [string, string]
   return `${domain.padStart(8, '0')}:${rest}`.toLowerCase()
 }

@@ -62,6 +62,7 @@ import { DEFAULT_RELAY_LIMITS, ReachabilityTracker, resolveNat, stunServersFor }
 import type { NatOptions, NatPlan } from '../network/reachability.js'
 import { startStunServer } from '../network/stun-server.js'
 import type { StunServer } from '../network/stun-server.js'
+import type { NodeMetrics } from '../metrics/node-metrics.js'
 
 export const AGENT = 'ionet-p2p/0.1.0'
 
@@ -123,6 +124,8 @@ export interface IonetNodeOptions {
   memoryDatastore?: boolean
   /** NAT traversal: reachability, relay server and its limits, hole punching, STUN, UPnP (network/reachability.ts). */
   nat?: NatOptions
+  /** Collects libp2p's and the market's metrics into this registry (metrics/node-metrics.ts); none without. */
+  metrics?: NodeMetrics
 }
 
 /** The datastore a node opens at creation and closes when it stops. */
@@ -156,6 +159,8 @@ export class IonetNode {
   readonly nat: NatPlan
   /** What this node has written to its connections (unless a connection tap of the caller's counts instead). */
   readonly wire: WireCounter
+  /** libp2p's and the market's metrics, when the options gave them. */
+  readonly metrics?: NodeMetrics
   private stun: StunServer | undefined
   private stunError: string | undefined
   /** The TCP port the operator chose to listen on (0 or absent: picked by the system). */
@@ -188,6 +193,7 @@ export class IonetNode {
     const now = options.now ?? Date.now
     this.nat = parts.nat
     this.wire = parts.wire
+    if (options.metrics !== undefined) this.metrics = options.metrics
     this.listenTcpPort = (options.listen ?? []).map(a => Number(/\/tcp\/(\d+)/.exec(a)?.[1] ?? 0)).find(p => p > 0) ?? 0
     const relayLimits = { ...DEFAULT_RELAY_LIMITS, ...options.nat?.relayLimits }
     this.reachability = new ReachabilityTracker({
@@ -383,13 +389,16 @@ export class IonetNode {
       ...(options.dhtClient !== undefined ? { dhtClient: options.dhtClient } : {}),
       // Without a caller's tap, count our own writes (status reports them; relays show what they carried).
       connectionTap: options.connectionTap ?? shapingTap({ counter: wire }),
-      ...(options.overlay !== undefined ? { overlay: options.overlay } : {})
+      ...(options.overlay !== undefined ? { overlay: options.overlay } : {}),
+      ...(options.metrics !== undefined ? { metrics: options.metrics.libp2p } : {})
     }).catch(async (err: Error) => {
       await datastore.close?.()
       await unlock()
       throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `cannot start libp2p: ${err.message}`)
     })
     libp2pRef = libp2p
+    // Counted from here: the node's first events (start-up reports) are emitted by start().
+    options.metrics?.observe(events)
     const node = new IonetNode({ libp2p, events, scorer, layout, records, datastore, unlock, options, privateKey, capabilitySeq: BigInt(state.capabilitySeq), wallet, solana, nat, wire })
     node.startupReports.push(...setAside.map((d): NodeEvent => ({ type: 'data:damaged', ...d })))
     return node

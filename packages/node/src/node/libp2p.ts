@@ -84,6 +84,8 @@ export interface Libp2pOptions {
   overlay?: OverlayTuning
   /** NAT traversal: the start-up decision and the operator's settings. */
   nat: { plan: NatPlan, options: NatOptions, stunServers: () => string[] }
+  /** libp2p's metrics component (metrics/node-metrics.ts: NodeMetrics.libp2p); none collected without it. */
+  metrics?: Libp2pInit<IonetServices>['metrics']
 }
 
 /** gossipsub's mesh degree and heartbeat, kad-dht's bucket size and parallelism, the encrypters' order. */
@@ -244,6 +246,7 @@ export async function createIonetLibp2p (options: Libp2pOptions): Promise<IonetL
     connectionMonitor: { enabled: false, abortConnectionOnPingFailure: false },
     peerDiscovery,
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     services: {
       identify: identify(),
       // Asks peers to dial our observed addresses back; confirmed ones become announced (a

@@ -49,6 +49,19 @@ export class RenterCredit {
     }
   }
 
+  /** Every receipt owed to this provider: how many, and how much in all. */
+  totals (): { receipts: number, lamports: bigint } {
+    let receipts = 0
+    let lamports = 0n
+    for (const debts of this.owed.values()) for (const d of debts.values()) { receipts++; lamports += d.amount }
+    return { receipts, lamports }
+  }
+
+  /** Renters with a receipt unpaid past the grace period, and what each owes (the worker page's alert). */
+  overdue (now: number): Array<{ renter: string, receipts: number, lamports: bigint, overdue: number }> {
+    return [...this.owed.keys()].map(renter => ({ renter, ...this.outstanding(renter, now) })).filter(o => o.overdue > 0)
+  }
+
   /** Why `renter` gets no credit for a job costing up to `maxCost` (the protocol's creditRefusal, in one line), or undefined when it does. */
   refusal (renter: string, maxCost: bigint, now: number): string | undefined {
     const owed = this.outstanding(renter, now)

@@ -59,11 +59,12 @@ export function demoCommand (): Command {
     .description('Start a bootstrap peer and five providers as separate ionet-p2p processes on 127.0.0.1, then rent compute from them, printing every step of the market.')
     .addOption(new Option('--dir <dir>', 'keep the nodes\' data directories here (default: a temporary directory, removed afterwards)'))
     .addOption(new Option('--json', 'NDJSON events instead of text').default(false))
+    .addOption(new Option('--keep', 'keep the network running after the demo, so its pages can be browsed, until Ctrl-C').default(false))
     .addOption(new Option('--container-socket <path>', 'the container engine\'s socket for the container job (default: DOCKER_HOST, then Docker\'s and Podman\'s usual sockets)'))
     .action(async (flags: DemoFlags) => { await runDemo(flags) })
 }
 
-interface DemoFlags { dir?: string, json: boolean, containerSocket?: string }
+interface DemoFlags { dir?: string, json: boolean, keep: boolean, containerSocket?: string }
 
 async function runDemo (flags: DemoFlags): Promise<void> {
   const out = createRenderer({ json: flags.json })
@@ -102,6 +103,12 @@ async function runDemo (flags: DemoFlags): Promise<void> {
     })
     await Promise.all(providers.map(async c => waitFor(c, e => e.type === 'capability:published' && e.peers > 0)))
     out.line('   all five records are stored in the DHT')
+    const pages = new Map<string, { worker: string, explorer: string }>()
+    for (const c of [seed, ...providers]) {
+      const e = await waitFor(c, e => e.type === 'http:listening')
+      if (e.type === 'http:listening') pages.set(c.name, e)
+    }
+    out.line(`   every node serves its own pages: the network as the seed sees it at ${pages.get('seed')?.explorer ?? '?'}`)
 
     step('3. a renter joins (in this process) and asks for an H100 that nobody has')
     renter = await IonetNode.create({ dataDir: join(dir, 'renter'), wallet: join(dir, 'renter', 'wallet.json'), solanaRpc: ledgerServer.url, payments: { anchorIntervalMs: 0 }, listen: [LOOPBACK], bootstrap: [seedAddr], mdns: false })
@@ -124,6 +131,7 @@ async function runDemo (flags: DemoFlags): Promise<void> {
     const outcome = await renter.submit({ requirements: { ...base, gpuClass: 'nvidia-rtx-4090', minVramMib: 16 * 1024 }, durationS: 60, maxPricePerUnitHour: 3_000_000n, modulePath: MANDELBROT, args: ['960', '600', '3000'], inputs: [], outDir, quoteWindowMs: 3000 })
     const winner = short(outcome.provider)
     out.line(`   ✓ ran on ${winner}: the cheapest RTX 4090 with 16 GiB or more (the A100 and the 3080 do not match the class)`)
+    out.line(`   ${winner}'s worker page shows the job and what it earned: ${pages.get(winner)?.worker ?? '?'}`)
 
     step('5. check the output and both copies of the receipt, offline')
     const image = outcome.outputs.find(o => o.name.endsWith('.pgm'))
@@ -157,6 +165,14 @@ async function runDemo (flags: DemoFlags): Promise<void> {
     if (engine === undefined) step('8. no container engine (Docker or Podman) answers: skipping the container job')
     else await containerJob(renter, engine, dir, step, out)
     step('done: no server took part; every message was signed by the peer that sent it')
+    out.line(`   worker page of ${winner}: ${pages.get(winner)?.worker ?? '?'}`)
+    out.line(`   explorer (the seed's view of the network): ${pages.get('seed')?.explorer ?? '?'}`)
+    if (flags.keep) {
+      out.line('   the network keeps running (--keep): open the pages above; Ctrl-C stops it')
+      await new Promise<void>(resolve => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve) })
+    } else {
+      out.line('   (the network stops now; `ionet-p2p demo --keep` keeps it running to browse these pages)')
+    }
   } finally {
     await renter?.stop().catch(() => {})
     await Promise.all(children.map(stopChild))
@@ -199,7 +215,7 @@ async function containerJob (renter: IonetNode, engine: ContainerEngine, dir: st
 }
 
 function launch (name: string, args: string[], dir: string, out: Renderer, children: Child[]): Child {
-  const proc = spawn(process.execPath, [BIN, 'start', '--data-dir', join(dir, name), '--wallet', join(dir, name, 'wallet.json'), '--listen', LOOPBACK, '--no-mdns', '--no-detect-gpus', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, [BIN, 'start', '--data-dir', join(dir, name), '--wallet', join(dir, name, 'wallet.json'), '--listen', LOOPBACK, '--no-mdns', '--no-detect-gpus', '--http', '127.0.0.1:0', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const child: Child = { name, process: proc, events: [], waiters: [] }
   children.push(child)
   createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (line) => {

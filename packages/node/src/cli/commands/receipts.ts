@@ -8,6 +8,7 @@ import { join, relative } from 'node:path'
 import { Command } from 'commander'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { formatSol, hex, parseAnchoredReceipt, verifyReceipt } from '@ionet-p2p/protocol'
+import type { ReceiptPayment } from '@ionet-p2p/protocol'
 import { IonetError, IonetErrorCode } from '../../errors.js'
 import { daemonAt } from '../../control/client.js'
 import { dataDirLayout, lockDataDir } from '../../node/data-dir.js'
@@ -17,6 +18,7 @@ import type { AnchorReport } from '../../payments/anchorer.js'
 import { PaymentStore } from '../../payments/payment-store.js'
 import { verifyAnchoredReceipt } from '../../payments/verify-anchor.js'
 import { ReceiptStore } from '../../receipts/receipt-store.js'
+import { receiptStandings } from '../../receipts/receipt-states.js'
 import { LedgerClient } from '../../solana/ledger-client.js'
 import { loadOrCreateWallet } from '../../wallet/wallet.js'
 import { dataDirCommand, walletPath } from '../common.js'
@@ -27,7 +29,7 @@ function receiptsCommand (name: string, summary: string): Command {
   return dataDirCommand(name, summary, 'data directory holding the receipts')
 }
 
-export type ReceiptState = 'paid' | 'pending' | 'unpaid' | 'unsigned'
+export type ReceiptState = ReceiptPayment
 
 export interface ReceiptLine {
   jobId: string
@@ -61,31 +63,16 @@ export async function listReceipts (dataDir: string): Promise<{ receipts: Receip
   const self = existsSync(layout.identityKey) ? peerIdFromPrivateKey((await loadOrCreateIdentity(layout.identityKey)).privateKey).toString() : undefined
   const store = new ReceiptStore(layout.receipts)
   await store.recover()
-  const anchored = await store.anchoredJobIds()
-  const open = new Map<string, { signature?: string, note?: string }>()
-  for (const b of await new PaymentStore(layout.payments).list()) {
-    if (b.anchored !== undefined) continue
-    for (const id of b.jobIds) open.set(id, { ...(b.attempts.at(-1) !== undefined ? { signature: b.attempts.at(-1)?.signature } : {}), ...(b.lastError !== undefined ? { note: b.lastError } : {}) })
-  }
-  const lines: ReceiptLine[] = []
-  for (const s of await store.list()) {
-    const b = s.receipt.body
-    const jobId = hex(b.jobId)
-    const role = s.receipt.renter.toString() === self ? 'renter' : s.receipt.provider.toString() === self ? 'provider' : 'other'
-    let state: ReceiptState = !s.complete ? 'unsigned' : anchored.has(jobId) ? 'paid' : open.has(jobId) ? 'pending' : 'unpaid'
-    let extra: { signature?: string, note?: string } = {}
-    if (state === 'paid') {
-      const file = await store.readAnchored(jobId).catch(() => undefined)
-      if (file === undefined) state = 'unpaid'
-      else extra = { signature: file.signature }
-    } else if (state === 'pending') {
-      extra = open.get(jobId) ?? {}
-    }
-    lines.push({
-      jobId, role, counterparty: (role === 'renter' ? s.receipt.provider : s.receipt.renter).toString(), amount: b.amount.toString(),
-      endedAt: new Date(Number(b.endedAtMs)).toISOString(), state, ...extra
-    })
-  }
+  const lines: ReceiptLine[] = (await receiptStandings(store, new PaymentStore(layout.payments), self)).map(r => ({
+    jobId: r.jobId,
+    role: r.role,
+    counterparty: r.counterparty,
+    amount: r.stored.receipt.body.amount.toString(),
+    endedAt: new Date(Number(r.stored.receipt.body.endedAtMs)).toISOString(),
+    state: r.payment,
+    ...(r.signature !== undefined ? { signature: r.signature } : {}),
+    ...(r.note !== undefined ? { note: r.note } : {})
+  }))
   const damaged = (await store.damaged()).map((d): DamagedLine => ({ state: 'damaged', what: d.what, file: d.path, ...(d.movedTo !== undefined ? { keptAs: d.movedTo } : {}), code: d.code, reason: d.reason }))
   return { receipts: lines, damaged }
 }

@@ -22,7 +22,12 @@ import { IonetNode } from '../../node/ionet-node.js'
 import type { IonetNodeOptions } from '../../node/ionet-node.js'
 import { addNetworkFlags, bootstrapList, nodeOptions } from '../common.js'
 import type { NetworkFlags } from '../common.js'
-import { collect, parseCount, parseLamports, parseSizeMiB } from '../parse.js'
+import { collect, parseCount, parseHttpAddress, parseLamports, parseSizeMiB } from '../parse.js'
+import { createNodeObservers } from '../../api/node-parts.js'
+import { controlRoutes, readRoutes } from '../../api/routes.js'
+import { createHttpServer } from '../../http/http-server.js'
+import type { HttpServer } from '../../http/http-server.js'
+import { createNodeMetrics } from '../../metrics/node-metrics.js'
 import { createRenderer } from '../render.js'
 
 interface StartFlags extends NetworkFlags {
@@ -50,7 +55,12 @@ interface StartFlags extends NetworkFlags {
   anchorAt: number
   creditLimit: bigint
   paymentGrace: number
+  http: { host: string, port: number } | false
+  httpToken?: string
 }
+
+/** The pages' and /metrics' address when --http is not given: loopback, on a port Prometheus configs can name. */
+export const DEFAULT_HTTP = '127.0.0.1:8470'
 
 export const DEFAULT_GPU_PRICE = 2_000_000n
 export const DEFAULT_CPU_PRICE = 50_000n
@@ -83,11 +93,17 @@ export function startCommand (): Command {
     .addOption(new Option('--anchor-at <receipts>', 'also pay as soon as this many receipts are unpaid (0: only on the interval)').default(1000).argParser(v => parseCount('--anchor-at', v, 0, 10_000)))
     .addOption(new Option('--credit-limit <lamports>', 'most a renter may owe this provider in unpaid receipts, counting the job quoted').default(DEFAULT_CREDIT_POLICY.limitLamports, `${DEFAULT_CREDIT_POLICY.limitLamports} (${formatSol(DEFAULT_CREDIT_POLICY.limitLamports)})`).argParser(v => parseLamports('--credit-limit', v)))
     .addOption(new Option('--payment-grace <minutes>', 'how long a receipt may stay unpaid before its renter gets no more quotes').default(DEFAULT_CREDIT_POLICY.graceMs / 60_000).argParser(v => parseCount('--payment-grace', v, 1, 30 * 24 * 60)))
+    .addOption(new Option('--http <address>', 'serve the worker page, the explorer and /metrics here (loopback unless --http-token is given; if the default port is taken, any free one)').default(parseHttpAddress('--http', DEFAULT_HTTP), DEFAULT_HTTP).argParser(v => parseHttpAddress('--http', v)))
+    .addOption(new Option('--no-http', 'serve no pages and no /metrics'))
+    .addOption(new Option('--http-token <token>', 'a secret every HTTP request must carry; needed to serve beyond loopback').env('IONET_HTTP_TOKEN').argParser(v => {
+      if (v.length < 16 || !/^[\x21-\x7e]+$/.test(v)) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--http-token: use at least 16 printable characters without spaces (e.g. from `openssl rand -hex 16`)')
+      return v
+    }))
   addNetworkFlags(cmd, { listen: '/ip4/0.0.0.0/tcp/4001' })
-  return cmd.action(async (flags: StartFlags) => { await runStart(flags) })
+  return cmd.action(async (flags: StartFlags, command: Command) => { await runStart(flags, command.getOptionValueSource('http') === 'default') })
 }
 
-async function runStart (flags: StartFlags): Promise<void> {
+async function runStart (flags: StartFlags, defaultHttp: boolean): Promise<void> {
   const out = createRenderer({ json: flags.json })
   const options: IonetNodeOptions = {
     ...nodeOptions(flags, '/ip4/0.0.0.0/tcp/4001'),
@@ -117,16 +133,25 @@ async function runStart (flags: StartFlags): Promise<void> {
     }
     if (detected.hardware.gpus.length === 0 && !flags.cpu) out.line('! no GPU found and --no-cpu given: this node has nothing to sell')
   }
+  if (flags.http !== false) options.metrics = createNodeMetrics()
   const node = await IonetNode.create(options).catch(async (err: unknown) => { await containers.egress?.teardown(); throw err })
   // With text output the banner below says what node:started would.
   node.events.on(e => { if (flags.json || e.type !== 'node:started') out.event(e) })
-  const control = new ControlServer(node, node.layout.controlSocket)
+  let http: HttpServer | undefined
+  const observers = createNodeObservers(node, { httpUrl: () => http?.baseUrl(), ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}) })
+  const read = readRoutes({ api: observers.api })
+  const control = new ControlServer([...read, ...controlRoutes(node)], node.layout.controlSocket)
+  if (flags.http !== false) {
+    http = createHttpServer({ routes: read, host: flags.http.host, port: flags.http.port, ...(flags.httpToken !== undefined ? { token: flags.httpToken } : {}), ...(node.metrics !== undefined ? { metrics: node.metrics } : {}) })
+  }
   let stopping = false
   const stop = async (): Promise<void> => {
     if (stopping) return
     stopping = true
     out.line('› stopping…')
+    await http?.stop().catch(() => {})
     await control.stop().catch(() => {})
+    await observers.stop().catch(() => {})
     await node.stop().catch(() => {})
     // After the jobs: a network still in use keeps its rules.
     const kept = await containers.egress?.teardown().catch((err: Error) => err.message)
@@ -138,7 +163,10 @@ async function runStart (flags: StartFlags): Promise<void> {
     const bootstrap = bootstrapList(flags)
     const reached = await node.connectBootstrap(bootstrap)
     await control.start()
-    if (!flags.json) printBanner(node, flags, bootstrap.length, reached, containers)
+    await observers.start()
+    if (http !== undefined) await startHttp(http, flags, defaultHttp, out.line.bind(out), () => { http = createHttpServer({ routes: read, host: '127.0.0.1', port: 0, ...(node.metrics !== undefined ? { metrics: node.metrics } : {}) }); return http })
+    if (flags.json && http !== undefined) out.event({ type: 'http:listening', url: http.baseUrl(), worker: http.url('/worker'), explorer: http.url('/explorer'), metrics: `${http.baseUrl()}/metrics` })
+    if (!flags.json) printBanner(node, flags, bootstrap.length, reached, containers, http)
   } catch (err) {
     await stop()
     throw err
@@ -150,7 +178,23 @@ async function runStart (flags: StartFlags): Promise<void> {
   })
 }
 
-function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number, reached: number, containers: FoundEngine): void {
+/** Starts the HTTP server; when the default port is taken (another node on this machine), a free one instead. */
+async function startHttp (http: HttpServer, flags: StartFlags, defaultHttp: boolean, say: (line: string) => void, fallback: () => HttpServer): Promise<void> {
+  try {
+    await http.start()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE' && defaultHttp) {
+      say(`! ${DEFAULT_HTTP} is in use (another node?): serving the pages on a free port instead; --http chooses one`)
+      await fallback().start()
+      return
+    }
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, `--http ${flags.http === false ? '' : `${flags.http.host}:${flags.http.port}`}: cannot listen there (${code})`)
+    throw err
+  }
+}
+
+function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number, reached: number, containers: FoundEngine, http: HttpServer | undefined): void {
   const w = (label: string, value: string): void => { process.stdout.write(`  ${label.padEnd(11)}${value}\n`) }
   process.stdout.write(`ionet-p2p node ${node.peerId}\n`)
   w('data', node.layout.root)
@@ -166,6 +210,8 @@ function printBanner (node: IonetNode, flags: StartFlags, bootstrapCount: number
   }
   w('wallet', `${node.wallet.address} (${node.wallet.path}); ledger ${node.solana.url}`)
   w('reachable', node.reachability.state().why)
+  if (http !== undefined) w('pages', `worker ${http.url('/worker')}\n${' '.repeat(13)}explorer ${http.url('/explorer')}\n${' '.repeat(13)}metrics ${http.baseUrl()}/metrics`)
+  else w('pages', 'off (--no-http)')
   w('peers', bootstrapCount === 0 ? (flags.mdns ? 'waiting for peers on the LAN (mDNS)' : 'none yet: others can join through the addresses above') : `reached ${reached} of ${bootstrapCount} bootstrap peer(s)`)
   process.stdout.write('Press Ctrl-C to stop.\n')
 }

@@ -4,7 +4,12 @@
  */
 import { ANY_GPU_CLASS, CPU_CLASS, gpuClassOf, Reachability, summarizePrices } from '@ionet-p2p/protocol'
 import type { PriceSummary } from '@ionet-p2p/protocol'
-import type { IonetNode } from '../../node/ionet-node.js'
+import type { Capability } from '@ionet-p2p/protocol'
+import type { CapabilityDirectory } from '../capability/directory.js'
+import type { AskBook } from '../gossip/ask-book.js'
+import type { AskWatcher } from '../gossip/ask-watcher.js'
+import type { CapacityLedger } from './capacity.js'
+import type { ProviderMarket } from './provider.js'
 
 export interface ClassMarket {
   gpuClass: string
@@ -15,9 +20,26 @@ export interface ClassMarket {
   askPrices?: PriceSummary
   /** What a renter should expect to pay per unit-hour: the median live ask, else the median list price. */
   estimate?: bigint
+  /** GPUs their providers declared (`--declare-gpu`) rather than detected: nothing vouches for them. */
+  declaredUnits: number
+  /** Providers of this class this node holds a direct (not relayed) connection to, when the caller can tell. */
+  directProviders?: number
 }
 
-export async function marketView (node: IonetNode, options: { gpuClass?: string, waitMs?: number } = {}): Promise<ClassMarket[]> {
+/** What the market view reads: the DHT directory, the asks heard on gossip, and this node's own offer. */
+export interface MarketViewParts {
+  peerId: string
+  directory: Pick<CapabilityDirectory, 'discover'>
+  asks: Pick<AskBook, 'live'>
+  askWatcher: Pick<AskWatcher, 'watch'>
+  capability?: () => Capability
+  provider?: Pick<ProviderMarket, 'classes' | 'offer'>
+  ledger?: Pick<CapacityLedger, 'unitsTotal'>
+  /** Whether this node holds a direct (not relayed) connection to a peer. */
+  isDirect?: (peerId: string) => boolean
+}
+
+export async function marketView (node: MarketViewParts, options: { gpuClass?: string, waitMs?: number } = {}): Promise<ClassMarket[]> {
   const searched = options.gpuClass !== undefined ? [options.gpuClass] : [ANY_GPU_CLASS, CPU_CLASS]
   const found = (await Promise.all(searched.map(async c => node.directory.discover(c, 50)))).flat()
   const providers = new Map(found.map(p => [p.peerId, p.capability.body]))
@@ -31,7 +53,8 @@ export async function marketView (node: IonetNode, options: { gpuClass?: string,
   if ((options.waitMs ?? 0) > 0) await new Promise(resolve => setTimeout(resolve, options.waitMs))
 
   return [...classes].sort().filter(c => options.gpuClass === undefined || options.gpuClass === ANY_GPU_CLASS || c === options.gpuClass).map(gpuClass => {
-    const sellers = [...providers.values()].filter(cap => cap.prices.some(p => p.gpuClass === gpuClass))
+    const selling = [...providers.entries()].filter(([, cap]) => cap.prices.some(p => p.gpuClass === gpuClass))
+    const sellers = selling.map(([, cap]) => cap)
     const list = sellers.map(cap => cap.prices.find(p => p.gpuClass === gpuClass)?.pricePerUnitHour as bigint)
     const asks = node.asks.live(gpuClass)
     if (own !== undefined && node.provider !== undefined && node.provider.classes.includes(gpuClass)) {
@@ -41,7 +64,9 @@ export async function marketView (node: IonetNode, options: { gpuClass?: string,
     const units = sellers.reduce((n, cap) => n + (gpuClass === CPU_CLASS ? cap.hardware?.cpuCores ?? 0 : (cap.hardware?.gpus.filter(g => gpuClassOf(g) === gpuClass).length ?? 0)), 0)
     const askPrices = summarizePrices(asks.map(a => a.ask.pricePerUnitHour))
     const listPrices = summarizePrices(list)
-    const view: ClassMarket = { gpuClass, providers: Math.max(sellers.length, asks.length), units }
+    const declaredUnits = gpuClass === CPU_CLASS ? 0 : sellers.reduce((n, cap) => n + (cap.hardware?.gpus.filter(g => g.declared && gpuClassOf(g) === gpuClass).length ?? 0), 0)
+    const view: ClassMarket = { gpuClass, providers: Math.max(sellers.length, asks.length), units, declaredUnits }
+    if (node.isDirect !== undefined) view.directProviders = selling.filter(([peerId]) => peerId === node.peerId || node.isDirect?.(peerId) === true).length
     if (asks.length > 0) view.unitsFree = asks.reduce((n, a) => n + a.ask.unitsFree, 0)
     if (listPrices !== undefined) view.listPrices = listPrices
     if (askPrices !== undefined) view.askPrices = askPrices
