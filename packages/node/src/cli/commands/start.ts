@@ -57,6 +57,7 @@ interface StartFlags extends NetworkFlags {
   paymentGrace: number
   http: { host: string, port: number } | false
   httpToken?: string
+  telemetryInterval: number
 }
 
 /** The pages' and /metrics' address when --http is not given: loopback, on a port Prometheus configs can name. */
@@ -95,6 +96,7 @@ export function startCommand (): Command {
     .addOption(new Option('--payment-grace <minutes>', 'how long a receipt may stay unpaid before its renter gets no more quotes').default(DEFAULT_CREDIT_POLICY.graceMs / 60_000).argParser(v => parseCount('--payment-grace', v, 1, 30 * 24 * 60)))
     .addOption(new Option('--http <address>', 'serve the worker page, the explorer and /metrics here (loopback unless --http-token is given; if the default port is taken, any free one)').default(parseHttpAddress('--http', DEFAULT_HTTP), DEFAULT_HTTP).argParser(v => parseHttpAddress('--http', v)))
     .addOption(new Option('--no-http', 'serve no pages and no /metrics'))
+    .addOption(new Option('--telemetry-interval <seconds>', 'how often to sample the GPUs\' temperature, power and use with nvidia-smi (kept 24 h on disk)').default(30).argParser(v => parseCount('--telemetry-interval', v, 1, 3600)))
     .addOption(new Option('--http-token <token>', 'a secret every HTTP request must carry; needed to serve beyond loopback').env('IONET_HTTP_TOKEN').argParser(v => {
       if (v.length < 16 || !/^[\x21-\x7e]+$/.test(v)) throw new IonetError(IonetErrorCode.INVALID_ARGUMENT, '--http-token: use at least 16 printable characters without spaces (e.g. from `openssl rand -hex 16`)')
       return v
@@ -138,7 +140,7 @@ async function runStart (flags: StartFlags, defaultHttp: boolean): Promise<void>
   // With text output the banner below says what node:started would.
   node.events.on(e => { if (flags.json || e.type !== 'node:started') out.event(e) })
   let http: HttpServer | undefined
-  const observers = createNodeObservers(node, { httpUrl: () => http?.baseUrl(), ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}) })
+  const observers = createNodeObservers(node, { httpUrl: () => http?.baseUrl(), telemetryIntervalMs: flags.telemetryInterval * 1000, ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}) })
   const read = readRoutes({ api: observers.api })
   const control = new ControlServer([...read, ...controlRoutes(node)], node.layout.controlSocket)
   if (flags.http !== false) {
