@@ -25,6 +25,12 @@ import type { IonetNode } from '../../src/node/ionet-node.js'
 import { example } from '../helpers/executors.js'
 import { TestNetwork, gpu, host, wants } from '../helpers/network.js'
 
+// The functions passed to page.evaluate run in the browser; these are its globals (the test
+// config has no DOM library, which would change Node's own types for every other test).
+interface BrowserElement { textContent: string | null, querySelector: (s: string) => BrowserElement | null }
+declare const document: { querySelector: (s: string) => BrowserElement | null, querySelectorAll: (s: string) => Iterable<BrowserElement> }
+declare const window: unknown
+
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
 const HAVE_CHROMIUM = existsSync(CHROMIUM)
 if (!HAVE_CHROMIUM && process.env.IONET_REQUIRE_CHROMIUM === '1') throw new Error(`IONET_REQUIRE_CHROMIUM=1 but there is no Chromium at ${CHROMIUM} (apt-get install chromium)`)
