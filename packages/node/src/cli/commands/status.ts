@@ -31,6 +31,7 @@ export function statusCommand (): Command {
       w('DHT peers', s.dhtRoutingTable)
       w('receipts', s.receipts)
       for (const [i, line] of reachabilityLines(s.reachability).entries()) w(i === 0 ? 'reachable' : '', line)
+      w('pages', s.http !== undefined ? `${s.http.url}/worker, ${s.http.url}/explorer, ${s.http.url}/metrics` : 'off')
       if (s.provider === undefined) return void w('selling', 'nothing')
       w('hardware', `${s.provider.hardware}; ${s.provider.cpuCores} CPU cores`)
       s.provider.classes.forEach((c, i) => { w(i === 0 ? 'capacity' : '', `${c.gpuClass}: ${c.unitsFree}/${c.unitsTotal} free at ${BigInt(c.pricePerUnitHour).toLocaleString('en-US')} lamports/unit-h`) })
