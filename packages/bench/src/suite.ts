@@ -4,6 +4,7 @@
  */
 import { cluster } from './benches/cluster.js'
 import { CONTAINER_GOAL, container } from './benches/container.js'
+import { http } from './benches/http.js'
 import { imagePeers } from './benches/image-peers.js'
 import { imageTransfer } from './benches/image-transfer.js'
 import { MAKESPAN_GOAL, makespan } from './benches/makespan.js'
@@ -226,6 +227,28 @@ export const BENCHES: Bench[] = [
         rows: [
           medianRow(b, 'start to record found', 'ms', r.toFoundMs, bare),
           medianRow(b, 'start to node:started', 'ms', r.toStartedMs, bare)
+        ]
+      }
+    }
+  },
+  {
+    name: 'http',
+    describe: 'the HTTP server\'s cost: idle RSS and CPU of a node with no server, the server, and both pages open; /metrics scrape time at 300 connections',
+    async run (options) {
+      const r = await http(sized(options, { settleS: 10, windowS: 30, repeats: 3, connections: 300, scrapes: 50 }, { settleS: 2, windowS: 3, repeats: 1, connections: 20, scrapes: 5 }))
+      const b = 'http'
+      const noHttp = (what: 'rssMiB' | 'cpuPercent'): { name: string, value: number } => ({ name: 'same node, --no-http', value: r.idle[what]['no-http'].median })
+      const status = { name: '/v1/status at the same connections', value: r.scrape.statusMs.median }
+      const idleScrape = { name: '/metrics at ~0 connections', value: r.scrape.idleMetricsMs.median }
+      return {
+        result: r,
+        rows: [
+          medianRow(b, 'idle RSS, server on', 'MiB', r.idle.rssMiB.server, noHttp('rssMiB')),
+          medianRow(b, 'idle RSS, both pages open', 'MiB', r.idle.rssMiB.pages, noHttp('rssMiB')),
+          medianRow(b, 'idle CPU, server on', '% of a core', r.idle.cpuPercent.server, noHttp('cpuPercent')),
+          medianRow(b, 'idle CPU, both pages open', '% of a core', r.idle.cpuPercent.pages, noHttp('cpuPercent')),
+          medianRow(b, `/metrics scrape at ${r.scrape.connections.before} connections`, 'ms', r.scrape.metricsMs, status),
+          medianRow(b, `/metrics scrape at ${r.scrape.connections.before} connections`, 'ms', r.scrape.metricsMs, idleScrape)
         ]
       }
     }
