@@ -235,7 +235,7 @@ export const BENCHES: Bench[] = [
     name: 'http',
     describe: 'the HTTP server\'s cost: idle RSS and CPU of a node with no server, the server, and both pages open; /metrics scrape time at 300 connections',
     async run (options) {
-      const r = await http(sized(options, { settleS: 10, windowS: 30, repeats: 3, connections: 300, scrapes: 50 }, { settleS: 2, windowS: 3, repeats: 1, connections: 20, scrapes: 5 }))
+      const r = await http(sized(options, { settleS: 10, windowS: 30, repeats: options.repeat ?? 3, connections: 300, scrapes: 50 }, { settleS: 2, windowS: 3, repeats: 1, connections: 20, scrapes: 5 }))
       const b = 'http'
       const noHttp = (what: 'rssMiB' | 'cpuPercent'): { name: string, value: number } => ({ name: 'same node, --no-http', value: r.idle[what]['no-http'].median })
       const status = { name: '/v1/status at the same connections', value: r.scrape.statusMs.median }
